@@ -1,0 +1,105 @@
+import { configProvider } from '@adonisjs/core'
+import type { ApplicationService } from '@adonisjs/core/types'
+import debug from '../src/debug.ts'
+import { E_TRACKING_MISSING_CONFIG, E_TRACKING_STORE_UNAVAILABLE } from '../src/errors.ts'
+import { TrackingManager } from '../src/manager.ts'
+import PageTrackingMiddleware from '../src/middleware/page_tracking_middleware.ts'
+import { MemoryStore } from '../src/stores/memory_store.ts'
+import { RedisStore } from '../src/stores/redis_store.ts'
+import type { TrackingStore } from '../src/stores/types.ts'
+import type { TrackingSettings } from '../src/types.ts'
+
+declare module '@adonisjs/core/types' {
+  interface ContainerBindings {
+    'tracking.manager': TrackingManager
+  }
+}
+
+/**
+ * Registers the tracking manager and the middleware, mounts the `tracking`
+ * Edge disk and drains the write buffer on shutdown.
+ */
+export default class TrackingProvider {
+  #manager?: TrackingManager
+
+  constructor(protected app: ApplicationService) {}
+
+  /**
+   * Resolves and validates the config once (invalid values throw
+   * E_TRACKING_INVALID_CONFIG naming the key)
+   */
+  async #settings(): Promise<TrackingSettings> {
+    const provider = this.app.config.get('tracking', undefined)
+    const settings = provider ? await configProvider.resolve<TrackingSettings>(this.app, provider) : null
+    if (!settings) throw new E_TRACKING_MISSING_CONFIG()
+    return settings
+  }
+
+  async #store(settings: TrackingSettings): Promise<TrackingStore> {
+    if (settings.store === 'memory') return new MemoryStore({ ttlSeconds: settings.ttlSeconds })
+
+    if (settings.redisUrl) {
+      const { RedisConnection } = await import('@adonisjs/redis').catch(() => {
+        throw new E_TRACKING_STORE_UNAVAILABLE([
+          'redisUrl needs @adonisjs/redis (npm i @adonisjs/redis), or set store: "memory"',
+        ])
+      })
+      const url = new URL(settings.redisUrl)
+      const connection = new RedisConnection('tracking', {
+        host: url.hostname,
+        port: Number(url.port || 6379),
+        username: decodeURIComponent(url.username) || undefined,
+        password: decodeURIComponent(url.password) || undefined,
+        db: Number(url.pathname.slice(1) || 0),
+        tls: url.protocol === 'rediss:' ? {} : undefined,
+      })
+      connection.on('error', (error) => debug('redis error %s', error.message))
+      return new RedisStore({
+        client: () => connection.ioConnection,
+        keyPrefix: settings.keyPrefix,
+        ttlSeconds: settings.ttlSeconds,
+        onClose: () => connection.quit(),
+      })
+    }
+
+    if (!this.app.container.hasBinding('redis')) {
+      throw new E_TRACKING_STORE_UNAVAILABLE([
+        'store "redis" needs @adonisjs/redis: run "node ace add @adonisjs/redis", or set store: "memory"',
+      ])
+    }
+    const redis = await this.app.container.make('redis')
+    const connection = redis.connection(settings.redisConnection as any)
+    return new RedisStore({
+      client: () => connection.ioConnection,
+      keyPrefix: settings.keyPrefix,
+      ttlSeconds: settings.ttlSeconds,
+    })
+  }
+
+  register() {
+    this.app.container.singleton('tracking.manager', async () => {
+      const settings = await this.#settings()
+      const store = await this.#store(settings)
+      const logger = await this.app.container.make('logger')
+      this.#manager = new TrackingManager(settings, store, { logger })
+      debug('tracking manager ready (store: %s)', store.name)
+      return this.#manager
+    })
+    this.app.container.singleton(PageTrackingMiddleware, async (resolver) => {
+      return new PageTrackingMiddleware(await resolver.make('tracking.manager'))
+    })
+  }
+
+  async boot() {
+    /* fail at boot on a config mistake, not on the first request */
+    await this.#settings()
+    if (this.app.usingEdgeJS) {
+      const edge = await import('edge.js')
+      edge.default.mount('tracking', new URL('../resources/views', import.meta.url))
+    }
+  }
+
+  async shutdown() {
+    await this.#manager?.shutdown()
+  }
+}

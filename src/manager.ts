@@ -1,0 +1,44 @@
+import type { Logger } from '@adonisjs/core/logger'
+import debug from './debug.ts'
+import { TrackingRecorder } from './recorder.ts'
+import { WriteBuffer } from './write_buffer.ts'
+import type { TrackingStore } from './stores/types.ts'
+import type { TrackingSettings } from './types.ts'
+
+/**
+ * Owns the runtime of the package for one app: the frozen settings, the
+ * store of live counters, the write buffer and the recorder. Bound to the
+ * container as `tracking.manager`.
+ */
+export class TrackingManager {
+  readonly settings: TrackingSettings
+  readonly store: TrackingStore
+  readonly buffer: WriteBuffer
+  readonly recorder: TrackingRecorder
+  #closed = false
+
+  constructor(settings: TrackingSettings, store: TrackingStore, options: { logger?: Logger } = {}) {
+    this.settings = settings
+    this.store = store
+    this.buffer = new WriteBuffer(store, {
+      bufferMs: settings.bufferMs,
+      maxEntries: settings.bufferMaxEntries,
+      logger: options.logger,
+    })
+    this.recorder = new TrackingRecorder(settings, this.buffer)
+  }
+
+  /** Sends every count still in memory to the store */
+  async drain(): Promise<void> {
+    await this.buffer.drain()
+  }
+
+  /** Drains the buffer and releases what the manager owns (called on app shutdown) */
+  async shutdown(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    debug('shutting down: draining the write buffer')
+    await this.buffer.close()
+    await this.store.close()
+  }
+}

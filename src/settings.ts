@@ -1,0 +1,296 @@
+import { DateTime } from 'luxon'
+import string from '@adonisjs/core/helpers/string'
+import { E_TRACKING_INVALID_CONFIG } from './errors.ts'
+import type {
+  LegacyTrackingConfig,
+  TrackingConfig,
+  TrackingGroupBy,
+  TrackingSettings,
+  TrackingStoreName,
+} from './types.ts'
+
+/**
+ * Paths that are never page views in an AdonisJS app: Vite and static assets,
+ * uploads, health probes, transmit streams and well-known robot files.
+ */
+export const DEFAULT_SKIP_PREFIXES: readonly string[] = Object.freeze([
+  '/assets/',
+  '/public/',
+  '/static/',
+  '/uploads/',
+  '/favicon.ico',
+  '/robots.txt',
+  '/sitemap.xml',
+  '/.well-known/',
+  '/health',
+  '/__transmit/',
+  '/@vite/',
+  '/node_modules/',
+])
+
+/**
+ * Default access policy of the analytics page: nobody.
+ */
+const denyAll = () => false
+
+/**
+ * Every setting with its legacy snake_case name (as in the seed's CABINET_TRACKING)
+ */
+const LEGACY_NAMES: Record<string, keyof TrackingConfig> = {
+  redis_enabled: 'redisEnabled',
+  redis_connection: 'redisConnection',
+  redis_url: 'redisUrl',
+  key_prefix: 'keyPrefix',
+  ttl_seconds: 'ttlSeconds',
+  skip_prefixes: 'skipPrefixes',
+  track_anonymous: 'trackAnonymous',
+  track_redirects: 'trackRedirects',
+  track_dashboard_widgets: 'trackDashboardWidgets',
+  analytics_url: 'analyticsUrl',
+  analytics_days: 'analyticsDays',
+  register_routes: 'registerRoutes',
+  ignore_bots: 'ignoreBots',
+  buffer_ms: 'bufferMs',
+  buffer_max_entries: 'bufferMaxEntries',
+  group_by: 'groupBy',
+  auto_flush: 'autoFlush',
+  retention_days: 'retentionDays',
+  visitor_id: 'visitorId',
+}
+
+const KNOWN_KEYS = new Set<string>([
+  'enabled',
+  'store',
+  'redisEnabled',
+  'redisConnection',
+  'redisUrl',
+  'keyPrefix',
+  'ttlSeconds',
+  'skipPrefixes',
+  'trackAnonymous',
+  'trackRedirects',
+  'trackDashboardWidgets',
+  'analyticsUrl',
+  'analyticsDays',
+  'registerRoutes',
+  'timezone',
+  'ignoreBots',
+  'bufferMs',
+  'bufferMaxEntries',
+  'groupBy',
+  'autoFlush',
+  'retentionDays',
+  'authorize',
+  'visitorId',
+])
+
+/**
+ * Context the settings are resolved in
+ */
+export interface SettingsContext {
+  /** Fallback timezone when the config names none (the app's TZ) */
+  defaultTimezone?: string
+  /** Names of the app's configured @adonisjs/redis connections, when known */
+  redisConnections?: string[]
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'function') return '[function]'
+  if (typeof value === 'string') return JSON.stringify(value)
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
+
+function fail(key: string, value: unknown, expected: string): never {
+  throw new E_TRACKING_INVALID_CONFIG([key, show(value), expected])
+}
+
+/**
+ * Turns the legacy section into camelCase keys. Unknown keys fail so that a
+ * typo is not silently ignored.
+ */
+function normalizeLegacy(legacy: LegacyTrackingConfig | undefined | null): TrackingConfig {
+  if (legacy === undefined || legacy === null) return {}
+  if (typeof legacy !== 'object' || Array.isArray(legacy)) {
+    fail('cabinet.tracking', legacy, 'expected an object')
+  }
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(legacy)) {
+    if (value === undefined) continue
+    const modern = LEGACY_NAMES[key] ?? key
+    if (!KNOWN_KEYS.has(modern)) fail(`cabinet.tracking.${key}`, value, 'unknown key')
+    /* a camelCase key wins over its snake_case twin within the legacy section too */
+    if (modern !== key || !(modern in out)) out[modern] = value
+  }
+  return out as TrackingConfig
+}
+
+function checkUnknown(config: TrackingConfig) {
+  for (const key of Object.keys(config)) {
+    if (!KNOWN_KEYS.has(key)) fail(key, (config as Record<string, unknown>)[key], 'unknown key')
+  }
+}
+
+function bool(key: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') fail(key, value, 'expected true or false')
+  return value
+}
+
+function int(key: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    fail(key, value, `expected an integer between ${min} and ${max}`)
+  }
+  return value
+}
+
+function nonEmptyString(key: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback
+  if (typeof value !== 'string' || value.trim() === '') fail(key, value, 'expected a non-empty string')
+  return value
+}
+
+function urlPath(key: string, value: unknown, fallback: string): string {
+  const path = nonEmptyString(key, value, fallback)
+  if (!path.startsWith('/')) fail(key, value, 'expected a path starting with "/"')
+  return path.length > 1 ? path.replace(/\/+$/, '') : path
+}
+
+function isZone(zone: unknown): zone is string {
+  return typeof zone === 'string' && zone !== '' && DateTime.now().setZone(zone).isValid
+}
+
+function resolveTimezone(value: unknown, fallback: string): string {
+  const zone = value === undefined ? (isZone(fallback) ? fallback : 'UTC') : value
+  if (!isZone(zone)) {
+    fail('timezone', zone, 'expected an IANA zone such as "Europe/Paris" or "UTC+2"')
+  }
+  return zone
+}
+
+function resolveAutoFlush(value: unknown): TrackingSettings['autoFlush'] {
+  if (value === undefined || value === false || value === null) return false
+  if (typeof value !== 'object' || !('every' in value)) {
+    fail('autoFlush', value, 'expected false or { every: "1m" }')
+  }
+  const every = (value as { every: unknown }).every
+  let ms: number | undefined
+  if (typeof every === 'number') ms = every
+  else if (typeof every === 'string') {
+    try {
+      ms = string.milliseconds.parse(every)
+    } catch {
+      ms = undefined
+    }
+  }
+  if (ms === undefined || !Number.isFinite(ms) || ms < 1000) {
+    fail('autoFlush.every', every, 'expected a duration of at least 1s, such as "1m"')
+  }
+  return Object.freeze({ everyMs: ms })
+}
+
+/**
+ * Merges the modern config over the legacy cabinet section, applies the
+ * defaults, validates every value and returns one frozen settings object.
+ */
+export function resolveSettings(
+  modern: TrackingConfig = {},
+  legacy?: LegacyTrackingConfig | null,
+  context: SettingsContext = {}
+): TrackingSettings {
+  checkUnknown(modern)
+  const merged: TrackingConfig = { ...normalizeLegacy(legacy) }
+  for (const [key, value] of Object.entries(modern)) {
+    if (value !== undefined) (merged as Record<string, unknown>)[key] = value
+  }
+
+  const redisEnabled = bool('redisEnabled', merged.redisEnabled, true)
+  let store: TrackingStoreName = redisEnabled ? 'redis' : 'memory'
+  if (merged.store !== undefined) {
+    if (merged.store !== 'redis' && merged.store !== 'memory') {
+      fail('store', merged.store, 'expected "redis" or "memory"')
+    }
+    store = merged.store
+  }
+
+  const redisConnection = nonEmptyString('redisConnection', merged.redisConnection, 'main')
+  if (
+    store === 'redis' &&
+    !merged.redisUrl &&
+    context.redisConnections &&
+    !context.redisConnections.includes(redisConnection)
+  ) {
+    fail(
+      'redisConnection',
+      redisConnection,
+      `no such connection in config/redis.ts (known: ${context.redisConnections.join(', ') || 'none'})`
+    )
+  }
+
+  let redisUrl: string | null = null
+  if (merged.redisUrl !== undefined && merged.redisUrl !== null && merged.redisUrl !== '') {
+    if (typeof merged.redisUrl !== 'string' || !/^rediss?:\/\//.test(merged.redisUrl)) {
+      fail('redisUrl', merged.redisUrl, 'expected a redis:// or rediss:// URL')
+    }
+    redisUrl = merged.redisUrl
+  }
+
+  const keyPrefix = nonEmptyString('keyPrefix', merged.keyPrefix, 'tracking')
+  if (/[{}\s]/.test(keyPrefix)) fail('keyPrefix', keyPrefix, 'expected no braces or spaces')
+
+  let skipPrefixes = DEFAULT_SKIP_PREFIXES
+  if (merged.skipPrefixes !== undefined) {
+    if (!Array.isArray(merged.skipPrefixes)) fail('skipPrefixes', merged.skipPrefixes, 'expected an array of paths')
+    merged.skipPrefixes.forEach((prefix, index) => {
+      if (typeof prefix !== 'string' || !prefix.startsWith('/')) {
+        fail(`skipPrefixes[${index}]`, prefix, 'expected a path starting with "/"')
+      }
+    })
+    skipPrefixes = Object.freeze([...new Set(merged.skipPrefixes)])
+  }
+
+  let groupBy: TrackingGroupBy = 'path'
+  if (merged.groupBy !== undefined) {
+    if (merged.groupBy !== 'path' && merged.groupBy !== 'route') {
+      fail('groupBy', merged.groupBy, 'expected "path" or "route"')
+    }
+    groupBy = merged.groupBy
+  }
+
+  const authorize = merged.authorize ?? denyAll
+  if (typeof authorize !== 'function') fail('authorize', authorize, 'expected a function (ctx) => boolean')
+  const visitorId = merged.visitorId ?? null
+  if (visitorId !== null && typeof visitorId !== 'function') {
+    fail('visitorId', visitorId, 'expected a function (ctx) => string | null')
+  }
+
+  return Object.freeze({
+    enabled: bool('enabled', merged.enabled, true),
+    store,
+    redisEnabled: store === 'redis',
+    redisConnection,
+    redisUrl,
+    keyPrefix,
+    ttlSeconds: int('ttlSeconds', merged.ttlSeconds, 7 * 24 * 3600, 60, 10 * 365 * 24 * 3600),
+    skipPrefixes,
+    trackAnonymous: bool('trackAnonymous', merged.trackAnonymous, false),
+    trackRedirects: bool('trackRedirects', merged.trackRedirects, true),
+    trackDashboardWidgets: bool('trackDashboardWidgets', merged.trackDashboardWidgets, true),
+    analyticsUrl: urlPath('analyticsUrl', merged.analyticsUrl, '/cabinet/tracking'),
+    analyticsDays: int('analyticsDays', merged.analyticsDays, 14, 1, 3660),
+    registerRoutes: bool('registerRoutes', merged.registerRoutes, true),
+    timezone: resolveTimezone(merged.timezone, context.defaultTimezone || 'UTC'),
+    ignoreBots: bool('ignoreBots', merged.ignoreBots, true),
+    bufferMs: int('bufferMs', merged.bufferMs, 1000, 0, 60_000),
+    bufferMaxEntries: int('bufferMaxEntries', merged.bufferMaxEntries, 10_000, 1, 10_000_000),
+    groupBy,
+    autoFlush: resolveAutoFlush(merged.autoFlush),
+    retentionDays: int('retentionDays', merged.retentionDays, 400, 1, 36_600),
+    authorize,
+    visitorId,
+  })
+}

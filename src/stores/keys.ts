@@ -1,0 +1,67 @@
+/**
+ * Redis key layout. Every key carries the same hash tag `{prefix}`, so
+ * multi-key commands (RENAME, PFCOUNT over days, MULTI) work on Redis Cluster:
+ * all tracking keys live in one slot.
+ */
+export class TrackingKeys {
+  readonly tag: string
+
+  constructor(prefix: string) {
+    this.tag = `{${prefix}}`
+  }
+
+  /** hash path -> views of a day, not yet flushed */
+  views(day: string) {
+    return `${this.tag}:views:${day}`
+  }
+
+  /** integer: views of a day, not yet flushed */
+  total(day: string) {
+    return `${this.tag}:total:${day}`
+  }
+
+  /** HyperLogLog of a day's visitors (kept until TTL, flushes copy it) */
+  visitors(day: string) {
+    return `${this.tag}:uv:${day}`
+  }
+
+  /** HyperLogLog of the visitors of one minute (epoch minutes) */
+  minute(epochMinute: number) {
+    return `${this.tag}:rt:${epochMinute}`
+  }
+
+  /** random salt of a day for anonymous visitor hashes */
+  salt(day: string) {
+    return `${this.tag}:salt:${day}`
+  }
+
+  /** set of days that have live counts waiting for a flush */
+  days() {
+    return `${this.tag}:days`
+  }
+
+  /** hash flushId -> day of the counts taken aside and not yet confirmed */
+  flushes() {
+    return `${this.tag}:flushes`
+  }
+
+  /** the views hash taken aside by a flush */
+  takenViews(flushId: string) {
+    return `${this.tag}:flush:${flushId}:views`
+  }
+
+  /** the total taken aside by a flush */
+  takenTotal(flushId: string) {
+    return `${this.tag}:flush:${flushId}:total`
+  }
+
+  /** scratch key for HyperLogLog unions */
+  scratch(id: string) {
+    return `${this.tag}:tmp:${id}`
+  }
+
+  /** lock held by the in-process auto flush */
+  lock(name: string) {
+    return `${this.tag}:lock:${name}`
+  }
+}

@@ -1,0 +1,181 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import type { MergedSketch, TakenFlush, TrackingBatch, TrackingStore } from './types.ts'
+
+interface MemoryDay {
+  views: Map<string, number>
+  total: number
+  expiresAt: number
+}
+
+/**
+ * Live counters in this process's memory: for development, the demo and
+ * single-process apps without Redis. Counts are lost when the process exits
+ * unless they were flushed (auto flush or shutdown). Visitor sets are exact.
+ */
+export class MemoryStore implements TrackingStore {
+  readonly name = 'memory' as const
+  #ttlMs: number
+  #days = new Map<string, MemoryDay>()
+  #visitors = new Map<string, { ids: Set<string>; expiresAt: number }>()
+  #minutes = new Map<number, Set<string>>()
+  #salts = new Map<string, string>()
+  #taken = new Map<string, { day: string; views: Map<string, number>; total: number }>()
+  #locks = new Map<string, { token: string; expiresAt: number }>()
+
+  constructor(options: { ttlSeconds: number }) {
+    this.#ttlMs = options.ttlSeconds * 1000
+  }
+
+  #expire() {
+    const now = Date.now()
+    for (const [day, entry] of this.#days) if (entry.expiresAt <= now) this.#days.delete(day)
+    for (const [day, entry] of this.#visitors) if (entry.expiresAt <= now) this.#visitors.delete(day)
+    const minute = Math.floor(now / 60_000)
+    for (const key of this.#minutes.keys()) if (key < minute - 10) this.#minutes.delete(key)
+  }
+
+  isReady(): boolean {
+    return true
+  }
+
+  async write(batch: TrackingBatch): Promise<void> {
+    this.#expire()
+    const expiresAt = Date.now() + this.#ttlMs
+    for (const [day, counts] of batch.days) {
+      if (counts.views.size > 0) {
+        let entry = this.#days.get(day)
+        if (!entry) {
+          entry = { views: new Map(), total: 0, expiresAt }
+          this.#days.set(day, entry)
+        }
+        entry.expiresAt = expiresAt
+        for (const [path, views] of counts.views) {
+          entry.views.set(path, (entry.views.get(path) ?? 0) + views)
+          entry.total += views
+        }
+      }
+      if (counts.visitors.size > 0) {
+        let entry = this.#visitors.get(day)
+        if (!entry) {
+          entry = { ids: new Set(), expiresAt }
+          this.#visitors.set(day, entry)
+        }
+        entry.expiresAt = expiresAt
+        for (const id of counts.visitors) entry.ids.add(id)
+      }
+    }
+    for (const [minute, visitors] of batch.minutes) {
+      let set = this.#minutes.get(minute)
+      if (!set) this.#minutes.set(minute, (set = new Set()))
+      for (const id of visitors) set.add(id)
+    }
+  }
+
+  async salt(day: string): Promise<string> {
+    let salt = this.#salts.get(day)
+    if (!salt) {
+      this.#salts.clear()
+      salt = randomBytes(16).toString('hex')
+      this.#salts.set(day, salt)
+    }
+    return salt
+  }
+
+  async getDaily(day: string): Promise<Map<string, number>> {
+    this.#expire()
+    return new Map(this.#days.get(day)?.views ?? [])
+  }
+
+  async getDayTotal(day: string): Promise<number> {
+    this.#expire()
+    return this.#days.get(day)?.total ?? 0
+  }
+
+  async getMultiDay(days: string[]): Promise<Map<string, number>> {
+    this.#expire()
+    return new Map(days.map((day) => [day, this.#days.get(day)?.total ?? 0]))
+  }
+
+  #union(days: string[]): Set<string> {
+    const all = new Set<string>()
+    for (const day of days) for (const id of this.#visitors.get(day)?.ids ?? []) all.add(id)
+    return all
+  }
+
+  async getUniqueCount(days: string | string[]): Promise<number> {
+    this.#expire()
+    return this.#union(Array.isArray(days) ? days : [days]).size
+  }
+
+  async realtimeVisitors(minutes = 5): Promise<number> {
+    const now = Math.floor(Date.now() / 60_000)
+    const all = new Set<string>()
+    for (let i = 0; i < minutes; i++) for (const id of this.#minutes.get(now - i) ?? []) all.add(id)
+    return all.size
+  }
+
+  async pendingDays(): Promise<string[]> {
+    this.#expire()
+    return [...this.#days.keys()].sort()
+  }
+
+  async takeAside(day: string, flushId: string): Promise<boolean> {
+    const entry = this.#days.get(day)
+    if (!entry) return false
+    this.#days.delete(day)
+    this.#taken.set(flushId, { day, views: entry.views, total: entry.total })
+    return true
+  }
+
+  async takenFlushes(): Promise<TakenFlush[]> {
+    return [...this.#taken].map(([flushId, { day }]) => ({ flushId, day }))
+  }
+
+  async *readTaken(flushId: string, chunkSize: number): AsyncIterable<Array<[string, number]>> {
+    let chunk: Array<[string, number]> = []
+    for (const entry of this.#taken.get(flushId)?.views ?? []) {
+      chunk.push(entry)
+      if (chunk.length >= chunkSize) {
+        yield chunk
+        chunk = []
+      }
+    }
+    if (chunk.length > 0) yield chunk
+  }
+
+  async takenTotal(flushId: string): Promise<number> {
+    return this.#taken.get(flushId)?.total ?? 0
+  }
+
+  async dropTaken(flushId: string): Promise<void> {
+    this.#taken.delete(flushId)
+  }
+
+  /**
+   * Visitor sets of a day stay in memory until their TTL, so the live count
+   * already covers every earlier flush of this process.
+   */
+  async mergeSketch(day: string, _stored: Buffer | null, storedCount: number): Promise<MergedSketch> {
+    return { sketch: null, count: Math.max(storedCount, await this.getUniqueCount(day)) }
+  }
+
+  async countUnion(_sketches: Buffer[], liveDays: string[]): Promise<number> {
+    return this.getUniqueCount(liveDays)
+  }
+
+  async acquireLock(name: string, ttlMs: number): Promise<string | null> {
+    const held = this.#locks.get(name)
+    if (held && held.expiresAt > Date.now()) return null
+    const token = randomUUID()
+    this.#locks.set(name, { token, expiresAt: Date.now() + ttlMs })
+    return token
+  }
+
+  async releaseLock(name: string, token: string): Promise<void> {
+    if (this.#locks.get(name)?.token === token) this.#locks.delete(name)
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}

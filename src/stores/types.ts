@@ -1,0 +1,105 @@
+import type { TrackingStoreName } from '../types.ts'
+
+/**
+ * Counts of one day collected in memory before they are written
+ */
+export interface DayBatch {
+  /** path -> views */
+  views: Map<string, number>
+  /** visitor ids seen this day (user ids or salted hashes) */
+  visitors: Set<string>
+}
+
+/**
+ * One write: counts per day and the visitors of each minute (realtime)
+ */
+export interface TrackingBatch {
+  days: Map<string, DayBatch>
+  minutes: Map<number, Set<string>>
+}
+
+/**
+ * Counts taken aside by a flush, waiting to be added to SQL
+ */
+export interface TakenFlush {
+  flushId: string
+  day: string
+}
+
+/**
+ * A day's visitor sketch after a union with the stored one
+ */
+export interface MergedSketch {
+  /** HyperLogLog bytes to store (null when the store keeps exact sets) */
+  sketch: Buffer | null
+  /** visitors of the day after the union */
+  count: number
+}
+
+/**
+ * What both stores (redis, memory) offer: writes from the buffer, live reads
+ * for the selector and the take-aside protocol of the flush.
+ */
+export interface TrackingStore {
+  readonly name: TrackingStoreName
+
+  /** true when a write would be sent right now (connection ready) */
+  isReady(): boolean
+
+  /** Adds a batch of counts (one round trip on Redis) */
+  write(batch: TrackingBatch): Promise<void>
+
+  /** The day's random salt for anonymous visitor hashes (created on first use, expires within 48 h) */
+  salt(day: string): Promise<string>
+
+  /** Live (not yet flushed) views of a day: path -> views */
+  getDaily(day: string): Promise<Map<string, number>>
+
+  /** Live (not yet flushed) views of a day, all paths */
+  getDayTotal(day: string): Promise<number>
+
+  /** Live totals of several days: day -> views */
+  getMultiDay(days: string[]): Promise<Map<string, number>>
+
+  /** Distinct visitors of a day, or of several days together (union, not a sum) */
+  getUniqueCount(days: string | string[]): Promise<number>
+
+  /** Distinct visitors of the last `minutes` minutes */
+  realtimeVisitors(minutes?: number): Promise<number>
+
+  /** Days with live counts waiting for a flush */
+  pendingDays(): Promise<string[]>
+
+  /** Atomically moves the day's live counts aside under flushId; false when there was nothing */
+  takeAside(day: string, flushId: string): Promise<boolean>
+
+  /** Counts taken aside by flushes that have not confirmed yet (crashed or running) */
+  takenFlushes(): Promise<TakenFlush[]>
+
+  /** The taken-aside views of a flush, in chunks */
+  readTaken(flushId: string, chunkSize: number): AsyncIterable<Array<[path: string, views: number]>>
+
+  /** The taken-aside total of a flush */
+  takenTotal(flushId: string): Promise<number>
+
+  /** Deletes what a flush took aside, once SQL has it */
+  dropTaken(flushId: string): Promise<void>
+
+  /** Union of a stored sketch with the day's live visitors */
+  mergeSketch(day: string, stored: Buffer | null, storedCount: number): Promise<MergedSketch>
+
+  /** Cardinality of the union of stored sketches and the live visitors of days */
+  countUnion(sketches: Buffer[], liveDays: string[]): Promise<number>
+
+  /** Takes a lock for ttlMs; false when another holder has it */
+  acquireLock(name: string, ttlMs: number): Promise<string | null>
+
+  /** Releases a lock taken with acquireLock */
+  releaseLock(name: string, token: string): Promise<void>
+
+  /** Checks the store answers within timeoutMs; throws otherwise */
+  ping(timeoutMs?: number): Promise<void>
+
+  /** Releases what the store owns (not the app's shared connections) */
+  close(): Promise<void>
+}

@@ -1,0 +1,115 @@
+import type { HttpContext } from '@adonisjs/core/http'
+
+/**
+ * Where live counters are kept between flushes
+ */
+export type TrackingStoreName = 'redis' | 'memory'
+
+/**
+ * What a page view is counted under: the raw request path or the route pattern
+ */
+export type TrackingGroupBy = 'path' | 'route'
+
+/**
+ * Decides if the current request may see the analytics page and its exports
+ */
+export type TrackingAuthorize = (ctx: HttpContext) => boolean | Promise<boolean>
+
+/**
+ * Replaces the built-in visitor identity (user id, or salted hash of ip + user agent).
+ * Returning null or undefined counts the view without a visitor.
+ */
+export type TrackingVisitorId = (ctx: HttpContext) => string | number | null | undefined
+
+/**
+ * In-process periodic flush, off by default
+ */
+export interface TrackingAutoFlush {
+  /** Interval as a duration string ('30s', '1m', '1h') or milliseconds */
+  every: string | number
+}
+
+/**
+ * The options accepted by `defineConfig` (all optional; defaults in the README)
+ */
+export interface TrackingConfig {
+  enabled?: boolean
+  store?: TrackingStoreName
+  redisEnabled?: boolean
+  redisConnection?: string
+  redisUrl?: string | null
+  keyPrefix?: string
+  ttlSeconds?: number
+  skipPrefixes?: string[]
+  trackAnonymous?: boolean
+  trackRedirects?: boolean
+  trackDashboardWidgets?: boolean
+  analyticsUrl?: string
+  analyticsDays?: number
+  registerRoutes?: boolean
+  timezone?: string
+  ignoreBots?: boolean
+  bufferMs?: number
+  bufferMaxEntries?: number
+  groupBy?: TrackingGroupBy
+  autoFlush?: TrackingAutoFlush | false
+  retentionDays?: number
+  authorize?: TrackingAuthorize
+  visitorId?: TrackingVisitorId
+}
+
+/**
+ * The legacy `tracking` section of `config/cabinet.ts`: camelCase or the
+ * seed's snake_case keys
+ */
+export type LegacyTrackingConfig = TrackingConfig & {
+  redis_enabled?: boolean
+  redis_connection?: string
+  redis_url?: string | null
+  key_prefix?: string
+  ttl_seconds?: number
+  skip_prefixes?: string[]
+  track_anonymous?: boolean
+  track_redirects?: boolean
+  track_dashboard_widgets?: boolean
+  analytics_url?: string
+  analytics_days?: number
+  register_routes?: boolean
+  ignore_bots?: boolean
+  buffer_ms?: number
+  buffer_max_entries?: number
+  group_by?: TrackingGroupBy
+  auto_flush?: TrackingAutoFlush | false
+  retention_days?: number
+  visitor_id?: TrackingVisitorId
+}
+
+/**
+ * The one merged, validated and frozen settings object every part of the
+ * package reads
+ */
+export interface TrackingSettings {
+  readonly enabled: boolean
+  readonly store: TrackingStoreName
+  readonly redisEnabled: boolean
+  readonly redisConnection: string
+  readonly redisUrl: string | null
+  readonly keyPrefix: string
+  readonly ttlSeconds: number
+  readonly skipPrefixes: readonly string[]
+  readonly trackAnonymous: boolean
+  readonly trackRedirects: boolean
+  readonly trackDashboardWidgets: boolean
+  readonly analyticsUrl: string
+  readonly analyticsDays: number
+  readonly registerRoutes: boolean
+  readonly timezone: string
+  readonly ignoreBots: boolean
+  readonly bufferMs: number
+  readonly bufferMaxEntries: number
+  readonly groupBy: TrackingGroupBy
+  readonly autoFlush: Readonly<{ everyMs: number }> | false
+  readonly retentionDays: number
+  readonly authorize: TrackingAuthorize
+  readonly visitorId: TrackingVisitorId | null
+}

@@ -1,0 +1,4 @@
+/**
+ * Folder of the templates `configure` writes into the app
+ */
+export const stubsRoot = import.meta.dirname
