@@ -1,5 +1,6 @@
 import { configProvider } from '@adonisjs/core'
 import type { ApplicationService } from '@adonisjs/core/types'
+import type { Cluster, Redis } from 'ioredis'
 import debug from '../src/debug.ts'
 import { E_TRACKING_MISSING_CONFIG, E_TRACKING_STORE_UNAVAILABLE } from '../src/errors.ts'
 import { TrackingManager } from '../src/manager.ts'
@@ -8,6 +9,11 @@ import { MemoryStore } from '../src/stores/memory_store.ts'
 import { RedisStore } from '../src/stores/redis_store.ts'
 import type { TrackingStore } from '../src/stores/types.ts'
 import type { TrackingSettings } from '../src/types.ts'
+
+/** The part of @adonisjs/redis's manager the store needs (an optional peer) */
+interface RedisService {
+  connection(name: string): { ioConnection: Redis | Cluster }
+}
 
 declare module '@adonisjs/core/types' {
   interface ContainerBindings {
@@ -53,7 +59,7 @@ export default class TrackingProvider {
         db: Number(url.pathname.slice(1) || 0),
         tls: url.protocol === 'rediss:' ? {} : undefined,
       })
-      connection.on('error', (error) => debug('redis error %s', error.message))
+      connection.on('error', ({ error }) => debug('redis error %s', error?.message))
       return new RedisStore({
         client: () => connection.ioConnection,
         keyPrefix: settings.keyPrefix,
@@ -67,8 +73,8 @@ export default class TrackingProvider {
         'store "redis" needs @adonisjs/redis: run "node ace add @adonisjs/redis", or set store: "memory"',
       ])
     }
-    const redis = await this.app.container.make('redis')
-    const connection = redis.connection(settings.redisConnection as any)
+    const redis: RedisService = await this.app.container.make('redis' as any)
+    const connection = redis.connection(settings.redisConnection)
     return new RedisStore({
       client: () => connection.ioConnection,
       keyPrefix: settings.keyPrefix,

@@ -147,12 +147,13 @@ export class RedisStore implements TrackingStore {
     if (cached) return cached
     const key = this.keys.salt(day)
     const candidate = randomBytes(16).toString('hex')
-    const [[, , ], [, stored]] = (await this.#client()
+    const results = await this.#client()
       .multi()
       .set(key, candidate, 'EX', SALT_TTL_SECONDS, 'NX')
       .get(key)
-      .exec()) as [unknown, [Error | null, string]][]
-    const salt = stored ?? candidate
+      .exec()
+    const stored = results?.[1]?.[1]
+    const salt = typeof stored === 'string' && stored !== '' ? stored : candidate
     this.#salts.clear()
     this.#salts.set(day, salt)
     return salt
@@ -247,7 +248,8 @@ export class RedisStore implements TrackingStore {
   }
 
   async mergeSketch(day: string, stored: Buffer | null): Promise<MergedSketch> {
-    const [bytes, count] = (await this.#client().evalBuffer(
+    const [bytes, count] = (await this.#client().callBuffer(
+      'EVAL',
       MERGE_SKETCH,
       2,
       this.keys.visitors(day),

@@ -1,0 +1,200 @@
+import { createHash } from 'node:crypto'
+import { DateTime } from 'luxon'
+import { isbot } from 'isbot'
+import type { HttpContext } from '@adonisjs/core/http'
+import type { WriteBuffer } from './write_buffer.ts'
+import type { TrackingSettings } from './types.ts'
+
+/** Longest stored path, in characters (code points) */
+export const MAX_PATH_LENGTH = 500
+/** Distinct user agents whose bot verdict is remembered */
+const BOT_CACHE_SIZE = 2000
+
+const NON_ASCII = /[^\x20-\x7e]/
+const CONTROL = /[\x00-\x1f\x7f]/g
+
+/**
+ * The request path as stored: no query string or fragment, valid UTF-8 (raw
+ * bytes the HTTP parser handed over as latin1 are re-read as UTF-8), no
+ * control characters, at most 500 characters (cut, never rejected, without
+ * splitting a character or a %-escape), "/" when empty.
+ */
+export function normalizePath(raw: string | undefined | null): string {
+  let path = raw ?? ''
+  const cut = path.search(/[?#]/)
+  if (cut !== -1) path = path.slice(0, cut)
+  if (NON_ASCII.test(path)) {
+    if (!/[^\x00-\xff]/.test(path)) path = Buffer.from(path, 'latin1').toString('utf8')
+    path = path.replace(CONTROL, '').toWellFormed()
+  }
+  if (path.length > MAX_PATH_LENGTH) {
+    const chars = Array.from(path)
+    if (chars.length > MAX_PATH_LENGTH) {
+      path = chars.slice(0, MAX_PATH_LENGTH).join('').replace(/%[0-9a-fA-F]?$/, '')
+    }
+  }
+  if (path === '') return '/'
+  return path.startsWith('/') ? path : `/${path}`
+}
+
+/**
+ * What a request is counted as
+ */
+export interface PageHit {
+  path: string
+  day: string
+  /** the authenticated user's id (as a string), or the visitorId hook's answer */
+  visitor: string | null
+  /** unsalted digest of ip + user agent for tracked anonymous traffic (memory only) */
+  anonymous: string | null
+}
+
+/**
+ * Turns an HTTP request into a page view: decides eligibility, normalizes the
+ * path, resolves the day in the configured timezone and the visitor, and
+ * hands the view to the write buffer. Cheap and synchronous by design: it
+ * runs on every response.
+ */
+export class TrackingRecorder {
+  readonly settings: TrackingSettings
+  #buffer: WriteBuffer
+  #now: () => number
+  #dayCache = { day: '', from: 0, until: -1 }
+  #botCache = new Map<string, boolean>()
+
+  constructor(settings: TrackingSettings, buffer: WriteBuffer, options: { now?: () => number } = {}) {
+    this.settings = settings
+    this.#buffer = buffer
+    this.#now = options.now ?? Date.now
+  }
+
+  /** The calendar day (YYYY-MM-DD) of an instant in the configured timezone */
+  dayOf(epochMs: number): string {
+    const cache = this.#dayCache
+    if (epochMs >= cache.from && epochMs < cache.until) return cache.day
+    const instant = DateTime.fromMillis(epochMs, { zone: this.settings.timezone })
+    const start = instant.startOf('day')
+    this.#dayCache = {
+      day: instant.toISODate()!,
+      from: start.toMillis(),
+      until: start.plus({ days: 1 }).toMillis(),
+    }
+    return this.#dayCache.day
+  }
+
+  /** True when the path is under one of the skipped prefixes */
+  isSkipped(path: string): boolean {
+    const prefixes = this.settings.skipPrefixes
+    for (let i = 0; i < prefixes.length; i++) if (path.startsWith(prefixes[i])) return true
+    return false
+  }
+
+  /** Bot verdict of a user agent (isbot's maintained list), remembered per agent */
+  isBot(userAgent: string | undefined): boolean {
+    if (!userAgent) return true
+    let verdict = this.#botCache.get(userAgent)
+    if (verdict === undefined) {
+      verdict = isbot(userAgent)
+      if (this.#botCache.size >= BOT_CACHE_SIZE) this.#botCache.clear()
+      this.#botCache.set(userAgent, verdict)
+    }
+    return verdict
+  }
+
+  /** The authenticated user's id as a string, when auth ran for this request */
+  userId(ctx: HttpContext): string | null {
+    try {
+      const id = (ctx as any).auth?.user?.id
+      return id === undefined || id === null ? null : String(id)
+    } catch {
+      return null
+    }
+  }
+
+  /**
+   * Describes the request as a page view, without checking eligibility
+   */
+  describe(ctx: HttpContext): PageHit {
+    const { settings } = this
+    const rawPath =
+      settings.groupBy === 'route' && ctx.route?.pattern ? ctx.route.pattern : ctx.request.url()
+    const hit: PageHit = {
+      path: normalizePath(rawPath),
+      day: this.dayOf(this.#now()),
+      visitor: null,
+      anonymous: null,
+    }
+    if (settings.visitorId) {
+      const id = settings.visitorId(ctx)
+      hit.visitor = id === undefined || id === null || id === '' ? null : String(id)
+      return hit
+    }
+    hit.visitor = this.userId(ctx)
+    if (hit.visitor === null && settings.trackAnonymous) {
+      hit.anonymous = createHash('sha256')
+        .update(ctx.request.ip() ?? '')
+        .update('\n')
+        .update(ctx.request.header('user-agent') ?? '')
+        .digest('base64url')
+    }
+    return hit
+  }
+
+  /**
+   * The eligibility rules of a page view (method, final status, skipped
+   * prefixes, anonymous policy, bots and prefetches)
+   */
+  isEligible(ctx: HttpContext): boolean {
+    const { settings } = this
+    if (!settings.enabled) return false
+    const { request } = ctx
+    if (request.method() !== 'GET') return false
+    const status = ctx.response.getStatus()
+    if (status !== 200 && !(settings.trackRedirects && (status === 301 || status === 302))) {
+      return false
+    }
+    if (this.isSkipped(request.url())) return false
+    if (settings.ignoreBots) {
+      const headers = request.request.headers
+      const purpose = headers['sec-purpose'] ?? headers['purpose'] ?? headers['x-purpose']
+      if (typeof purpose === 'string' && purpose.includes('prefetch')) return false
+      if (headers['x-moz'] === 'prefetch') return false
+      if (this.isBot(headers['user-agent'])) return false
+    }
+    if (!settings.trackAnonymous && !settings.visitorId && this.userId(ctx) === null) return false
+    return true
+  }
+
+  /**
+   * Records the request when it is an eligible page view. Never throws and
+   * never waits for the store.
+   */
+  record(ctx: HttpContext): boolean {
+    try {
+      if (!this.isEligible(ctx)) return false
+      const hit = this.describe(ctx)
+      if (this.isSkipped(hit.path)) return false
+      this.#buffer.add({
+        day: hit.day,
+        path: hit.path,
+        visitor: hit.visitor,
+        anonymous: hit.anonymous,
+        minute: Math.floor(this.#now() / 60_000),
+      })
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /** Counts a view directly (imports, tests, custom integrations) */
+  recordView(view: { path: string; day?: string; visitor?: string | null; at?: number }): void {
+    const at = view.at ?? this.#now()
+    this.#buffer.add({
+      day: view.day ?? this.dayOf(at),
+      path: normalizePath(view.path),
+      visitor: view.visitor ?? null,
+      minute: Math.floor(at / 60_000),
+    })
+  }
+}
