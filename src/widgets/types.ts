@@ -1,0 +1,82 @@
+/**
+ * Typed, presentation-free widget payloads. The selector builds them; Edge
+ * components decide colors, icons and layout.
+ */
+
+/** Change against the previous period of the same length; null when the base is 0 */
+export interface WidgetTrend {
+  /** signed change in percent, rounded (25 for +25%) */
+  percent: number
+  /** "+25%", "-10%", "0%" */
+  label: string
+  direction: 'up' | 'down' | 'flat'
+  /** the base value it was computed from */
+  previous: number
+}
+
+interface WidgetBase {
+  /** stable key, e.g. "trackingTotalViews" */
+  key: string
+  title: string
+  /** window the figures cover, e.g. "last 7 days" or "today" */
+  caption: string
+}
+
+/** One figure (KPI) */
+export interface MetricWidgetData extends WidgetBase {
+  kind: 'metric'
+  value: number
+  trend: WidgetTrend | null
+}
+
+/** A time series: one label per point, one or more series of equal length */
+export interface ChartWidgetData extends WidgetBase {
+  kind: 'chart'
+  /** ISO dates (YYYY-MM-DD) of the points */
+  labels: string[]
+  series: Array<{ key: string; name: string; values: number[] }>
+}
+
+/** A ranked list such as top pages */
+export interface ListWidgetData extends WidgetBase {
+  kind: 'list'
+  items: Array<{ label: string; value: number; /** share of the total, 0..1 */ share: number }>
+}
+
+/** Rows of a table, with its columns and pagination */
+export interface TableWidgetData extends WidgetBase {
+  kind: 'table'
+  columns: Array<{ key: string; label: string }>
+  rows: Array<Record<string, string | number>>
+  page: number
+  perPage: number
+  /** rows across all pages */
+  total: number
+}
+
+export type WidgetData = MetricWidgetData | ChartWidgetData | ListWidgetData | TableWidgetData
+
+/** A closed range of calendar days in the tracking timezone */
+export interface AnalyticsRange {
+  /** first day, YYYY-MM-DD */
+  from: string
+  /** last day, YYYY-MM-DD (inclusive) */
+  to: string
+  /** number of days */
+  days: number
+}
+
+/** What getAnalyticsContext returns: the analytics page and dashboard read it */
+export interface AnalyticsContext {
+  range: AnalyticsRange
+  /** the previous range of equal length, used for the trends */
+  previousRange: AnalyticsRange
+  trackingTotalViews: MetricWidgetData
+  trackingUniqueVisitors: MetricWidgetData
+  trackingTrackedPages: MetricWidgetData
+  trackingViewsChart: ChartWidgetData
+  trackingTopPages: ListWidgetData
+  trackingRecentPageViews: TableWidgetData
+  /** distinct visitors of the last 5 minutes */
+  realtimeVisitors: number
+}
