@@ -14,19 +14,24 @@ const NON_ASCII = /[^\x20-\x7e]/
 const CONTROL = /[\x00-\x1f\x7f]/g
 
 /**
- * The request path as stored: no query string or fragment, valid UTF-8 (raw
- * bytes the HTTP parser handed over as latin1 are re-read as UTF-8), no
- * control characters, at most 500 characters (cut, never rejected, without
- * splitting a character or a %-escape), "/" when empty.
+ * Node's HTTP parser hands the request target over as latin1, one character
+ * per byte: re-read those bytes as UTF-8 (invalid sequences become U+FFFD).
+ */
+export function decodeRequestTarget(raw: string): string {
+  if (!NON_ASCII.test(raw) || /[^\x00-\xff]/.test(raw)) return raw
+  return Buffer.from(raw, 'latin1').toString('utf8')
+}
+
+/**
+ * The path as stored: no query string or fragment, valid UTF-8, no control
+ * characters, at most 500 characters (cut, never rejected, without splitting
+ * a character or a %-escape), "/" when empty.
  */
 export function normalizePath(raw: string | undefined | null): string {
   let path = raw ?? ''
   const cut = path.search(/[?#]/)
   if (cut !== -1) path = path.slice(0, cut)
-  if (NON_ASCII.test(path)) {
-    if (!/[^\x00-\xff]/.test(path)) path = Buffer.from(path, 'latin1').toString('utf8')
-    path = path.replace(CONTROL, '').toWellFormed()
-  }
+  if (NON_ASCII.test(path)) path = path.replace(CONTROL, '').toWellFormed()
   if (path.length > MAX_PATH_LENGTH) {
     const chars = Array.from(path)
     if (chars.length > MAX_PATH_LENGTH) {
@@ -116,10 +121,12 @@ export class TrackingRecorder {
    */
   describe(ctx: HttpContext): PageHit {
     const { settings } = this
-    const rawPath =
-      settings.groupBy === 'route' && ctx.route?.pattern ? ctx.route.pattern : ctx.request.url()
+    const path =
+      settings.groupBy === 'route' && ctx.route?.pattern
+        ? ctx.route.pattern
+        : decodeRequestTarget(ctx.request.url())
     const hit: PageHit = {
-      path: normalizePath(rawPath),
+      path: normalizePath(path),
       day: this.dayOf(this.#now()),
       visitor: null,
       anonymous: null,

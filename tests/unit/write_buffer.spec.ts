@@ -1,0 +1,118 @@
+import { test } from '@japa/runner'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Redis } from 'ioredis'
+import { resolveSettings } from '../../src/settings.ts'
+import { RedisStore } from '../../src/stores/redis_store.ts'
+import { TrackingManager } from '../../src/manager.ts'
+import { TestRedisServer } from '../redis_server.ts'
+
+const DAY = '2026-11-20'
+
+function client(port = Number(process.env.REDIS_PORT ?? 6379)) {
+  const redis = new Redis({
+    host: process.env.REDIS_HOST ?? '127.0.0.1',
+    port,
+    retryStrategy: () => 50,
+    maxRetriesPerRequest: 1,
+  })
+  redis.on('error', () => {})
+  return redis
+}
+
+function managerOn(redis: Redis, config: Parameters<typeof resolveSettings>[0] = {}) {
+  const keyPrefix = `test-buffer-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
+  const settings = resolveSettings({ keyPrefix, ...config })
+  const store = new RedisStore({ client: () => redis, keyPrefix, ttlSeconds: 3600 })
+  return { manager: new TrackingManager(settings, store), store, keyPrefix }
+}
+
+async function cleanup(redis: Redis, keyPrefix: string) {
+  const keys = await redis.keys(`{${keyPrefix}}*`)
+  if (keys.length > 0) await redis.del(...keys)
+}
+
+test.group('WriteBuffer', () => {
+  test('coalesces views and sends them in batches', async ({ assert, cleanup: after }) => {
+    const redis = client()
+    const { manager, store, keyPrefix } = managerOn(redis, { bufferMs: 20 })
+    after(async () => {
+      await cleanup(redis, keyPrefix)
+      redis.disconnect()
+    })
+    await redis.ping()
+    for (let i = 0; i < 1000; i++) {
+      manager.recorder.recordView({ path: `/p${i % 10}`, day: DAY, visitor: `u${i % 37}` })
+    }
+    assert.equal(manager.buffer.size, 10 + 37)
+    await sleep(100)
+    assert.equal(manager.buffer.size, 0)
+    assert.equal(await store.getDayTotal(DAY), 1000)
+    assert.equal((await store.getDaily(DAY)).get('/p3'), 100)
+    assert.equal(await store.getUniqueCount(DAY), 37)
+  })
+
+  test('write-through (bufferMs: 0) sends every view at once', async ({ assert, cleanup: after }) => {
+    const redis = client()
+    const { manager, store, keyPrefix } = managerOn(redis, { bufferMs: 0 })
+    after(async () => {
+      await cleanup(redis, keyPrefix)
+      redis.disconnect()
+    })
+    await redis.ping()
+    manager.recorder.recordView({ path: '/a', day: DAY })
+    await sleep(30)
+    assert.equal(await store.getDayTotal(DAY), 1)
+  })
+
+  test('shutdown drains the buffer into Redis', async ({ assert, cleanup: after }) => {
+    const redis = client()
+    const { manager, store, keyPrefix } = managerOn(redis, { bufferMs: 60_000 })
+    after(async () => {
+      await cleanup(redis, keyPrefix)
+      redis.disconnect()
+    })
+    await redis.ping()
+    for (let i = 0; i < 250; i++) manager.recorder.recordView({ path: `/x${i % 5}`, day: DAY })
+    assert.equal(await store.getDayTotal(DAY), 0)
+    await manager.shutdown()
+    assert.equal(await store.getDayTotal(DAY), 250)
+  })
+
+  test('stays bounded while Redis is down and resumes when it returns', async ({ assert, cleanup: after }) => {
+    const server = await new TestRedisServer().start()
+    const redis = client(server.port)
+    const { manager, store, keyPrefix } = managerOn(redis, { bufferMs: 20, bufferMaxEntries: 100 })
+    after(async () => {
+      await cleanup(redis, keyPrefix).catch(() => {})
+      redis.disconnect()
+      await server.stop()
+    })
+    await redis.ping()
+
+    manager.recorder.recordView({ path: '/before', day: DAY })
+    await sleep(60)
+    assert.equal(await store.getDayTotal(DAY), 1)
+
+    await server.stop()
+    await sleep(100)
+    assert.isFalse(store.isReady())
+    for (let i = 0; i < 5000; i++) manager.recorder.recordView({ path: `/down/${i}`, day: DAY })
+    assert.isAtMost(manager.buffer.size, 100)
+    assert.equal(manager.buffer.droppedViews, 4900)
+
+    await server.start(server.port)
+    for (let i = 0; i < 100 && !store.isReady(); i++) await sleep(50)
+    assert.isTrue(store.isReady())
+    /* the buffer retries on its own once Redis is back */
+    for (let i = 0; i < 100 && manager.buffer.size > 0; i++) await sleep(20)
+    await manager.drain()
+    /* Redis restarted empty: the buffer held its bound of 100 entries, the newest */
+    assert.equal(await store.getDayTotal(DAY), 100)
+    assert.equal((await store.getDaily(DAY)).get('/down/4999'), 1)
+    assert.isUndefined((await store.getDaily(DAY)).get('/down/4899'))
+
+    manager.recorder.recordView({ path: '/after', day: DAY })
+    await manager.drain()
+    assert.equal(await store.getDayTotal(DAY), 101)
+  }).timeout(20_000)
+})
