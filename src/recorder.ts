@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { DateTime } from 'luxon'
 import { isbot } from 'isbot'
 import type { HttpContext } from '@adonisjs/core/http'
@@ -138,11 +138,8 @@ export class TrackingRecorder {
     }
     hit.visitor = this.userId(ctx)
     if (hit.visitor === null && settings.trackAnonymous) {
-      hit.anonymous = createHash('sha256')
-        .update(ctx.request.ip() ?? '')
-        .update('\n')
-        .update(ctx.request.header('user-agent') ?? '')
-        .digest('base64url')
+      const ua = ctx.request.request.headers['user-agent'] ?? ''
+      hit.anonymous = hash('sha256', `${ctx.request.ip() ?? ''}\n${ua}`, 'base64url')
     }
     return hit
   }
