@@ -1,0 +1,72 @@
+import { defineConfig } from '@adonisjs/core/app'
+
+/**
+ * The repository root is also a small demo app that loads the package's own
+ * provider, middleware and commands exactly as a user's app would (through
+ * the package name, resolved to the TypeScript sources by the
+ * `tracking-source` export condition).
+ */
+export default defineConfig({
+  experimental: {},
+
+  commands: [
+    () => import('@adonisjs/core/commands'),
+    () => import('@adonisjs/lucid/commands'),
+    () =>
+      import('adonis-tracking/commands').catch((error) => {
+        /* TEMPORARY until commands/main.ts lands */
+        if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error
+        return { getMetaData: async () => [], getCommand: async () => null }
+      }),
+  ],
+
+  providers: [
+    () => import('@adonisjs/core/providers/app_provider'),
+    () => import('@adonisjs/core/providers/hash_provider'),
+    {
+      file: () => import('@adonisjs/core/providers/repl_provider'),
+      environment: ['repl', 'test'],
+    },
+    () => import('@adonisjs/core/providers/edge_provider'),
+    () => import('@adonisjs/lucid/database_provider'),
+    () => import('@adonisjs/redis/redis_provider'),
+    () => import('@adonisjs/session/session_provider'),
+    () => import('@adonisjs/auth/auth_provider'),
+    () => import('@adonisjs/static/static_provider'),
+    () => import('adonis-tracking/tracking_provider'),
+  ],
+
+  preloads: [() => import('#start/routes'), () => import('#start/kernel')],
+
+  directories: {
+    views: 'demo/views',
+    public: 'demo/public',
+    migrations: 'demo/migrations',
+    models: 'demo/models',
+    controllers: 'demo/controllers',
+    middleware: 'demo/middleware',
+    exceptions: 'demo/exceptions',
+  },
+
+  tests: {
+    suites: [
+      {
+        files: ['tests/unit/**/*.spec.ts'],
+        name: 'unit',
+        timeout: 10_000,
+      },
+      {
+        files: ['tests/functional/**/*.spec.ts'],
+        name: 'functional',
+        timeout: 30_000,
+      },
+    ],
+    forceExit: false,
+  },
+
+  metaFiles: [
+    { pattern: 'demo/views/**/*.edge', reloadServer: false },
+    { pattern: 'resources/views/**/*.edge', reloadServer: false },
+    { pattern: 'demo/public/**', reloadServer: false },
+  ],
+})

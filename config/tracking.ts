@@ -1,0 +1,16 @@
+import env from '#start/env'
+import { defineConfig } from 'adonis-tracking'
+
+/**
+ * Page tracking of the demo. Keys left out here fall back to the legacy
+ * `tracking` section of config/cabinet.ts, then to the package defaults.
+ */
+const trackingConfig = defineConfig({
+  store: env.get('TRACKING_STORE', 'redis'),
+  redisConnection: 'main',
+
+  /* staff users may open the analytics page (/cabinet/tracking) */
+  authorize: (ctx) => Boolean((ctx.auth?.user as { isStaff?: boolean } | undefined)?.isStaff),
+})
+
+export default trackingConfig

@@ -1,0 +1,28 @@
+/*
+|--------------------------------------------------------------------------
+| Routes of the demo app
+|--------------------------------------------------------------------------
+|
+| The analytics page (/cabinet/tracking) is registered by the package itself.
+|
+*/
+
+import router from '@adonisjs/core/services/router'
+import { middleware } from '#start/kernel'
+
+const PagesController = () => import('#demo/controllers/pages_controller')
+const SessionController = () => import('#demo/controllers/session_controller')
+
+router.get('/', [PagesController, 'home']).as('home')
+router.get('/about', [PagesController, 'about']).as('about')
+router.get('/posts/:id', [PagesController, 'post']).as('posts.show')
+router.get('/old-home', ({ response }) => response.redirect('/'))
+router.get('/moved', ({ response }) => response.redirect().status(301).toPath('/about'))
+router.get('/boom', [PagesController, 'boom'])
+
+router.get('/login', [SessionController, 'create']).as('login')
+router.post('/login', [SessionController, 'store'])
+router.post('/logout', [SessionController, 'destroy']).as('logout')
+router.get('/logout', [SessionController, 'destroy'])
+
+router.get('/account', [PagesController, 'account']).as('account').use(middleware.auth())
