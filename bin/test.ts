@@ -1,0 +1,79 @@
+/*
+|--------------------------------------------------------------------------
+| Test runner entrypoint
+|--------------------------------------------------------------------------
+|
+| Boots the demo app in the test environment and runs Japa:
+|   node --conditions=tracking-source --import=@poppinss/ts-exec bin/test.ts [--files ...]
+| DB=sqlite|pg|mysql picks the database; Redis is REDIS_HOST/REDIS_PORT.
+| With TRACKING_TEST_SUMMARY=<file> the run's totals are written there as
+| JSON (read by bin/test_all.ts).
+|
+*/
+
+import { writeFileSync } from 'node:fs'
+import { Ignitor, prettyPrintError } from '@adonisjs/core'
+import { configure, processCLIArgs, run } from '@japa/runner'
+import { spec } from '@japa/runner/reporters'
+import type { NamedReporterContract } from '@japa/runner/types'
+
+process.env.NODE_ENV = 'test'
+/* a fresh clone has no .env: everything the env schema requires gets a test value */
+process.env.APP_KEY ??= 'test-app-key-of-adonis-tracking-32c'
+process.env.HOST ??= '127.0.0.1'
+process.env.PORT ??= '3334'
+process.env.TRACKING_STORE ??= 'redis'
+
+const APP_ROOT = new URL('../', import.meta.url)
+
+const IMPORTER = (filePath: string) => {
+  if (filePath.startsWith('./') || filePath.startsWith('../')) {
+    return import(new URL(filePath, APP_ROOT).href)
+  }
+  return import(filePath)
+}
+
+/**
+ * Writes the totals of the run for bin/test_all.ts
+ */
+const summaryFile: NamedReporterContract = {
+  name: 'summary-file',
+  handler(runner, emitter) {
+    emitter.on('runner:end', () => {
+      const target = process.env.TRACKING_TEST_SUMMARY
+      if (!target) return
+      const { aggregates, hasError, failedTestsTitles } = runner.getSummary()
+      writeFileSync(target, JSON.stringify({ ...aggregates, hasError, failedTestsTitles }))
+    })
+  },
+}
+
+new Ignitor(APP_ROOT, { importer: IMPORTER })
+  .tap((app) => {
+    app.booting(async () => {
+      await import('#start/env')
+    })
+    app.listen('SIGTERM', () => app.terminate())
+    app.listenIf(app.managedByPm2, 'SIGINT', () => app.terminate())
+  })
+  .testRunner()
+  .configure(async (app) => {
+    const { runnerHooks, ...config } = await import('../tests/bootstrap.ts')
+
+    processCLIArgs(process.argv.splice(2))
+    configure({
+      ...app.rcFile.tests,
+      ...config,
+      reporters: {
+        activated: ['spec', 'summary-file'],
+        list: [spec(), summaryFile],
+      },
+      setup: runnerHooks.setup,
+      teardown: runnerHooks.teardown.concat([() => app.terminate()]),
+    })
+  })
+  .run(() => run())
+  .catch((error) => {
+    process.exitCode = 1
+    prettyPrintError(error)
+  })

@@ -1,0 +1,160 @@
+/*
+|--------------------------------------------------------------------------
+| Shared test helpers
+|--------------------------------------------------------------------------
+|
+| Everything talks to the real Redis (REDIS_HOST/REDIS_PORT) and the real
+| database chosen by DB. Each test gets its own Redis key prefix, and the
+| helpers delete what they created.
+|
+*/
+
+import { randomUUID } from 'node:crypto'
+import app from '@adonisjs/core/services/app'
+import testUtils from '@adonisjs/core/services/test_utils'
+import db from '@adonisjs/lucid/services/db'
+import redis from '@adonisjs/redis/services/main'
+import type { ApiRequest } from '@japa/api-client'
+import { resolveSettings } from '../src/settings.ts'
+import { TrackingManager } from '../src/manager.ts'
+import { MemoryStore } from '../src/stores/memory_store.ts'
+import { RedisStore } from '../src/stores/redis_store.ts'
+import { TrackingKeys } from '../src/stores/keys.ts'
+import PageTrackingMiddleware from '../src/middleware/page_tracking_middleware.ts'
+import type { TrackingConfig, TrackingSettings, TrackingStoreName } from '../src/types.ts'
+import { DEMO_USERS, seedDemoUsers } from '../demo/seed.ts'
+import User from '../demo/models/user.ts'
+
+/** Tables that belong to the demo or to Lucid, never truncated by the helpers */
+const KEPT_TABLES = ['demo_users', 'adonis_schema', 'adonis_schema_versions']
+
+/** The database picked for this run (env DB) */
+export const dbName = (process.env.DB ?? 'sqlite') as 'sqlite' | 'pg' | 'mysql'
+
+/**
+ * Drops every table of the test database, runs all migrations (package and
+ * demo) and seeds the demo users. Runs once per test run (tests/bootstrap.ts).
+ */
+export async function freshDatabase() {
+  await db.connection().dropAllTables()
+  await testUtils.db().migrate()
+  await seedDemoUsers()
+}
+
+/**
+ * Empties the package's tables (everything but the demo users and Lucid's
+ * bookkeeping). Call it in a group's `each.setup`.
+ */
+export async function truncateTrackingTables() {
+  await db.connection().truncateAllTables(KEPT_TABLES)
+}
+
+/**
+ * The app's Redis connection "main" (ioredis client)
+ */
+export function redisClient() {
+  return redis.connection('main').ioConnection
+}
+
+/**
+ * A Redis key prefix no other test (or run) uses
+ */
+export function uniqueKeyPrefix(label = 'test') {
+  return `${label}-${process.pid}-${randomUUID().slice(0, 8)}`
+}
+
+/**
+ * Deletes every key of a tracking key prefix (all carry the `{prefix}` tag)
+ */
+export async function deleteTrackingKeys(keyPrefix: string) {
+  const client = redisClient()
+  const pattern = `${new TrackingKeys(keyPrefix).tag.replace(/[*?[\]\\]/g, '\\$&')}*`
+  let cursor = '0'
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500)
+    if (keys.length > 0) await client.unlink(...keys)
+    cursor = next
+  } while (cursor !== '0')
+}
+
+/**
+ * A tracking manager built like the provider builds it, with overridden
+ * settings and (by default) a fresh Redis key prefix on the app's connection
+ */
+export interface TestTracking {
+  manager: TrackingManager
+  settings: TrackingSettings
+  keyPrefix: string
+  /** drains the buffer, closes the manager and deletes its Redis keys */
+  cleanup(): Promise<void>
+}
+
+export function buildManager(
+  config: TrackingConfig = {},
+  options: { store?: TrackingStoreName; legacy?: Record<string, unknown> } = {}
+): TestTracking {
+  const keyPrefix = config.keyPrefix ?? uniqueKeyPrefix()
+  const store = options.store ?? config.store ?? 'redis'
+  const settings = resolveSettings({ ...config, keyPrefix, store }, options.legacy)
+  const trackingStore =
+    store === 'memory'
+      ? new MemoryStore({ ttlSeconds: settings.ttlSeconds })
+      : new RedisStore({
+          client: () => redisClient(),
+          keyPrefix,
+          ttlSeconds: settings.ttlSeconds,
+        })
+  const manager = new TrackingManager(settings, trackingStore)
+  return {
+    manager,
+    settings,
+    keyPrefix,
+    async cleanup() {
+      await manager.shutdown()
+      if (store === 'redis') await deleteTrackingKeys(keyPrefix)
+    },
+  }
+}
+
+/**
+ * Builds a manager (see buildManager) and swaps it into the container for
+ * the app under test: `tracking.manager` and the middleware use it until
+ * cleanup(), which also restores the app's own manager.
+ *
+ *   const tracking = await useTrackingManager({ trackAnonymous: true })
+ *   cleanup(() => tracking.cleanup())
+ */
+export async function useTrackingManager(
+  config: TrackingConfig = {},
+  options: { store?: TrackingStoreName; legacy?: Record<string, unknown> } = {}
+): Promise<TestTracking> {
+  const original = await app.container.make('tracking.manager')
+  const built = buildManager(config, options)
+  /* a value binding wins over the provider's singleton; classes can be swapped */
+  app.container.bindValue('tracking.manager', built.manager)
+  app.container.swap(PageTrackingMiddleware, () => new PageTrackingMiddleware(built.manager))
+  return {
+    ...built,
+    async cleanup() {
+      app.container.restore(PageTrackingMiddleware)
+      app.container.bindValue('tracking.manager', original)
+      await built.cleanup()
+    },
+  }
+}
+
+/**
+ * A demo user by role: `staff` (staff@example.com, is_staff) or `user`
+ */
+export async function demoUser(role: keyof typeof DEMO_USERS): Promise<User> {
+  return User.findByOrFail('email', DEMO_USERS[role].email)
+}
+
+/**
+ * Logs the request in as a demo user (session guard)
+ *
+ *   await loginAs(client.get('/account'), 'staff')
+ */
+export async function loginAs(request: ApiRequest, role: keyof typeof DEMO_USERS) {
+  return request.withGuard('web').loginAs(await demoUser(role))
+}

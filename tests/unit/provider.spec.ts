@@ -1,0 +1,107 @@
+import { test } from '@japa/runner'
+import { IgnitorFactory } from '@adonisjs/core/factories'
+import { defineConfig as defineRedisConfig } from '@adonisjs/redis'
+import type { ApplicationService } from '@adonisjs/core/types'
+import { defineConfig, errors } from '../../index.ts'
+import { TrackingManager } from '../../src/manager.ts'
+import type { TrackingConfig } from '../../src/types.ts'
+
+const BASE_URL = new URL('../../tmp/provider-app/', import.meta.url)
+
+/**
+ * Boots a bare AdonisJS app (IgnitorFactory) with our provider, the
+ * @adonisjs/redis provider, config/tracking.ts made with defineConfig and,
+ * optionally, a legacy config/cabinet.ts tracking section
+ */
+async function bootApp(tracking: TrackingConfig, cabinet?: Record<string, unknown>) {
+  const ignitor = new IgnitorFactory()
+    .merge({
+      rcFileContents: {
+        providers: [
+          () => import('@adonisjs/redis/redis_provider'),
+          () => import('../../providers/tracking_provider.ts'),
+        ],
+      },
+    })
+    .withCoreConfig()
+    .withCoreProviders()
+    .merge({
+      config: {
+        tracking: defineConfig(tracking),
+        ...(cabinet ? { cabinet: { tracking: cabinet } } : {}),
+        redis: defineRedisConfig({
+          connection: 'main',
+          connections: {
+            main: {
+              host: process.env.REDIS_HOST ?? '127.0.0.1',
+              port: Number(process.env.REDIS_PORT ?? 6379),
+            },
+          },
+        }),
+      },
+    })
+    .create(BASE_URL, {
+      importer: (filePath) => import(new URL(filePath, BASE_URL).href),
+    })
+  const app = ignitor.createApp('web') as ApplicationService
+  await app.init()
+  await app.boot()
+  return app
+}
+
+test.group('TrackingProvider', (group) => {
+  let apps: ApplicationService[] = []
+  group.each.teardown(async () => {
+    await Promise.all(apps.map((app) => app.terminate()))
+    apps = []
+  })
+
+  test('binds tracking.manager with the merged, frozen settings', async ({ assert }) => {
+    const app = await bootApp(
+      { keyPrefix: 'provider-test', analyticsDays: 30 },
+      { analytics_days: 7, track_anonymous: true, analytics_url: '/stats' }
+    )
+    apps.push(app)
+    const manager = await app.container.make('tracking.manager')
+    assert.instanceOf(manager, TrackingManager)
+    assert.include(manager.settings, {
+      keyPrefix: 'provider-test',
+      analyticsDays: 30,
+      trackAnonymous: true,
+      analyticsUrl: '/stats',
+      store: 'redis',
+    })
+    assert.isTrue(Object.isFrozen(manager.settings))
+    assert.equal(manager.store.name, 'redis')
+    /* one singleton per app */
+    assert.strictEqual(await app.container.make('tracking.manager'), manager)
+    await manager.store.ping(2000)
+  })
+
+  test('legacy redis_enabled: false gives a memory store', async ({ assert }) => {
+    const app = await bootApp({}, { redis_enabled: false })
+    apps.push(app)
+    const manager = await app.container.make('tracking.manager')
+    assert.equal(manager.settings.store, 'memory')
+    assert.equal(manager.store.name, 'memory')
+  })
+
+  test('an invalid config fails at boot with E_TRACKING_INVALID_CONFIG', async ({ assert }) => {
+    try {
+      await bootApp({ ttlSeconds: -1 })
+      assert.fail('the app booted with an invalid config')
+    } catch (error) {
+      assert.instanceOf(error, errors.E_TRACKING_INVALID_CONFIG)
+      assert.equal(error.code, 'E_TRACKING_INVALID_CONFIG')
+      assert.include(error.message, 'ttlSeconds')
+    }
+  })
+
+  test('an invalid legacy value fails at boot too', async ({ assert }) => {
+    await assert.rejects(() => bootApp({}, { skip_prefixes: ['admin/'] }), /skipPrefixes\[0\]/)
+  })
+
+  test('an unknown redis connection fails at boot', async ({ assert }) => {
+    await assert.rejects(() => bootApp({ redisConnection: 'missing' }), /redisConnection.*"missing"/)
+  })
+})

@@ -1,0 +1,224 @@
+import { test } from '@japa/runner'
+import { resolveSettings, DEFAULT_SKIP_PREFIXES } from '../../src/settings.ts'
+import { errors } from '../../index.ts'
+import type { LegacyTrackingConfig, TrackingConfig } from '../../src/types.ts'
+
+/**
+ * Runs resolveSettings and returns the E_TRACKING_INVALID_CONFIG it throws
+ */
+function invalid(modern: unknown, legacy?: unknown, context = {}) {
+  try {
+    resolveSettings(modern as TrackingConfig, legacy as LegacyTrackingConfig, context)
+  } catch (error) {
+    if (error instanceof errors.E_TRACKING_INVALID_CONFIG) return error
+    throw error
+  }
+  throw new Error('expected E_TRACKING_INVALID_CONFIG, nothing was thrown')
+}
+
+test.group('Settings | defaults', () => {
+  test('an empty config gives the seed defaults', ({ assert }) => {
+    const settings = resolveSettings()
+    assert.include(settings, {
+      enabled: true,
+      store: 'redis',
+      redisEnabled: true,
+      redisConnection: 'main',
+      redisUrl: null,
+      keyPrefix: 'tracking',
+      ttlSeconds: 7 * 24 * 3600,
+      trackAnonymous: false,
+      trackRedirects: true,
+      trackDashboardWidgets: true,
+      analyticsUrl: '/cabinet/tracking',
+      analyticsDays: 14,
+      timezone: 'UTC',
+      ignoreBots: true,
+      bufferMs: 1000,
+      groupBy: 'path',
+      autoFlush: false,
+      visitorId: null,
+    })
+    assert.deepEqual([...settings.skipPrefixes], [...DEFAULT_SKIP_PREFIXES])
+    assert.include([...settings.skipPrefixes], '/assets/')
+  })
+
+  test('the default authorize denies everybody', ({ assert }) => {
+    assert.isFalse(resolveSettings().authorize({} as any))
+  })
+
+  test('the timezone falls back to the app timezone', ({ assert }) => {
+    assert.equal(resolveSettings({}, null, { defaultTimezone: 'Europe/Paris' }).timezone, 'Europe/Paris')
+  })
+})
+
+test.group('Settings | legacy cabinet.tracking section', () => {
+  test('modern keys win over the legacy section', ({ assert }) => {
+    const settings = resolveSettings(
+      { keyPrefix: 'modern', analyticsDays: 30 },
+      { keyPrefix: 'legacy', analyticsDays: 7, trackAnonymous: true }
+    )
+    assert.equal(settings.keyPrefix, 'modern')
+    assert.equal(settings.analyticsDays, 30)
+    /* a key only the legacy section sets is kept */
+    assert.isTrue(settings.trackAnonymous)
+  })
+
+  test('modern keys also win over snake_case legacy keys', ({ assert }) => {
+    const settings = resolveSettings(
+      { ttlSeconds: 3600, skipPrefixes: ['/admin/'] },
+      { ttl_seconds: 7200, skip_prefixes: ['/legacy/'], analytics_url: '/stats' }
+    )
+    assert.equal(settings.ttlSeconds, 3600)
+    assert.deepEqual([...settings.skipPrefixes], ['/admin/'])
+    assert.equal(settings.analyticsUrl, '/stats')
+  })
+
+  test('an undefined modern key does not hide the legacy value', ({ assert }) => {
+    const settings = resolveSettings({ keyPrefix: undefined }, { key_prefix: 'from-cabinet' })
+    assert.equal(settings.keyPrefix, 'from-cabinet')
+  })
+
+  test('every snake_case key of the seed is understood', ({ assert }) => {
+    const settings = resolveSettings(
+      {},
+      {
+        redis_enabled: true,
+        redis_connection: 'cache',
+        key_prefix: 'seed',
+        ttl_seconds: 86_400,
+        skip_prefixes: ['/admin/', '/api/'],
+        track_anonymous: true,
+        track_redirects: false,
+        track_dashboard_widgets: false,
+        analytics_url: '/cabinet/stats/',
+        analytics_days: 30,
+        ignore_bots: false,
+        buffer_ms: 250,
+        group_by: 'route',
+        retention_days: 90,
+      }
+    )
+    assert.include(settings, {
+      store: 'redis',
+      redisConnection: 'cache',
+      keyPrefix: 'seed',
+      ttlSeconds: 86_400,
+      trackAnonymous: true,
+      trackRedirects: false,
+      trackDashboardWidgets: false,
+      analyticsUrl: '/cabinet/stats',
+      analyticsDays: 30,
+      ignoreBots: false,
+      bufferMs: 250,
+      groupBy: 'route',
+      retentionDays: 90,
+    })
+    assert.deepEqual([...settings.skipPrefixes], ['/admin/', '/api/'])
+  })
+
+  test('redis_enabled: false selects the memory store', ({ assert }) => {
+    const settings = resolveSettings({}, { redis_enabled: false })
+    assert.equal(settings.store, 'memory')
+    assert.isFalse(settings.redisEnabled)
+  })
+
+  test('an explicit store wins over redis_enabled', ({ assert }) => {
+    const settings = resolveSettings({ store: 'redis' }, { redis_enabled: false })
+    assert.equal(settings.store, 'redis')
+    assert.isTrue(settings.redisEnabled)
+  })
+
+  test('an unknown legacy key fails and names the cabinet key', ({ assert }) => {
+    const error = invalid({}, { track_anonymus: true })
+    assert.include(error.message, 'cabinet.tracking.track_anonymus')
+  })
+})
+
+test.group('Settings | frozen', () => {
+  test('the settings object and its skip prefixes are frozen', ({ assert }) => {
+    const settings = resolveSettings({ skipPrefixes: ['/admin/'] })
+    assert.isTrue(Object.isFrozen(settings))
+    assert.isTrue(Object.isFrozen(settings.skipPrefixes))
+    /* test files are ES modules, so strict mode: writes throw */
+    assert.throws(() => {
+      ;(settings as any).enabled = false
+    }, TypeError)
+    assert.throws(() => {
+      ;(settings.skipPrefixes as string[]).push('/x/')
+    }, TypeError)
+    assert.isTrue(settings.enabled)
+    assert.deepEqual([...settings.skipPrefixes], ['/admin/'])
+  })
+
+  test('changing the input config afterwards has no effect', ({ assert }) => {
+    const config: TrackingConfig = { skipPrefixes: ['/admin/'], analyticsDays: 10 }
+    const settings = resolveSettings(config)
+    config.skipPrefixes!.push('/late/')
+    config.analyticsDays = 99
+    assert.deepEqual([...settings.skipPrefixes], ['/admin/'])
+    assert.equal(settings.analyticsDays, 10)
+  })
+})
+
+test.group('Settings | validation errors', () => {
+  const cases: Array<{ title: string; config: unknown; key: string; value: string; context?: object }> = [
+    { title: 'a negative ttl', config: { ttlSeconds: -1 }, key: 'ttlSeconds', value: '-1' },
+    { title: 'a fractional ttl', config: { ttlSeconds: 1.5 }, key: 'ttlSeconds', value: '1.5' },
+    {
+      title: 'a skipPrefixes entry without a leading slash',
+      config: { skipPrefixes: ['/ok/', 'admin/'] },
+      key: 'skipPrefixes[1]',
+      value: '"admin/"',
+    },
+    { title: 'skipPrefixes that is not an array', config: { skipPrefixes: '/admin/' }, key: 'skipPrefixes', value: '"/admin/"' },
+    { title: 'an unknown store', config: { store: 'memcached' }, key: 'store', value: '"memcached"' },
+    {
+      title: 'an unknown redis connection',
+      config: { redisConnection: 'nope' },
+      key: 'redisConnection',
+      value: '"nope"',
+      context: { redisConnections: ['main'] },
+    },
+    { title: 'a redisUrl that is not a redis URL', config: { redisUrl: 'http://x' }, key: 'redisUrl', value: '"http://x"' },
+    { title: 'an invalid timezone', config: { timezone: 'Mars/Olympus' }, key: 'timezone', value: '"Mars/Olympus"' },
+    { title: 'a negative bufferMs', config: { bufferMs: -5 }, key: 'bufferMs', value: '-5' },
+    { title: 'a bufferMs that is not a number', config: { bufferMs: '100' }, key: 'bufferMs', value: '"100"' },
+    { title: 'a non-function authorize', config: { authorize: true }, key: 'authorize', value: 'true' },
+    { title: 'a non-function visitorId', config: { visitorId: 'id' }, key: 'visitorId', value: '"id"' },
+    { title: 'an unknown key', config: { trackAnonymus: true }, key: 'trackAnonymus', value: 'true' },
+    { title: 'a non-boolean flag', config: { enabled: 'yes' }, key: 'enabled', value: '"yes"' },
+    { title: 'an analyticsUrl without a leading slash', config: { analyticsUrl: 'stats' }, key: 'analyticsUrl', value: '"stats"' },
+    { title: 'zero analyticsDays', config: { analyticsDays: 0 }, key: 'analyticsDays', value: '0' },
+    { title: 'an empty keyPrefix', config: { keyPrefix: '' }, key: 'keyPrefix', value: '""' },
+    { title: 'an unknown groupBy', config: { groupBy: 'host' }, key: 'groupBy', value: '"host"' },
+    { title: 'a too short autoFlush interval', config: { autoFlush: { every: '10ms' } }, key: 'autoFlush.every', value: '"10ms"' },
+  ]
+
+  for (const entry of cases) {
+    test(`${entry.title} fails with E_TRACKING_INVALID_CONFIG naming the key and value`, ({ assert }) => {
+      const error = invalid(entry.config, undefined, entry.context)
+      assert.equal(error.code, 'E_TRACKING_INVALID_CONFIG')
+      assert.include(error.message, `"${entry.key}"`)
+      assert.include(error.message, entry.value)
+    })
+  }
+
+  test('an invalid legacy value fails with the same error', ({ assert }) => {
+    const error = invalid({}, { ttl_seconds: -10 })
+    assert.equal(error.code, 'E_TRACKING_INVALID_CONFIG')
+    assert.include(error.message, 'ttlSeconds')
+    assert.include(error.message, '-10')
+  })
+
+  test('a valid modern value rescues an invalid legacy one', ({ assert }) => {
+    assert.equal(resolveSettings({ ttlSeconds: 600 }, { ttl_seconds: -10 }).ttlSeconds, 600)
+  })
+
+  test('the redis connection is not checked when the memory store is used', ({ assert }) => {
+    const settings = resolveSettings({ store: 'memory', redisConnection: 'nope' }, null, {
+      redisConnections: ['main'],
+    })
+    assert.equal(settings.store, 'memory')
+  })
+})
