@@ -25,11 +25,15 @@ const envFile = new URL('.env', APP_ROOT)
  * Writes .env from .env.example, with a random APP_KEY when it has none
  */
 function ensureEnvFile() {
-  let contents = existsSync(envFile) ? readFileSync(envFile, 'utf8') : readFileSync(new URL('.env.example', APP_ROOT), 'utf8')
+  let contents = existsSync(envFile)
+    ? readFileSync(envFile, 'utf8')
+    : readFileSync(new URL('.env.example', APP_ROOT), 'utf8')
   const created = !existsSync(envFile)
   if (!parseEnv(contents).APP_KEY) {
     const line = `APP_KEY=${randomBytes(32).toString('base64url')}`
-    contents = /^APP_KEY=.*$/m.test(contents) ? contents.replace(/^APP_KEY=.*$/m, line) : `${contents.trimEnd()}\n${line}\n`
+    contents = /^APP_KEY=.*$/m.test(contents)
+      ? contents.replace(/^APP_KEY=.*$/m, line)
+      : `${contents.trimEnd()}\n${line}\n`
     writeFileSync(envFile, contents)
     console.log(created ? 'created .env with a random APP_KEY' : 'added a random APP_KEY to .env')
   }
@@ -81,11 +85,15 @@ if (setting('TRACKING_STORE', 'redis') === 'redis') {
 }
 
 /* migrations in a child process, with the same loader flags as this one */
-const migrate = spawnSync(process.execPath, [...process.execArgv, 'ace.js', 'migration:run', '--force'], {
-  cwd: root,
-  stdio: 'inherit',
-  env: process.env,
-})
+const migrate = spawnSync(
+  process.execPath,
+  [...process.execArgv, 'ace.js', 'migration:run', '--force'],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: process.env,
+  }
+)
 if (migrate.status !== 0) {
   console.error('migrations failed; see above')
   process.exit(migrate.status ?? 1)

@@ -27,10 +27,18 @@ interface Summary {
 }
 
 const root = fileURLToPath(new URL('../', import.meta.url))
-const databases = (process.env.TEST_DBS ?? 'sqlite,pg,mysql').split(',').map((name) => name.trim()).filter(Boolean)
+const databases = (process.env.TEST_DBS ?? 'sqlite,pg,mysql')
+  .split(',')
+  .map((name) => name.trim())
+  .filter(Boolean)
 mkdirSync(new URL('../tmp/', import.meta.url), { recursive: true })
 
-const results: Array<{ db: string; summary: Summary | null; status: number | null; seconds: number }> = []
+const results: Array<{
+  db: string
+  summary: Summary | null
+  status: number | null
+  seconds: number
+}> = []
 
 for (const db of databases) {
   const summaryFile = fileURLToPath(new URL(`../tmp/test-summary-${db}.json`, import.meta.url))
@@ -46,7 +54,11 @@ for (const db of databases) {
       'bin/test.ts',
       ...process.argv.slice(2),
     ],
-    { cwd: root, stdio: 'inherit', env: { ...process.env, DB: db, TRACKING_TEST_SUMMARY: summaryFile } }
+    {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, DB: db, TRACKING_TEST_SUMMARY: summaryFile },
+    }
   )
   let summary: Summary | null = null
   try {
@@ -64,14 +76,19 @@ for (const { db, summary, status, seconds } of results) {
   if (!summary) {
     /* the run died before Japa reported: count it as one failure */
     failed += 1
-    console.log(`DB=${db}: no test results (exit code ${status}), counted as 1 failed [${seconds.toFixed(1)}s]`)
+    console.log(
+      `DB=${db}: no test results (exit code ${status}), counted as 1 failed [${seconds.toFixed(1)}s]`
+    )
     continue
   }
   passed += summary.passed
   failed += summary.failed
   /* a run that exits non-zero with no failed test (e.g. a crashed hook) still fails */
   if (status !== 0 && summary.failed === 0) failed += 1
-  const extra = [summary.skipped && `${summary.skipped} skipped`, summary.todo && `${summary.todo} todo`]
+  const extra = [
+    summary.skipped && `${summary.skipped} skipped`,
+    summary.todo && `${summary.todo} todo`,
+  ]
     .filter(Boolean)
     .join(', ')
   console.log(

@@ -4,7 +4,12 @@ import User from '#demo/models/user'
  * The two accounts of the demo, printed by `npm run demo` and used by the tests
  */
 export const DEMO_USERS = {
-  staff: { email: 'staff@example.com', password: 'secret', fullName: 'Staff Member', isStaff: true },
+  staff: {
+    email: 'staff@example.com',
+    password: 'secret',
+    fullName: 'Staff Member',
+    isStaff: true,
+  },
   user: { email: 'user@example.com', password: 'secret', fullName: 'Regular User', isStaff: false },
 } as const
 

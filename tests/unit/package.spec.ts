@@ -24,7 +24,9 @@ const RUNTIME_SOURCES = [
 const NPM_FILES = /^(package\.json|README(\.md)?|LICEN[SC]E(\.md)?|CHANGELOG(\.md)?)$/i
 
 function sources(patterns: string[]) {
-  return patterns.flatMap((pattern) => globSync(pattern, { cwd: root })).filter((file) => !file.endsWith('.d.ts'))
+  return patterns
+    .flatMap((pattern) => globSync(pattern, { cwd: root }))
+    .filter((file) => !file.endsWith('.d.ts'))
 }
 
 /**
@@ -48,7 +50,9 @@ test.group('npm pack', (group) => {
   group.each.timeout(180_000)
 
   test('ships the built JS and .d.ts of every export in package.json', ({ assert }) => {
-    const { exports } = JSON.parse(readFileSync(new URL('package.json', `file://${root}`), 'utf8')) as {
+    const { exports } = JSON.parse(
+      readFileSync(new URL('package.json', `file://${root}`), 'utf8')
+    ) as {
       exports: Record<string, { default: string }>
     }
     for (const [name, target] of Object.entries(exports)) {
@@ -81,7 +85,10 @@ test.group('npm pack', (group) => {
     for (const file of globSync('resources/views/**/*.edge', { cwd: root })) {
       assert.isTrue(files.has(`build/${file}`), `view ${file} is not in the tarball`)
     }
-    assert.isTrue(files.has('build/commands/commands.json'), 'build/commands/commands.json is missing')
+    assert.isTrue(
+      files.has('build/commands/commands.json'),
+      'build/commands/commands.json is missing'
+    )
     assert.isTrue(files.has('build/commands/main.js'), 'build/commands/main.js is missing')
   })
 
@@ -101,7 +108,10 @@ test.group('npm pack', (group) => {
     assert.deepEqual(unexpected, [], 'unexpected files in the tarball')
     for (const file of files) {
       assert.notMatch(file, /^(src|tests|demo|bin|tmp|config|start|bench|docs)\//)
-      assert.isFalse(file.endsWith('.ts') && !file.endsWith('.d.ts'), `TypeScript source ${file} is shipped`)
+      assert.isFalse(
+        file.endsWith('.ts') && !file.endsWith('.d.ts'),
+        `TypeScript source ${file} is shipped`
+      )
     }
   })
 })

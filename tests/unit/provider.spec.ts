@@ -102,6 +102,9 @@ test.group('TrackingProvider', (group) => {
   })
 
   test('an unknown redis connection fails at boot', async ({ assert }) => {
-    await assert.rejects(() => bootApp({ redisConnection: 'missing' }), /redisConnection.*"missing"/)
+    await assert.rejects(
+      () => bootApp({ redisConnection: 'missing' }),
+      /redisConnection.*"missing"/
+    )
   })
 })

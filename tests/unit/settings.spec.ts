@@ -48,7 +48,10 @@ test.group('Settings | defaults', () => {
   })
 
   test('the timezone falls back to the app timezone', ({ assert }) => {
-    assert.equal(resolveSettings({}, null, { defaultTimezone: 'Europe/Paris' }).timezone, 'Europe/Paris')
+    assert.equal(
+      resolveSettings({}, null, { defaultTimezone: 'Europe/Paris' }).timezone,
+      'Europe/Paris'
+    )
   })
 })
 
@@ -162,7 +165,13 @@ test.group('Settings | frozen', () => {
 })
 
 test.group('Settings | validation errors', () => {
-  const cases: Array<{ title: string; config: unknown; key: string; value: string; context?: object }> = [
+  const cases: Array<{
+    title: string
+    config: unknown
+    key: string
+    value: string
+    context?: object
+  }> = [
     { title: 'a negative ttl', config: { ttlSeconds: -1 }, key: 'ttlSeconds', value: '-1' },
     { title: 'a fractional ttl', config: { ttlSeconds: 1.5 }, key: 'ttlSeconds', value: '1.5' },
     {
@@ -171,8 +180,18 @@ test.group('Settings | validation errors', () => {
       key: 'skipPrefixes[1]',
       value: '"admin/"',
     },
-    { title: 'skipPrefixes that is not an array', config: { skipPrefixes: '/admin/' }, key: 'skipPrefixes', value: '"/admin/"' },
-    { title: 'an unknown store', config: { store: 'memcached' }, key: 'store', value: '"memcached"' },
+    {
+      title: 'skipPrefixes that is not an array',
+      config: { skipPrefixes: '/admin/' },
+      key: 'skipPrefixes',
+      value: '"/admin/"',
+    },
+    {
+      title: 'an unknown store',
+      config: { store: 'memcached' },
+      key: 'store',
+      value: '"memcached"',
+    },
     {
       title: 'an unknown redis connection',
       config: { redisConnection: 'nope' },
@@ -180,23 +199,65 @@ test.group('Settings | validation errors', () => {
       value: '"nope"',
       context: { redisConnections: ['main'] },
     },
-    { title: 'a redisUrl that is not a redis URL', config: { redisUrl: 'http://x' }, key: 'redisUrl', value: '"http://x"' },
-    { title: 'an invalid timezone', config: { timezone: 'Mars/Olympus' }, key: 'timezone', value: '"Mars/Olympus"' },
+    {
+      title: 'a redisUrl that is not a redis URL',
+      config: { redisUrl: 'http://x' },
+      key: 'redisUrl',
+      value: '"http://x"',
+    },
+    {
+      title: 'an invalid timezone',
+      config: { timezone: 'Mars/Olympus' },
+      key: 'timezone',
+      value: '"Mars/Olympus"',
+    },
     { title: 'a negative bufferMs', config: { bufferMs: -5 }, key: 'bufferMs', value: '-5' },
-    { title: 'a bufferMs that is not a number', config: { bufferMs: '100' }, key: 'bufferMs', value: '"100"' },
-    { title: 'a non-function authorize', config: { authorize: true }, key: 'authorize', value: 'true' },
-    { title: 'a non-function visitorId', config: { visitorId: 'id' }, key: 'visitorId', value: '"id"' },
-    { title: 'an unknown key', config: { trackAnonymus: true }, key: 'trackAnonymus', value: 'true' },
+    {
+      title: 'a bufferMs that is not a number',
+      config: { bufferMs: '100' },
+      key: 'bufferMs',
+      value: '"100"',
+    },
+    {
+      title: 'a non-function authorize',
+      config: { authorize: true },
+      key: 'authorize',
+      value: 'true',
+    },
+    {
+      title: 'a non-function visitorId',
+      config: { visitorId: 'id' },
+      key: 'visitorId',
+      value: '"id"',
+    },
+    {
+      title: 'an unknown key',
+      config: { trackAnonymus: true },
+      key: 'trackAnonymus',
+      value: 'true',
+    },
     { title: 'a non-boolean flag', config: { enabled: 'yes' }, key: 'enabled', value: '"yes"' },
-    { title: 'an analyticsUrl without a leading slash', config: { analyticsUrl: 'stats' }, key: 'analyticsUrl', value: '"stats"' },
+    {
+      title: 'an analyticsUrl without a leading slash',
+      config: { analyticsUrl: 'stats' },
+      key: 'analyticsUrl',
+      value: '"stats"',
+    },
     { title: 'zero analyticsDays', config: { analyticsDays: 0 }, key: 'analyticsDays', value: '0' },
     { title: 'an empty keyPrefix', config: { keyPrefix: '' }, key: 'keyPrefix', value: '""' },
     { title: 'an unknown groupBy', config: { groupBy: 'host' }, key: 'groupBy', value: '"host"' },
-    { title: 'a too short autoFlush interval', config: { autoFlush: { every: '10ms' } }, key: 'autoFlush.every', value: '"10ms"' },
+    {
+      title: 'a too short autoFlush interval',
+      config: { autoFlush: { every: '10ms' } },
+      key: 'autoFlush.every',
+      value: '"10ms"',
+    },
   ]
 
   for (const entry of cases) {
-    test(`${entry.title} fails with E_TRACKING_INVALID_CONFIG naming the key and value`, ({ assert }) => {
+    test(`${entry.title} fails with E_TRACKING_INVALID_CONFIG naming the key and value`, ({
+      assert,
+    }) => {
       const error = invalid(entry.config, undefined, entry.context)
       assert.equal(error.code, 'E_TRACKING_INVALID_CONFIG')
       assert.include(error.message, `"${entry.key}"`)
