@@ -23,6 +23,8 @@ process.env.APP_KEY ??= 'test-app-key-of-adonis-tracking-32c'
 process.env.HOST ??= '127.0.0.1'
 process.env.PORT ??= '3334'
 process.env.TRACKING_STORE ??= 'redis'
+/* the api client's loginAs writes sessions into the memory store */
+process.env.SESSION_DRIVER ??= 'memory'
 
 const APP_ROOT = new URL('../', import.meta.url)
 

@@ -28,6 +28,13 @@ import User from '../demo/models/user.ts'
 /** Tables that belong to the demo or to Lucid, never truncated by the helpers */
 const KEPT_TABLES = ['demo_users', 'adonis_schema', 'adonis_schema_versions']
 
+/**
+ * A real browser user agent. The api client's default one (superagent) is
+ * a bot for `ignoreBots`, so page-view tests send this header.
+ */
+export const BROWSER_UA =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36'
+
 /** The database picked for this run (env DB) */
 export const dbName = (process.env.DB ?? 'sqlite') as 'sqlite' | 'pg' | 'mysql'
 
