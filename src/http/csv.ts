@@ -11,7 +11,11 @@ export type CsvDataset = 'pages' | 'daily'
  * `=cmd()` stays text. Numbers are left alone: -3 is a number, not a formula.
  */
 export function toCsv(header: string[], rows: Array<Array<string | number>>): string {
-  return stringify([header, ...rows], { escape_formulas: true, record_delimiter: '\r\n' })
+  return stringify([header, ...rows], {
+    escape_formulas: true,
+    record_delimiter: '\r\n',
+    quoted_match: /[\r\n]/,
+  })
 }
 
 /**

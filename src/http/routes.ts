@@ -37,6 +37,15 @@ const selectorLoader: AnalyticsContextLoader = async (ctx: HttpContext, query) =
   })
 }
 
+/** The routes already registered, per router and URL: registering twice is harmless */
+const registered = new WeakMap<Router, Map<string, RegisteredRoutes>>()
+
+/** What registerTrackingRoutes returns: the two routes, to chain middleware or a domain */
+export interface RegisteredRoutes {
+  page: ReturnType<Router['get']>
+  csv: ReturnType<Router['get']>
+}
+
 /**
  * Registers the analytics page and its exports:
  *
@@ -46,22 +55,27 @@ const selectorLoader: AnalyticsContextLoader = async (ctx: HttpContext, query) =
  *
  * Both answer only when `settings.authorize(ctx)` returns true. Called by
  * the provider when `registerRoutes` is true; an app that turns it off may
- * call it itself, inside its own route group.
+ * call it itself. A second call for the same router and URL returns the
+ * routes of the first; `name` changes the route names (default
+ * `tracking.analytics`) to mount the page twice.
  */
 export function registerTrackingRoutes(
   router: Router,
   settings: TrackingSettings,
-  options: AnalyticsRouteOptions = {}
-) {
-  const { loadContext = selectorLoader, ...rest } = options
+  options: AnalyticsRouteOptions & { name?: string } = {}
+): RegisteredRoutes {
+  const known = registered.get(router) ?? new Map<string, RegisteredRoutes>()
+  registered.set(router, known)
+  const existing = known.get(settings.analyticsUrl)
+  if (existing) return existing
+
+  const { loadContext = selectorLoader, name = 'tracking.analytics', ...rest } = options
   const controller = new AnalyticsController(settings, loadContext, rest)
   const base = settings.analyticsUrl === '/' ? '' : settings.analyticsUrl
 
-  const page = router
-    .get(settings.analyticsUrl, (ctx) => controller.show(ctx))
-    .as('tracking.analytics')
-  const csv = router
-    .get(`${base}/export.csv`, (ctx) => controller.export(ctx))
-    .as('tracking.analytics.export')
-  return { page, csv }
+  const page = router.get(settings.analyticsUrl, (ctx) => controller.show(ctx)).as(name)
+  const csv = router.get(`${base}/export.csv`, (ctx) => controller.export(ctx)).as(`${name}.export`)
+  const routes = { page, csv }
+  known.set(settings.analyticsUrl, routes)
+  return routes
 }

@@ -1,0 +1,556 @@
+import { test } from '@japa/runner'
+import { DateTime } from 'luxon'
+import app from '@adonisjs/core/services/app'
+import router from '@adonisjs/core/services/router'
+import db from '@adonisjs/lucid/services/db'
+import edge from 'edge.js'
+import type { HttpContext } from '@adonisjs/core/http'
+import { registerTrackingRoutes } from '../../src/http/routes.ts'
+import { registerTrackingViews } from '../../src/http/views.ts'
+import { resolveSettings } from '../../src/settings.ts'
+import type { TrackingManager } from '../../src/manager.ts'
+import type { TrackingSettings } from '../../src/types.ts'
+import type { AnalyticsContext, AnalyticsRange } from '../../src/widgets/types.ts'
+import { loginAs, useTrackingManager, truncateTrackingTables } from '../helpers.ts'
+
+const XSS_PATH = '/"><script>alert(1)</script>'
+
+/* ---------------------------------------------------------------------------
+ | Routes under test
+ |----------------------------------------------------------------------------
+ | The provider registers /cabinet/tracking when `registerRoutes` is true;
+ | until then (or when it does not), the spec registers it with the same
+ | function, before the test server commits the routes. Three more mounts
+ | with a fixed data source cover the options: the host layout, the login
+ | redirect and CSV cells that only a legacy import could hold.
+ */
+
+const appSettings: TrackingSettings = (await app.container.make('tracking.manager')).settings
+
+/* no-ops when the provider has done it already (at boot, when the app uses Edge) */
+registerTrackingViews(edge)
+registerTrackingRoutes(router, appSettings)
+
+/** A fixed analytics context: what the fixture mounts answer */
+function fixtureContext(range: AnalyticsRange): AnalyticsContext {
+  const caption = `${range.from} to ${range.to}`
+  const metric = (key: string, title: string, value: number) => ({
+    kind: 'metric' as const,
+    key,
+    title,
+    caption,
+    value,
+    trend: {
+      percent: 25,
+      label: '+25%',
+      direction: 'up' as const,
+      previous: Math.round(value / 1.25),
+    },
+  })
+  return {
+    range,
+    previousRange: range,
+    trackingTotalViews: metric('trackingTotalViews', 'Page views', 1250),
+    trackingUniqueVisitors: metric('trackingUniqueVisitors', 'Unique visitors', 40),
+    trackingTrackedPages: metric('trackingTrackedPages', 'Tracked pages', 3),
+    trackingViewsChart: {
+      kind: 'chart',
+      key: 'trackingViewsChart',
+      title: 'Views per day',
+      caption,
+      labels: ['2026-01-01', '2026-01-02'],
+      series: [{ key: 'views', name: 'Views', values: [1000, 250] }],
+    },
+    trackingTopPages: {
+      kind: 'list',
+      key: 'trackingTopPages',
+      title: 'Top pages',
+      caption,
+      items: [{ label: XSS_PATH, value: 1250, share: 1 }],
+    },
+    trackingRecentPageViews: {
+      kind: 'table',
+      key: 'trackingRecentPageViews',
+      title: 'Page views',
+      caption,
+      columns: [
+        { key: 'path', label: 'Path' },
+        { key: 'views', label: 'Views' },
+      ],
+      rows: [
+        { path: '=cmd()', views: 5 },
+        { path: '+SUM(A1)', views: -3 },
+        { path: '-2+3', views: 2 },
+        { path: '@A1', views: 1 },
+        { path: '\tTAB', views: 1 },
+        { path: '\rCR', views: 1 },
+        { path: XSS_PATH, views: 1 },
+      ],
+      page: 1,
+      perPage: 100,
+      total: 7,
+    },
+    realtimeVisitors: 2,
+  }
+}
+
+const fixtureLoader = async (_ctx: HttpContext, query: { range: AnalyticsRange }) =>
+  fixtureContext(query.range)
+
+registerTrackingRoutes(
+  router,
+  { ...appSettings, analyticsUrl: '/test-analytics/hosted' },
+  { layout: 'layouts/main', loadContext: fixtureLoader, name: 'test.hosted' }
+)
+registerTrackingRoutes(
+  router,
+  { ...appSettings, analyticsUrl: '/test-analytics/login' },
+  { loginUrl: '/login', loadContext: fixtureLoader, name: 'test.login' }
+)
+registerTrackingRoutes(
+  router,
+  { ...appSettings, analyticsUrl: '/test-analytics/fixture' },
+  { loadContext: fixtureLoader, name: 'test.fixture' }
+)
+/* the package default: no authorize in the config */
+registerTrackingRoutes(router, resolveSettings({ analyticsUrl: '/test-analytics/default' }), {
+  loadContext: fixtureLoader,
+  name: 'test.default',
+})
+
+/* ---------------------------------------------------------------------------
+ | Seeded traffic
+ */
+
+function isoDay(daysAgo: number) {
+  return DateTime.now().setZone(appSettings.timezone).minus({ days: daysAgo }).toISODate()!
+}
+
+/**
+ * Views of the last days in the live store (the selector reads SQL + live
+ * counts). 18 views in the last 7 days on 6 paths, 6 more 10 days ago.
+ */
+async function seedTraffic(manager: TrackingManager) {
+  const views: Array<[daysAgo: number, path: string, visitor: string, count: number]> = [
+    [0, '/', 'u1', 3],
+    [0, '/', 'u2', 2],
+    [0, '/about', 'u1', 2],
+    [1, '/', 'u3', 3],
+    [1, XSS_PATH, 'u4', 1],
+    [3, '/posts/1', 'u2', 4],
+    [10, '/', 'u5', 6],
+  ]
+  for (const [daysAgo, path, visitor, count] of views) {
+    for (let index = 0; index < count; index++) {
+      manager.recorder.recordView({ path, day: isoDay(daysAgo), visitor })
+    }
+  }
+  await manager.drain()
+  /* a path as only an import from elsewhere could store it (the recorder adds a "/") */
+  await manager.store.write({
+    days: new Map([
+      [isoDay(1), { views: new Map([['=cmd()', 2]]), visitors: new Set(['u6']) }],
+      [isoDay(0), { views: new Map([['@SUM(1+1)', 1]]), visitors: new Set(['u6']) }],
+    ]),
+    minutes: new Map(),
+  })
+}
+
+/** 7 + 5 + 3 + 1 + 4 + 2 + 1 */
+const SEEDED_VIEWS_LAST_7_DAYS = 18
+
+async function selectorContext(
+  manager: TrackingManager,
+  days: number,
+  options = { page: 1, perPage: 25, search: '' }
+): Promise<AnalyticsContext> {
+  const to = DateTime.now().setZone(appSettings.timezone).startOf('day')
+  const range = { from: to.minus({ days: days - 1 }).toISODate()!, to: to.toISODate()!, days }
+  /* TEMPORARY dynamic import until src/selector.ts lands */
+  const { TrackingSelector } = (await import('../../src/selector.ts' as string)) as {
+    TrackingSelector: new (
+      manager: TrackingManager,
+      database: typeof db
+    ) => { getAnalyticsContext(range: AnalyticsRange, options: object): Promise<AnalyticsContext> }
+  }
+  const context = await new TrackingSelector(manager, db).getAnalyticsContext(range, options)
+  return JSON.parse(JSON.stringify(context))
+}
+
+/* ---------------------------------------------------------------------------
+ | Tests
+ */
+
+test.group('Analytics page | access', (group) => {
+  group.each.setup(async () => {
+    const tracking = await useTrackingManager()
+    return () => tracking.cleanup()
+  })
+
+  const targets = [
+    ['page', '/cabinet/tracking'],
+    ['JSON', '/cabinet/tracking?format=json'],
+    ['CSV', '/cabinet/tracking?format=csv'],
+    ['CSV export', '/cabinet/tracking/export.csv'],
+  ]
+
+  for (const [name, url] of targets) {
+    test(`anonymous visitors get 403 on the ${name}`, async ({ client, assert }) => {
+      const response = await client.get(url).redirects(0)
+      response.assertStatus(403)
+      assert.notInclude(response.text(), 'trk-kpi')
+    })
+
+    test(`a logged-in user who is not staff gets 403 on the ${name}`, async ({
+      client,
+      assert,
+    }) => {
+      const response = await loginAs(client.get(url).redirects(0), 'user')
+      response.assertStatus(403)
+      assert.notInclude(response.text(), 'trk-kpi')
+    })
+  }
+
+  test('staff gets the page, the JSON and the CSV', async ({ client, assert }) => {
+    const page = await loginAs(client.get('/cabinet/tracking'), 'staff')
+    page.assertStatus(200)
+    assert.match(page.header('content-type'), /^text\/html/)
+    assert.equal(page.header('cache-control'), 'private, no-store')
+
+    const json = await loginAs(client.get('/cabinet/tracking?format=json'), 'staff')
+    json.assertStatus(200)
+    assert.properties(json.body(), ['range', 'trackingTotalViews', 'realtimeVisitors'])
+
+    const csv = await loginAs(client.get('/cabinet/tracking/export.csv'), 'staff')
+    csv.assertStatus(200)
+    assert.match(csv.header('content-type'), /^text\/csv/)
+    assert.match(csv.header('content-disposition'), /^attachment; filename="tracking-pages-/)
+  })
+
+  test('without authorize in the config, staff is refused too', async ({ client }) => {
+    const response = await loginAs(client.get('/test-analytics/default?format=json'), 'staff')
+    response.assertStatus(403)
+  })
+
+  test('with loginUrl, anonymous visitors of the page are sent to log in', async ({
+    client,
+    assert,
+  }) => {
+    const page = await client.get('/test-analytics/login?days=7').redirects(0)
+    page.assertStatus(302)
+    assert.equal(page.header('location'), '/login?next=%2Ftest-analytics%2Flogin%3Fdays%3D7')
+
+    /* the exports and logged-in users without access still get 403 */
+    const json = await client.get('/test-analytics/login?format=json').redirects(0)
+    json.assertStatus(403)
+    const user = await loginAs(client.get('/test-analytics/login').redirects(0), 'user')
+    user.assertStatus(403)
+  })
+})
+
+test.group('Analytics page | seeded data', (group) => {
+  let manager: TrackingManager
+
+  group.each.setup(async () => {
+    await truncateTrackingTables()
+    const tracking = await useTrackingManager({ trackAnonymous: true })
+    manager = tracking.manager
+    await seedTraffic(manager)
+    return () => tracking.cleanup()
+  })
+
+  test('the JSON is what the selector computes', async ({ client, assert }) => {
+    const response = await loginAs(client.get('/cabinet/tracking?format=json&days=7'), 'staff')
+    response.assertStatus(200)
+    const expected = await selectorContext(manager, 7)
+    assert.deepEqual(response.body(), expected)
+    assert.equal(expected.trackingTotalViews.value, SEEDED_VIEWS_LAST_7_DAYS)
+    assert.equal(expected.range.days, 7)
+  })
+
+  test('the page shows the selector numbers: KPIs, chart, top pages, realtime', async ({
+    client,
+    assert,
+  }) => {
+    const response = await loginAs(client.get('/cabinet/tracking?days=7'), 'staff')
+    response.assertStatus(200)
+    const html = response.text()
+    const expected = await selectorContext(manager, 7)
+
+    for (const key of [
+      'trackingTotalViews',
+      'trackingUniqueVisitors',
+      'trackingTrackedPages',
+    ] as const) {
+      const value = expected[key].value.toLocaleString('en-US')
+      assert.match(
+        html,
+        new RegExp(`data-widget="${key}"[\\s\\S]*?trk-kpi-value">${value}<`),
+        `${key} shows ${value}`
+      )
+    }
+    assert.include(html, `<strong>${expected.realtimeVisitors}</strong>`)
+    /* the chart: inline SVG with one line per series, and its table fallback */
+    assert.match(html, /<svg viewBox="0 0 720 240" role="img"/)
+    assert.equal(
+      (html.match(/class="trk-line"/g) ?? []).length,
+      expected.trackingViewsChart.series.length
+    )
+    for (const label of expected.trackingViewsChart.labels) {
+      assert.include(html, `<time datetime="${label}">`)
+    }
+    /* the first top page is listed first */
+    const top = expected.trackingTopPages.items[0]
+    assert.match(html, new RegExp(`class="trk-list">\\s*<li>[\\s\\S]*?>${top.label}<`))
+    /* the 7-day preset is the current one, compared with the previous 7 days */
+    assert.match(html, /href="\/cabinet\/tracking\?days=7" aria-current="page"/)
+    assert.include(html, 'compared with')
+    assert.notInclude(html, '<script')
+  })
+
+  test('a tracked path with markup is shown escaped', async ({ client, assert }) => {
+    const response = await loginAs(client.get('/cabinet/tracking?days=7'), 'staff')
+    const html = response.text()
+    assert.include(html, '/&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;')
+    assert.notInclude(html, '<script>alert(1)</script>')
+    assert.notInclude(html, '"><script>')
+  })
+
+  test('the CSV neutralises cells a spreadsheet would run as formulas', async ({
+    client,
+    assert,
+  }) => {
+    const response = await loginAs(client.get('/cabinet/tracking/export.csv?days=7'), 'staff')
+    response.assertStatus(200)
+    const csv = response.text()
+    assert.include(csv, `'=cmd()`)
+    assert.include(csv, `'@SUM(1+1)`)
+    assert.notMatch(csv, /(^|[,\r\n])[=@+-]/m)
+    /* the markup path is a plain, quoted CSV cell */
+    assert.include(csv, '"/""><script>alert(1)</script>"')
+  })
+
+  test('the daily CSV has one row per day of the range', async ({ client, assert }) => {
+    const response = await loginAs(
+      client.get('/cabinet/tracking/export.csv?days=7&dataset=daily'),
+      'staff'
+    )
+    response.assertStatus(200)
+    const lines = response.text().trim().split('\r\n')
+    const expected = await selectorContext(manager, 7)
+    assert.equal(lines.length, 1 + 7)
+    assert.match(lines[0], /^date,/)
+    const views = lines.slice(1).map((line) => Number(line.split(',')[1]))
+    assert.deepEqual(views, expected.trackingViewsChart.series[0].values)
+  })
+
+  test('search and pagination reach the selector', async ({ client, assert }) => {
+    const searched = await loginAs(
+      client.get('/cabinet/tracking?format=json&days=7&q=about'),
+      'staff'
+    )
+    searched.assertStatus(200)
+    assert.deepEqual(
+      searched.body().trackingRecentPageViews,
+      (await selectorContext(manager, 7, { page: 1, perPage: 25, search: 'about' }))
+        .trackingRecentPageViews
+    )
+
+    const paged = await loginAs(
+      client.get('/cabinet/tracking?format=json&days=7&perPage=2&page=2'),
+      'staff'
+    )
+    paged.assertStatus(200)
+    const table = paged.body().trackingRecentPageViews
+    assert.equal(table.page, 2)
+    assert.equal(table.perPage, 2)
+    assert.isAtMost(table.rows.length, 2)
+
+    /* out-of-range pagination is clamped, never an error */
+    const clamped = await loginAs(
+      client.get('/cabinet/tracking?format=json&page=-4&perPage=100000'),
+      'staff'
+    )
+    clamped.assertStatus(200)
+    assert.equal(clamped.body().trackingRecentPageViews.perPage, 100)
+  })
+
+  test('a custom from/to range is used as given', async ({ client, assert }) => {
+    const from = isoDay(3)
+    const to = isoDay(1)
+    const response = await loginAs(
+      client.get(`/cabinet/tracking?format=json&from=${from}&to=${to}`),
+      'staff'
+    )
+    response.assertStatus(200)
+    assert.deepEqual(response.body().range, { from, to, days: 3 })
+    /* 3 + 1 + 4 + 2 */
+    assert.equal(response.body().trackingTotalViews.value, 10)
+  })
+})
+
+test.group('Analytics page | invalid ranges', (group) => {
+  group.each.setup(async () => {
+    const tracking = await useTrackingManager()
+    return () => tracking.cleanup()
+  })
+
+  const cases: Array<[string, string, string]> = [
+    ['from=abc', 'from', 'from must be a date as YYYY-MM-DD'],
+    ['to=2026-02-30', 'to', 'to must be a date as YYYY-MM-DD'],
+    ['from=2026-03-10&to=2026-03-01', 'to', 'to must be on or after from'],
+    [
+      'from=2015-01-01&to=2025-01-01',
+      'from',
+      'the range covers 3654 days; at most 366 are allowed',
+    ],
+    ['days=0', 'days', 'days must be a whole number of days between 1 and 366'],
+    ['days=3650', 'days', 'days must be a whole number of days between 1 and 366'],
+    ['days=abc', 'days', 'days must be a whole number of days between 1 and 366'],
+  ]
+
+  for (const [qs, field, message] of cases) {
+    test(`${qs} gets 422 with a clear message`, async ({ client, assert }) => {
+      const json = await loginAs(client.get(`/cabinet/tracking?format=json&${qs}`), 'staff')
+      json.assertStatus(422)
+      assert.deepEqual(json.body(), { errors: [{ field, message }] })
+
+      const page = await loginAs(client.get(`/cabinet/tracking?${qs}`), 'staff')
+      page.assertStatus(422)
+      assert.include(page.text(), message)
+      assert.include(page.text(), 'role="alert"')
+
+      const csv = await loginAs(client.get(`/cabinet/tracking/export.csv?${qs}`), 'staff')
+      csv.assertStatus(422)
+      assert.include(csv.text(), message)
+    })
+  }
+
+  test('an unknown format gets 422', async ({ client, assert }) => {
+    const response = await loginAs(client.get('/cabinet/tracking?format=xml'), 'staff')
+    response.assertStatus(422)
+    assert.deepEqual(response.body(), {
+      errors: [{ field: 'format', message: 'format must be html, json or csv' }],
+    })
+  })
+
+  test('invalid parameters are checked after access: anonymous still gets 403', async ({
+    client,
+  }) => {
+    const response = await client.get('/cabinet/tracking?from=abc')
+    response.assertStatus(403)
+  })
+})
+
+test.group('Analytics page | options and fixed data', () => {
+  test('in the host layout, the page is the main slot of the layout component', async ({
+    client,
+    assert,
+  }) => {
+    const response = await loginAs(client.get('/test-analytics/hosted'), 'staff')
+    response.assertStatus(200)
+    const html = response.text()
+    /* the demo layout's navigation and stylesheet, and our widgets inside */
+    assert.include(html, '<link rel="stylesheet" href="/assets/app.css">')
+    assert.include(html, 'staff@example.com')
+    assert.match(html, /data-widget="trackingTotalViews"[\s\S]*?trk-kpi-value">1,250</)
+    assert.isUndefined(response.header('content-security-policy'))
+  })
+
+  test('the own layout is self-contained: no script, no other origin', async ({
+    client,
+    assert,
+  }) => {
+    const response = await loginAs(client.get('/test-analytics/fixture'), 'staff')
+    response.assertStatus(200)
+    const html = response.text()
+    assert.notInclude(html, '<script')
+    assert.notMatch(html, /(src|href)="(https?:)?\/\//)
+    assert.include(html, '@media (prefers-color-scheme:dark)')
+    assert.match(response.header('content-security-policy'), /default-src 'none'/)
+    assert.include(html, '/&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;')
+  })
+
+  test('every formula-looking CSV cell is neutralised, numbers are kept', async ({
+    client,
+    assert,
+  }) => {
+    const response = await loginAs(client.get('/test-analytics/fixture/export.csv'), 'staff')
+    response.assertStatus(200)
+    assert.equal(
+      response.text(),
+      [
+        'Path,Views',
+        `'=cmd(),5`,
+        `'+SUM(A1),-3`,
+        `'-2+3,2`,
+        `'@A1,1`,
+        `'\tTAB,1`,
+        `"'\rCR",1`,
+        `"/""><script>alert(1)</script>",1`,
+        '',
+      ].join('\r\n')
+    )
+  })
+})
+
+test.group('Edge components as tags', () => {
+  const context = fixtureContext({ from: '2026-01-01', to: '2026-01-02', days: 2 })
+
+  test('@!tracking.kpi renders a metric on its own', async ({ assert }) => {
+    const html = await edge.renderRaw('<main>\n@!tracking.kpi({ data })\n</main>', {
+      data: context.trackingTotalViews,
+    })
+    assert.include(html, 'trk-kpi-value">1,250<')
+    assert.include(html, '+25%')
+  })
+
+  test('@!tracking.chart renders inline SVG with axis labels and a table', async ({ assert }) => {
+    const html = await edge.renderRaw('@!tracking.chart({ data })', {
+      data: context.trackingViewsChart,
+    })
+    assert.match(html, /<svg [^>]*role="img"/)
+    assert.include(html, '>Jan 1</text>')
+    assert.include(html, '>1k</text>')
+    assert.include(html, '<td class="trk-num">1,000</td>')
+  })
+
+  test('@!tracking.list and @!tracking.table escape what they show', async ({ assert }) => {
+    const html = await edge.renderRaw(
+      '@!tracking.list({ data: list })\n@!tracking.table({ data: table })',
+      { list: context.trackingTopPages, table: context.trackingRecentPageViews }
+    )
+    assert.notInclude(html, '<script>')
+    assert.include(html, '&lt;script&gt;alert(1)&lt;/script&gt;')
+    assert.include(html, '1–7 of 7')
+  })
+
+  test('@!tracking.dashboard renders every declared widget in order', async ({ assert }) => {
+    const widgets = [
+      context.trackingViewsChart,
+      context.trackingTotalViews,
+      context.trackingUniqueVisitors,
+      context.trackingTopPages,
+      context.trackingRecentPageViews,
+    ]
+    const html = await edge.renderRaw('@!tracking.dashboard({ widgets })', { widgets })
+    const order = [...html.matchAll(/<section [^>]*data-widget="(\w+)"/g)].map((match) => match[1])
+    assert.deepEqual(
+      order,
+      widgets.map((widget) => widget.key)
+    )
+  })
+
+  test('@!tracking.topbar and @!tracking.sidebar link to the analytics page', async ({
+    assert,
+  }) => {
+    const html = await edge.renderRaw(
+      '@!tracking.topbar({ url: "/cabinet/tracking", active: true })\n@!tracking.sidebar({ entry: { label: "Traffic", url: "/stats" }, realtime: 4 })'
+    )
+    assert.include(html, 'href="/cabinet/tracking" aria-current="page"')
+    assert.include(html, '<span>Analytics</span>')
+    assert.include(html, 'href="/stats"')
+    assert.include(html, '<span>Traffic</span>')
+    assert.include(html, '4 now')
+  })
+})
