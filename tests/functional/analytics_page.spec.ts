@@ -25,7 +25,8 @@ const XSS_PATH = '/"><script>alert(1)</script>'
  | redirect and CSV cells that only a legacy import could hold.
  */
 
-const appSettings: TrackingSettings = (await app.container.make('tracking.manager')).settings
+const appManager = await app.container.make('tracking.manager')
+const appSettings: TrackingSettings = appManager.settings
 
 /* no-ops when the provider has done it already (at boot, when the app uses Edge) */
 registerTrackingViews(edge)
@@ -350,11 +351,8 @@ test.group('Analytics page | seeded data', (group) => {
       'staff'
     )
     searched.assertStatus(200)
-    assert.deepEqual(
-      searched.body().trackingRecentPageViews,
-      (await selectorContext(manager, 7, { page: 1, perPage: 25, search: 'about' }))
-        .trackingRecentPageViews
-    )
+    const expected = await selectorContext(manager, 7, { page: 1, perPage: 25, search: 'about' })
+    assert.deepEqual(searched.body().trackingRecentPageViews, expected.trackingRecentPageViews)
 
     const paged = await loginAs(
       client.get('/cabinet/tracking?format=json&days=7&perPage=2&page=2'),
