@@ -254,12 +254,15 @@ export class AnalyticsController {
     return {
       baseUrl: base,
       exportUrl: `${base}/export.csv`,
-      presets: PRESET_DAYS.map((days) => ({
-        days,
-        label: `${days} days`,
-        url: url(base, { days: String(days), ...listParams }),
-        current: query?.mode === 'preset' && query.range.days === days,
-      })),
+      presets: [...new Set([this.#settings.analyticsDays, ...PRESET_DAYS])]
+        .filter((days) => days <= 366)
+        .sort((a, b) => a - b)
+        .map((days) => ({
+          days,
+          label: `${days} days`,
+          url: url(base, { days: String(days), ...listParams }),
+          current: query?.mode === 'preset' && query.range.days === days,
+        })),
       custom: query?.mode === 'custom',
       from: query?.range.from ?? String(qs.from ?? ''),
       to: query?.range.to ?? String(qs.to ?? ''),
