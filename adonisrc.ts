@@ -39,6 +39,8 @@ export default defineConfig({
   preloads: [() => import('#start/routes'), () => import('#start/kernel')],
 
   directories: {
+    /* not commands/: that is the package's own folder, loaded through adonis-tracking/commands */
+    commands: 'demo/commands',
     views: 'demo/views',
     public: 'demo/public',
     migrations: 'demo/migrations',
