@@ -1,5 +1,8 @@
 import { BaseCommand, flags } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
+/* the container binding types of 'lucid.db' and 'tracking.manager' */
+import type {} from '@adonisjs/lucid/database_provider'
+import type {} from '../providers/tracking_provider.ts'
 
 /** How long Redis and the database get to answer before the command gives up */
 const REACH_TIMEOUT_MS = 5000

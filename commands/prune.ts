@@ -1,5 +1,8 @@
 import { BaseCommand, flags } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
+/* the container binding types of 'lucid.db' and 'tracking.manager' */
+import type {} from '@adonisjs/lucid/database_provider'
+import type {} from '../providers/tracking_provider.ts'
 
 /**
  * Deletes page view rows and daily stats older than the retention
