@@ -178,6 +178,29 @@ test.group(`flushPageViews (${dbName})`, (group) => {
     }
   })
 
+  test('the memory store flushes the same way (exact visitor sets)', async ({
+    assert,
+    cleanup,
+  }) => {
+    const tracking = buildManager({}, { store: 'memory' })
+    cleanup(() => tracking.cleanup())
+    await tracking.manager.store.write(batch({ [DAY]: { '/m': 4 } }, { [DAY]: ['a', 'b', 'c'] }))
+    assert.deepEqual(await flushPageViews(tracking.manager, db), {
+      days: 1,
+      paths: 1,
+      views: 4,
+      recovered: 0,
+    })
+    assert.deepEqual(await rowsOf(DAY), { '/m': 4 })
+    assert.equal(await dayStat(DAY, 'unique_visitors'), 3)
+    assert.deepEqual(await flushPageViews(tracking.manager, db), {
+      days: 0,
+      paths: 0,
+      views: 0,
+      recovered: 0,
+    })
+  })
+
   test('a day flushed twice is not doubled', async ({ assert, cleanup }) => {
     const tracking = buildManager()
     cleanup(() => tracking.cleanup())
