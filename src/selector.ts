@@ -1,0 +1,969 @@
+import { DateTime } from 'luxon'
+import { createError } from '@adonisjs/core/exceptions'
+import type { QueryClientContract } from '@adonisjs/lucid/types/database'
+import debug from './debug.ts'
+import { E_TRACKING_INVALID_DATE } from './errors.ts'
+import { sqlPath, TRACKING_TABLES } from './flush.ts'
+import type { TakenFlush, TrackingStore } from './stores/types.ts'
+import type { TrackingSettings } from './types.ts'
+import type { AnalyticsContext, AnalyticsRange, WidgetTrend } from './widgets/types.ts'
+import {
+  buildTrend,
+  chartWidget,
+  listWidget,
+  metricWidget,
+  previousCaption,
+  rangeCaption,
+  tableWidget,
+} from './widgets/builders.ts'
+
+/** The longest range the selector reads at once (one year, leap day included) */
+export const MAX_RANGE_DAYS = 366
+
+/** Rows of the page-views table: default and largest page size */
+export const DEFAULT_PER_PAGE = 25
+export const MAX_PER_PAGE = 100
+
+/** Top pages shown by the analytics context */
+export const DEFAULT_TOP_LIMIT = 10
+
+/** Paths per `WHERE path IN (...)`: well under every driver's bind limit */
+const IN_CHUNK = 500
+
+/**
+ * A range given to the selector is not usable (from after to, too long)
+ */
+export const E_TRACKING_INVALID_RANGE = createError<[reason: string]>(
+  'Invalid analytics range: %s',
+  'E_TRACKING_INVALID_RANGE',
+  422
+)
+
+/** What the selector reads from the manager (the TrackingManager satisfies it) */
+export interface SelectorSource {
+  readonly settings: TrackingSettings
+  readonly store: TrackingStore
+  readonly recorder?: { dayOf(epochMs: number): string }
+}
+
+/** What the selector needs from Lucid: the `db` service (or any Database) */
+export interface SelectorDatabase {
+  connection(name?: string): QueryClientContract
+}
+
+export interface SelectorOptions {
+  /** Lucid connection name (default: the app's default connection) */
+  connection?: string
+  /** Clock, in epoch ms (tests) */
+  now?: () => number
+}
+
+/**
+ * A range as callers give it: a number of days ending today, or the first
+ * and last day (inclusive, YYYY-MM-DD). `days`, when given, is recomputed.
+ */
+export type RangeInput = number | { from: string; to: string; days?: number }
+
+/** A path and its views */
+export interface PageCount {
+  path: string
+  views: number
+}
+
+/** Options of the page-views table */
+export interface TableOptions {
+  /** 1-based page (default 1) */
+  page?: number
+  /** rows per page (default 25, at most 100) */
+  perPage?: number
+  /** case-insensitive part of the path */
+  search?: string
+}
+
+/** Options of getAnalyticsContext */
+export interface ContextOptions extends TableOptions {
+  /** top pages listed (default 10) */
+  topLimit?: number
+}
+
+/** The headline figures of a range */
+export interface RangeFigures {
+  range: AnalyticsRange
+  totalViews: number
+  uniqueVisitors: number
+  trackedPages: number
+}
+
+/** A range, the previous range of equal length, and the trends between them */
+export interface RangeComparison {
+  current: RangeFigures
+  previous: RangeFigures
+  trends: {
+    totalViews: WidgetTrend | null
+    uniqueVisitors: WidgetTrend | null
+    trackedPages: WidgetTrend | null
+  }
+}
+
+/** A page of ranked paths and the number of paths across all pages */
+export interface RankedPage {
+  rows: PageCount[]
+  total: number
+}
+
+/** A stored day (tracking_daily_stats) */
+interface StoredDay {
+  views: number
+  uniqueVisitors: number
+  sketch: Buffer | null
+}
+
+/**
+ * Where the live counts are: days with counts waiting for a flush and the
+ * counts a running (or crashed) flush took aside but SQL has not committed
+ */
+interface LiveIndex {
+  pendingDays: Set<string>
+  uncommitted: TakenFlush[]
+}
+
+/** Live counts of the days of a range: day -> path -> views (skipped paths removed) */
+type LiveDays = Map<string, Map<string, number>>
+
+/** What one read loads for a range before it ranks or counts */
+interface LoadedRange {
+  range: AnalyticsRange
+  stored: Map<string, StoredDay>
+  skipped: Map<string, number>
+  live: LiveDays
+  /** SQL sums of the live paths (no search), loaded once */
+  liveSums?: Promise<Map<string, number>>
+}
+
+/* ---------------------------------------------------------------------------
+ | Helpers
+ */
+
+/**
+ * Code point order (what SQLite BINARY, MySQL utf8mb4_bin and PostgreSQL
+ * COLLATE "C" sort by), not UTF-16 code unit order
+ */
+export function comparePaths(a: string, b: string): number {
+  const length = Math.min(a.length, b.length)
+  for (let i = 0; i < length; i++) {
+    let x = a.charCodeAt(i)
+    let y = b.charCodeAt(i)
+    if (x === y) continue
+    /* surrogates (U+10000 and above) sort after U+E000..U+FFFF */
+    if (x >= 0xd800) x = x >= 0xe000 ? x - 0x800 : x + 0x2000
+    if (y >= 0xd800) y = y >= 0xe000 ? y - 0x800 : y + 0x2000
+    return x - y
+  }
+  return a.length - b.length
+}
+
+/** views desc, then path asc: the order of every ranked read */
+function byViews(a: PageCount, b: PageCount): number {
+  return b.views - a.views || comparePaths(a.path, b.path)
+}
+
+/** The day a driver returned (string, or a Date at local midnight for pg and mysql2) */
+function isoDay(value: unknown): string {
+  if (value instanceof Date) {
+    const month = String(value.getMonth() + 1).padStart(2, '0')
+    const date = String(value.getDate()).padStart(2, '0')
+    return `${value.getFullYear()}-${month}-${date}`
+  }
+  return String(value).slice(0, 10)
+}
+
+function toBuffer(value: unknown): Buffer | null {
+  if (value === null || value === undefined) return null
+  if (Buffer.isBuffer(value)) return value.length > 0 ? value : null
+  if (value instanceof Uint8Array) return value.length > 0 ? Buffer.from(value) : null
+  return null
+}
+
+function parseIsoDay(value: string, field: string): DateTime {
+  const parsed = DateTime.fromFormat(String(value ?? '').trim(), 'yyyy-MM-dd', { zone: 'utc' })
+  if (!parsed.isValid) throw new E_TRACKING_INVALID_DATE([field, String(value)])
+  return parsed
+}
+
+/** Every day of a range, oldest first */
+export function daysOf(range: Pick<AnalyticsRange, 'from' | 'days'>): string[] {
+  const start = DateTime.fromISO(range.from, { zone: 'utc' })
+  const out: string[] = []
+  for (let i = 0; i < range.days; i++) out.push(start.plus({ days: i }).toISODate()!)
+  return out
+}
+
+/** The range of equal length that ends the day before `range` starts */
+export function previousRange(range: AnalyticsRange): AnalyticsRange {
+  const start = DateTime.fromISO(range.from, { zone: 'utc' })
+  return {
+    from: start.minus({ days: range.days }).toISODate()!,
+    to: start.minus({ days: 1 }).toISODate()!,
+    days: range.days,
+  }
+}
+
+/** `%part%` for LIKE with `!` as the escape character */
+function likePattern(search: string): string {
+  return `%${search.toLowerCase().replace(/[!%_]/g, '!$&')}%`
+}
+
+/** The smallest string greater than every string starting with `prefix` (code point order) */
+function prefixUpperBound(prefix: string): string | null {
+  const points = Array.from(prefix)
+  const last = points.pop()?.codePointAt(0)
+  if (last === undefined || last >= 0x10ffff || (last >= 0xd7ff && last < 0xe000)) return null
+  return points.join('') + String.fromCodePoint(last + 1)
+}
+
+/* ---------------------------------------------------------------------------
+ | Selector
+ */
+
+/**
+ * The read side of the package: merges the page views flushed to SQL with
+ * the live counts of the store and turns them into widget payloads.
+ *
+ * - A path's views on a day = its SQL row + the live counts not yet
+ *   flushed + the counts a running flush has taken aside and not committed.
+ * - Paths under the current `skipPrefixes` are hidden from every read (SQL
+ *   rows and live counts, lists and totals), even when they were recorded
+ *   before the prefix was added.
+ * - Ranked reads order by views desc, then path asc (code point order).
+ * - Unique visitors of a range are the HyperLogLog union of the stored
+ *   sketches and the live visitors, never a sum of days.
+ *
+ * Bound to the container as `tracking.selector` (see src/bindings.ts).
+ */
+export class TrackingSelector {
+  readonly #source: SelectorSource
+  readonly #db: SelectorDatabase
+  readonly #options: SelectorOptions
+
+  constructor(source: SelectorSource, db: SelectorDatabase, options: SelectorOptions = {}) {
+    this.#source = source
+    this.#db = db
+    this.#options = options
+  }
+
+  /** The settings are read on every call: a swapped manager is seen at once */
+  get settings(): TrackingSettings {
+    return this.#source.settings
+  }
+
+  get #store(): TrackingStore {
+    return this.#source.store
+  }
+
+  #client(): QueryClientContract {
+    return this.#db.connection(this.#options.connection)
+  }
+
+  /** Today in the tracking timezone (the recorder's day) */
+  today(): string {
+    const now = this.#options.now?.() ?? Date.now()
+    if (this.#source.recorder) return this.#source.recorder.dayOf(now)
+    return DateTime.fromMillis(now, { zone: this.settings.timezone }).toISODate()!
+  }
+
+  /**
+   * Validates a range: real days, from <= to, at most 366 days. A number
+   * is that many days ending today; nothing is `analyticsDays` ending today.
+   */
+  resolveRange(input?: RangeInput): AnalyticsRange {
+    if (input === undefined || typeof input === 'number') {
+      const days = input ?? this.settings.analyticsDays
+      if (!Number.isInteger(days) || days < 1 || days > MAX_RANGE_DAYS) {
+        throw new E_TRACKING_INVALID_RANGE([
+          `days must be a whole number between 1 and ${MAX_RANGE_DAYS}, got ${days}`,
+        ])
+      }
+      const to = DateTime.fromISO(this.today(), { zone: 'utc' })
+      return { from: to.minus({ days: days - 1 }).toISODate()!, to: to.toISODate()!, days }
+    }
+    const from = parseIsoDay(input.from, 'from')
+    const to = parseIsoDay(input.to, 'to')
+    if (to < from) {
+      throw new E_TRACKING_INVALID_RANGE([`from "${input.from}" is after to "${input.to}"`])
+    }
+    const days = Math.round(to.diff(from, 'days').days) + 1
+    if (days > MAX_RANGE_DAYS) {
+      throw new E_TRACKING_INVALID_RANGE([
+        `the range covers ${days} days; at most ${MAX_RANGE_DAYS} are allowed`,
+      ])
+    }
+    return { from: from.toISODate()!, to: to.toISODate()!, days }
+  }
+
+  #day(day: string): AnalyticsRange {
+    return this.resolveRange({ from: day, to: day })
+  }
+
+  #isSkipped(path: string): boolean {
+    const prefixes = this.settings.skipPrefixes
+    for (let i = 0; i < prefixes.length; i++) if (path.startsWith(prefixes[i])) return true
+    return false
+  }
+
+  /* -------------------------------------------------------------------------
+   | SQL pieces
+   */
+
+  /** Hides the paths under the current skip prefixes */
+  #notSkipped(query: any) {
+    for (const prefix of this.settings.skipPrefixes) {
+      query.whereRaw(`substr(path, 1, ${Array.from(prefix).length}) <> ?`, [prefix])
+    }
+    return query
+  }
+
+  #matching(query: any, search: string) {
+    if (search !== '') query.whereRaw(`LOWER(path) LIKE ? ESCAPE '!'`, [likePattern(search)])
+    return query
+  }
+
+  /** Page view rows of a range, skipped paths hidden, search applied */
+  #rows(client: QueryClientContract, range: AnalyticsRange, search = '') {
+    const query = client
+      .from(TRACKING_TABLES.pageViews)
+      .whereBetween('date', [range.from, range.to])
+    return this.#matching(this.#notSkipped(query), search)
+  }
+
+  /** ORDER BY views desc, path asc in code point order on every dialect */
+  #rankOrder(client: QueryClientContract, query: any, column: string) {
+    const path = client.dialect.name === 'postgres' ? 'path COLLATE "C"' : 'path'
+    return query.orderByRaw(`${column} DESC, ${path} ASC`)
+  }
+
+  /** The stored days of a range: views, unique visitors and sketch */
+  async #storedDays(
+    client: QueryClientContract,
+    range: AnalyticsRange
+  ): Promise<Map<string, StoredDay>> {
+    const rows = await client
+      .from(TRACKING_TABLES.dailyStats)
+      .whereBetween('date', [range.from, range.to])
+      .select('date', 'views', 'unique_visitors', 'visitors_sketch')
+    const out = new Map<string, StoredDay>()
+    for (const row of rows) {
+      out.set(isoDay(row.date), {
+        views: Number(row.views ?? 0),
+        uniqueVisitors: Number(row.unique_visitors ?? 0),
+        sketch: toBuffer(row.visitors_sketch),
+      })
+    }
+    return out
+  }
+
+  /**
+   * Views of skipped paths per day, to take off the stored day totals. On
+   * SQLite and MySQL (binary order) each prefix is an index range of
+   * (path, date); substr keeps the test exact on every collation.
+   */
+  async #skippedPerDay(
+    client: QueryClientContract,
+    range: AnalyticsRange
+  ): Promise<Map<string, number>> {
+    const prefixes = this.settings.skipPrefixes
+    const out = new Map<string, number>()
+    if (prefixes.length === 0) return out
+    const binaryOrder = client.dialect.name !== 'postgres'
+    const rows = await client
+      .from(TRACKING_TABLES.pageViews)
+      .whereBetween('date', [range.from, range.to])
+      .where((group: any) => {
+        for (const prefix of prefixes) {
+          group.orWhere((one: any) => {
+            const upper = binaryOrder ? prefixUpperBound(prefix) : null
+            if (upper !== null) one.where('path', '>=', prefix).where('path', '<', upper)
+            one.whereRaw(`substr(path, 1, ${Array.from(prefix).length}) = ?`, [prefix])
+          })
+        }
+      })
+      .groupBy('date')
+      .select('date')
+      .sum('views as views')
+    for (const row of rows) out.set(isoDay(row.date), Number(row.views ?? 0))
+    return out
+  }
+
+  /** Exact SQL sums over a range of the given paths (skip and search already applied by the caller) */
+  async #sumsOf(
+    client: QueryClientContract,
+    range: AnalyticsRange,
+    paths: string[]
+  ): Promise<Map<string, number>> {
+    const out = new Map<string, number>()
+    for (let start = 0; start < paths.length; start += IN_CHUNK) {
+      const rows = await client
+        .from(TRACKING_TABLES.pageViews)
+        .whereBetween('date', [range.from, range.to])
+        .whereIn('path', paths.slice(start, start + IN_CHUNK))
+        .groupBy('path')
+        .select('path')
+        .sum('views as views')
+      for (const row of rows) out.set(row.path, Number(row.views ?? 0))
+    }
+    return out
+  }
+
+  /* -------------------------------------------------------------------------
+   | Live pieces
+   */
+
+  /**
+   * Which days have live counts, and which taken-aside counts SQL has not
+   * committed (a flush id absent from tracking_flushes). A flush that
+   * commits between this read and the next ones may be seen twice or not
+   * at all for that one read; the next read is right again.
+   */
+  async #liveIndex(client: QueryClientContract): Promise<LiveIndex> {
+    const [pending, taken] = await Promise.all([
+      this.#store.pendingDays(),
+      this.#store.takenFlushes(),
+    ])
+    let uncommitted: TakenFlush[] = []
+    if (taken.length > 0) {
+      const committed = new Set<string>()
+      const ids = taken.map((flush) => flush.flushId)
+      for (let start = 0; start < ids.length; start += IN_CHUNK) {
+        const rows = await client
+          .from(TRACKING_TABLES.flushes)
+          .whereIn('flush_id', ids.slice(start, start + IN_CHUNK))
+          .select('flush_id')
+        for (const row of rows) committed.add(String(row.flush_id))
+      }
+      uncommitted = taken.filter((flush) => !committed.has(flush.flushId))
+    }
+    return { pendingDays: new Set(pending), uncommitted }
+  }
+
+  /** Live counts of the days of a range, paths as SQL stores them, skipped paths removed */
+  async #liveDays(range: AnalyticsRange, index: LiveIndex): Promise<LiveDays> {
+    const out: LiveDays = new Map()
+    const inRange = (day: string) => day >= range.from && day <= range.to
+    const add = (day: string, path: string, views: number) => {
+      if (!Number.isFinite(views) || views === 0) return
+      const stored = sqlPath(path)
+      if (this.#isSkipped(stored)) return
+      let map = out.get(day)
+      if (!map) out.set(day, (map = new Map()))
+      map.set(stored, (map.get(stored) ?? 0) + views)
+    }
+    const days = [...index.pendingDays].filter(inRange)
+    const taken = index.uncommitted.filter((flush) => inRange(flush.day))
+    const [hashes] = await Promise.all([
+      Promise.all(days.map((day) => this.#store.getDaily(day))),
+      Promise.all(
+        taken.map(async (flush) => {
+          for await (const chunk of this.#store.readTaken(flush.flushId, 1000)) {
+            for (const [path, views] of chunk) add(flush.day, path, Number(views))
+          }
+        })
+      ),
+    ])
+    days.forEach((day, i) => {
+      for (const [path, views] of hashes[i]) add(day, path, views)
+    })
+    return out
+  }
+
+  /** Live views per path over the days of a range, optionally filtered by a search */
+  #livePaths(live: LiveDays, search = ''): Map<string, number> {
+    const needle = search.toLowerCase()
+    const out = new Map<string, number>()
+    for (const paths of live.values()) {
+      for (const [path, views] of paths) {
+        if (needle !== '' && !path.toLowerCase().includes(needle)) continue
+        out.set(path, (out.get(path) ?? 0) + views)
+      }
+    }
+    return out
+  }
+
+  /* -------------------------------------------------------------------------
+   | Ranked paths
+   */
+
+  /**
+   * Rows `offset .. offset + limit` of the paths of a range ranked by views
+   * (SQL + live), exactly, without aggregating every path when it can avoid it.
+   *
+   * Why it is exact. Let S(p) be a path's SQL sum over the range, l(p) its
+   * live views and C(p) = S(p) + l(p); K = offset + limit; L the number of
+   * live paths.
+   * 1. Every live path gets its exact C (S from an IN query on the
+   *    (path, date) index).
+   * 2. Seeds: the top K paths of the busiest stored day, with their exact C.
+   *    Once K distinct paths with a known C exist, T = the K-th largest of
+   *    them is a lower bound of the K-th best C: any path with C < T is
+   *    beaten by K paths and cannot be in the answer.
+   * 3. A path that is not live has C = S, and S >= T needs a day with
+   *    views >= ceil(T / days), so SQL only aggregates the paths with such
+   *    a row (found on the (date, views) index).
+   * 4. Of those, SQL returns the top K + L by S. A non-live path below that
+   *    cut is beaten by K + L listed paths (C >= S, ties broken by path in
+   *    the same code point order), at most L of them live: it is out.
+   * So the answer is among the live paths, the seeds and the listed paths,
+   * whose C are all exact; sorting them gives the exact rows.
+   */
+  async #rank(
+    client: QueryClientContract,
+    loaded: LoadedRange,
+    options: { offset: number; limit: number; search: string }
+  ): Promise<{ rows: PageCount[]; liveInSql: Set<string>; livePaths: Map<string, number> }> {
+    const { range, stored } = loaded
+    const { offset, limit, search } = options
+    const k = offset + limit
+    const livePaths = this.#livePaths(loaded.live, search)
+    const liveSums = await this.#liveSums(client, loaded, livePaths, search)
+    const known = new Map<string, number>()
+    for (const [path, views] of livePaths) known.set(path, (liveSums.get(path) ?? 0) + views)
+    const liveInSql = new Set(liveSums.keys())
+    if (k === 0) return { rows: [], liveInSql, livePaths }
+
+    /* 2. seeds from the busiest stored day */
+    let threshold = 0
+    let busiest: string | null = null
+    for (const [day, row] of stored) {
+      if (busiest === null || row.views > stored.get(busiest)!.views) busiest = day
+    }
+    if (busiest !== null) {
+      const seedQuery = this.#rows(client, this.#day(busiest), search).select('path').limit(k)
+      const seeds = (await this.#rankOrder(client, seedQuery, 'views')) as Array<{ path: string }>
+      const fresh = seeds.map((row) => row.path).filter((path) => !known.has(path))
+      for (const [path, views] of await this.#sumsOf(client, range, fresh)) known.set(path, views)
+      if (known.size >= k) {
+        threshold = [...known.values()].sort((a, b) => b - a)[k - 1]
+      }
+    }
+
+    /* 3 and 4. the candidates SQL still has to rank */
+    const minDayViews = Math.ceil(threshold / range.days)
+    const query = this.#rows(client, range, search)
+      .groupBy('path')
+      .select('path')
+      .sum('views as views')
+      .limit(k + livePaths.size)
+    if (minDayViews > 1) {
+      const days = daysOf(range).filter((day) => stored.has(day))
+      query.whereIn('path', (sub: any) => {
+        this.#matching(this.#notSkipped(sub.from(TRACKING_TABLES.pageViews)), search)
+          .whereIn('date', days)
+          .where('views', '>=', minDayViews)
+          .select('path')
+      })
+    }
+    const listed = (await this.#rankOrder(client, query, 'SUM(views)')) as Array<{
+      path: string
+      views: unknown
+    }>
+    for (const row of listed) {
+      if (!known.has(row.path)) known.set(row.path, Number(row.views ?? 0))
+    }
+    debug(
+      'rank %s..%s k=%d: %d live, threshold %d (day >= %d), %d listed',
+      range.from,
+      range.to,
+      k,
+      livePaths.size,
+      threshold,
+      minDayViews,
+      listed.length
+    )
+
+    const rows = [...known]
+      .map(([path, views]) => ({ path, views }))
+      .sort(byViews)
+      .slice(offset, offset + limit)
+    return { rows, liveInSql, livePaths }
+  }
+
+  /** SQL sums of live paths; the unsearched ones are loaded once per range */
+  #liveSums(
+    client: QueryClientContract,
+    loaded: LoadedRange,
+    livePaths: Map<string, number>,
+    search: string
+  ): Promise<Map<string, number>> {
+    if (search !== '') return this.#sumsOf(client, loaded.range, [...livePaths.keys()])
+    loaded.liveSums ??= this.#sumsOf(client, loaded.range, [...livePaths.keys()])
+    return loaded.liveSums
+  }
+
+  /** Distinct paths of a range with views (SQL and live), search applied */
+  async #distinctPaths(
+    client: QueryClientContract,
+    range: AnalyticsRange,
+    search: string,
+    livePaths: Map<string, number>,
+    liveInSql: Set<string>
+  ): Promise<number> {
+    const row = await this.#rows(client, range, search).countDistinct('path as total').first()
+    let total = Number(row?.total ?? 0)
+    for (const path of livePaths.keys()) if (!liveInSql.has(path)) total++
+    return total
+  }
+
+  /* -------------------------------------------------------------------------
+   | Totals and visitors
+   */
+
+  /** Views per day of a range: stored totals - skipped paths + live */
+  #viewsPerDay(
+    range: AnalyticsRange,
+    stored: Map<string, StoredDay>,
+    skipped: Map<string, number>,
+    live: LiveDays
+  ): number[] {
+    return daysOf(range).map((day) => {
+      let views = (stored.get(day)?.views ?? 0) - (skipped.get(day) ?? 0)
+      for (const count of live.get(day)?.values() ?? []) views += count
+      return views
+    })
+  }
+
+  /** Unique visitors of the days of a range together (HLL union) */
+  async #unionVisitors(range: AnalyticsRange, stored: Map<string, StoredDay>): Promise<number> {
+    const days = daysOf(range)
+    if (this.#store.name === 'memory') {
+      /* exact sets live in memory until their TTL; older days only have a count (an upper bound when summed) */
+      const liveDays: string[] = []
+      let offline = 0
+      for (const day of days) {
+        if ((await this.#store.getUniqueCount(day)) > 0) liveDays.push(day)
+        else offline += stored.get(day)?.uniqueVisitors ?? 0
+      }
+      return (await this.#store.countUnion([], liveDays)) + offline
+    }
+    const sketches: Buffer[] = []
+    let withoutSketch = 0
+    for (const row of stored.values()) {
+      if (row.sketch) sketches.push(row.sketch)
+      else withoutSketch += row.uniqueVisitors
+    }
+    /* every day of the range: a day whose live key expired is an empty source */
+    const union = await this.#store.countUnion(sketches, days)
+    return withoutSketch > 0 ? Math.max(union, withoutSketch) : union
+  }
+
+  /** Unique visitors of each day of a range */
+  async #visitorsPerDay(
+    range: AnalyticsRange,
+    stored: Map<string, StoredDay>,
+    index: LiveIndex
+  ): Promise<number[]> {
+    const liveDays = new Set([...index.pendingDays, ...index.uncommitted.map((flush) => flush.day)])
+    return Promise.all(
+      daysOf(range).map(async (day) => {
+        const row = stored.get(day)
+        if (!liveDays.has(day) && row) return row.uniqueVisitors
+        if (this.#store.name === 'memory') {
+          return Math.max(row?.uniqueVisitors ?? 0, await this.#store.getUniqueCount(day))
+        }
+        return this.#store.countUnion(row?.sketch ? [row.sketch] : [], [day])
+      })
+    )
+  }
+
+  /* -------------------------------------------------------------------------
+   | One range
+   */
+
+  async #loadRange(
+    client: QueryClientContract,
+    range: AnalyticsRange,
+    index: LiveIndex
+  ): Promise<LoadedRange> {
+    const [stored, skipped, live] = await Promise.all([
+      this.#storedDays(client, range),
+      this.#skippedPerDay(client, range),
+      this.#liveDays(range, index),
+    ])
+    return { range, stored, skipped, live }
+  }
+
+  async #figures(
+    client: QueryClientContract,
+    loaded: LoadedRange
+  ): Promise<RangeFigures & { viewsPerDay: number[] }> {
+    const { range, stored, skipped, live } = loaded
+    const viewsPerDay = this.#viewsPerDay(range, stored, skipped, live)
+    const livePaths = this.#livePaths(live)
+    const [uniqueVisitors, liveSums] = await Promise.all([
+      this.#unionVisitors(range, stored),
+      this.#liveSums(client, loaded, livePaths, ''),
+    ])
+    const trackedPages = await this.#distinctPaths(
+      client,
+      range,
+      '',
+      livePaths,
+      new Set(liveSums.keys())
+    )
+    return {
+      range,
+      totalViews: viewsPerDay.reduce((sum, views) => sum + views, 0),
+      uniqueVisitors,
+      trackedPages,
+      viewsPerDay,
+    }
+  }
+
+  /* -------------------------------------------------------------------------
+   | Public reads
+   */
+
+  /** Views of every path of a day: SQL rows + live counts, skipped paths hidden */
+  async dailyCounts(day: string): Promise<Map<string, number>> {
+    const range = this.#day(day)
+    const client = this.#client()
+    const [rows, live] = await Promise.all([
+      this.#rows(client, range).select('path', 'views') as Promise<
+        Array<{ path: string; views: unknown }>
+      >,
+      this.#liveIndex(client).then((index) => this.#liveDays(range, index)),
+    ])
+    const out = new Map<string, number>()
+    for (const row of rows) out.set(row.path, Number(row.views ?? 0))
+    for (const [path, views] of live.get(range.from) ?? [])
+      out.set(path, (out.get(path) ?? 0) + views)
+    return out
+  }
+
+  /** The most viewed paths of a day */
+  async topPages(day: string, limit = DEFAULT_TOP_LIMIT): Promise<PageCount[]> {
+    return this.topPagesForRange({ from: day, to: day }, limit)
+  }
+
+  /** The most viewed paths of a range (views summed over its days) */
+  async topPagesForRange(input: RangeInput, limit = DEFAULT_TOP_LIMIT): Promise<PageCount[]> {
+    const ranked = await this.pagesForRange(input, { page: 1, perPage: limit })
+    return ranked.rows
+  }
+
+  /**
+   * One page of the paths of a range ranked by views, with the number of
+   * matching paths. `perPage` is not capped here (the table caps it).
+   */
+  async pagesForRange(input: RangeInput, options: TableOptions = {}): Promise<RankedPage> {
+    const range = this.resolveRange(input)
+    const page = Math.max(1, Math.floor(options.page ?? 1))
+    const perPage = Math.max(0, Math.floor(options.perPage ?? DEFAULT_PER_PAGE))
+    const search = (options.search ?? '').trim()
+    const client = this.#client()
+    const index = await this.#liveIndex(client)
+    const loaded = await this.#loadRange(client, range, index)
+    const ranked = await this.#rank(client, loaded, {
+      offset: (page - 1) * perPage,
+      limit: perPage,
+      search,
+    })
+    const total = await this.#distinctPaths(
+      client,
+      range,
+      search,
+      ranked.livePaths,
+      ranked.liveInSql
+    )
+    return { rows: ranked.rows, total }
+  }
+
+  /** Distinct visitors of a day (stored sketch and live visitors) */
+  async uniqueVisitors(day: string): Promise<number> {
+    return this.uniqueVisitorsForRange({ from: day, to: day })
+  }
+
+  /** Distinct visitors of a range: the union of its days, not a sum */
+  async uniqueVisitorsForRange(input: RangeInput): Promise<number> {
+    const range = this.resolveRange(input)
+    return this.#unionVisitors(range, await this.#storedDays(this.#client(), range))
+  }
+
+  /** Views of a day, skipped paths excluded */
+  async totalViews(day: string): Promise<number> {
+    return this.totalViewsForRange({ from: day, to: day })
+  }
+
+  /** Views of a range, skipped paths excluded */
+  async totalViewsForRange(input: RangeInput): Promise<number> {
+    const totals = await this.#dayTotals(this.resolveRange(input))
+    return totals.reduce((sum, views) => sum + views, 0)
+  }
+
+  /** Views of several days (any order, duplicates kept once): day -> views */
+  async multiDayTotals(days: string[]): Promise<Map<string, number>> {
+    const unique = [...new Set(days.map((day) => parseIsoDay(day, 'day').toISODate()!))].sort()
+    const out = new Map<string, number>()
+    if (unique.length === 0) return out
+    const from = unique[0]
+    const to = unique[unique.length - 1]
+    const span = this.resolveRange({ from, to })
+    const totals = await this.#dayTotals(span)
+    daysOf(span).forEach((day, i) => out.set(day, totals[i]))
+    return new Map(days.map((day) => [day, out.get(parseIsoDay(day, 'day').toISODate()!) ?? 0]))
+  }
+
+  async #dayTotals(range: AnalyticsRange): Promise<number[]> {
+    const client = this.#client()
+    const index = await this.#liveIndex(client)
+    const { stored, skipped, live } = await this.#loadRange(client, range, index)
+    return this.#viewsPerDay(range, stored, skipped, live)
+  }
+
+  /** Distinct paths with views in a range */
+  async trackedPagesForRange(input: RangeInput): Promise<number> {
+    const ranked = await this.pagesForRange(input, { perPage: 0 })
+    return ranked.total
+  }
+
+  /** Distinct visitors of the last `minutes` minutes */
+  async realtimeVisitors(minutes = 5): Promise<number> {
+    return this.#store.realtimeVisitors(minutes)
+  }
+
+  /** The figures of a range and of the previous range of equal length */
+  async compare(input?: RangeInput): Promise<RangeComparison> {
+    const range = this.resolveRange(input)
+    const client = this.#client()
+    const index = await this.#liveIndex(client)
+    const [current, previous] = await Promise.all([
+      this.#loadRange(client, range, index).then((loaded) => this.#figures(client, loaded)),
+      this.#loadRange(client, previousRange(range), index).then((loaded) =>
+        this.#figures(client, loaded)
+      ),
+    ])
+    const strip = ({ viewsPerDay: _, ...figures }: RangeFigures & { viewsPerDay: number[] }) =>
+      figures
+    return {
+      current: strip(current),
+      previous: strip(previous),
+      trends: {
+        totalViews: buildTrend(current.totalViews, previous.totalViews),
+        uniqueVisitors: buildTrend(current.uniqueVisitors, previous.uniqueVisitors),
+        trackedPages: buildTrend(current.trackedPages, previous.trackedPages),
+      },
+    }
+  }
+
+  /**
+   * Every widget of the analytics page and dashboard for a range (default:
+   * `analyticsDays` ending today), compared with the previous range of the
+   * same length. The page-views table is paginated and searchable.
+   */
+  async getAnalyticsContext(
+    input?: RangeInput,
+    options: ContextOptions = {}
+  ): Promise<AnalyticsContext> {
+    const range = this.resolveRange(input)
+    const previous = previousRange(range)
+    const today = this.today()
+    const page = Math.max(1, Math.floor(Number(options.page) || 1))
+    const perPage = Math.min(
+      MAX_PER_PAGE,
+      Math.max(1, Math.floor(Number(options.perPage) || DEFAULT_PER_PAGE))
+    )
+    const search = String(options.search ?? '').trim()
+    const topLimit = Math.max(1, Math.floor(options.topLimit ?? DEFAULT_TOP_LIMIT))
+    const client = this.#client()
+
+    const index = await this.#liveIndex(client)
+    const [loaded, loadedPrevious] = await Promise.all([
+      this.#loadRange(client, range, index),
+      this.#loadRange(client, previous, index),
+    ])
+    /* without a search, one ranking serves the top pages and the table page */
+    const firstRows = search === '' ? Math.max(topLimit, page * perPage) : topLimit
+    const [current, before, visitorsPerDay, ranked, realtime] = await Promise.all([
+      this.#figures(client, loaded),
+      this.#figures(client, loadedPrevious),
+      this.#visitorsPerDay(range, loaded.stored, index),
+      this.#rank(client, loaded, { offset: 0, limit: firstRows, search: '' }),
+      this.#store.realtimeVisitors(5),
+    ])
+    const top = ranked.rows.slice(0, topLimit)
+    let table: { rows: PageCount[]; total: number }
+    if (search === '') {
+      table = {
+        rows: ranked.rows.slice((page - 1) * perPage, page * perPage),
+        total: current.trackedPages,
+      }
+    } else {
+      const found = await this.#rank(client, loaded, {
+        offset: (page - 1) * perPage,
+        limit: perPage,
+        search,
+      })
+      table = {
+        rows: found.rows,
+        total: await this.#distinctPaths(client, range, search, found.livePaths, found.liveInSql),
+      }
+    }
+
+    const caption = rangeCaption(range, today)
+    const compared = previousCaption(previous, today)
+    debug('analytics context %s..%s (vs %s)', range.from, range.to, compared)
+    return {
+      range,
+      previousRange: previous,
+      trackingTotalViews: metricWidget({
+        key: 'trackingTotalViews',
+        title: 'Page views',
+        caption,
+        value: current.totalViews,
+        previous: before.totalViews,
+      }),
+      trackingUniqueVisitors: metricWidget({
+        key: 'trackingUniqueVisitors',
+        title: 'Unique visitors',
+        caption,
+        value: current.uniqueVisitors,
+        previous: before.uniqueVisitors,
+      }),
+      trackingTrackedPages: metricWidget({
+        key: 'trackingTrackedPages',
+        title: 'Tracked pages',
+        caption,
+        value: current.trackedPages,
+        previous: before.trackedPages,
+      }),
+      trackingViewsChart: chartWidget({
+        key: 'trackingViewsChart',
+        title: 'Views per day',
+        caption,
+        labels: daysOf(range),
+        series: [
+          { key: 'views', name: 'Views', values: current.viewsPerDay },
+          { key: 'visitors', name: 'Unique visitors', values: visitorsPerDay },
+        ],
+      }),
+      trackingTopPages: listWidget({
+        key: 'trackingTopPages',
+        title: 'Top pages',
+        caption,
+        items: top.map((row) => ({ label: row.path, value: row.views })),
+        total: current.totalViews,
+      }),
+      trackingRecentPageViews: tableWidget({
+        key: 'trackingRecentPageViews',
+        title: 'Page views',
+        caption,
+        columns: [
+          { key: 'path', label: 'Path' },
+          { key: 'views', label: 'Views' },
+        ],
+        rows: table.rows.map((row) => ({ path: row.path, views: row.views })),
+        page,
+        perPage,
+        total: table.total,
+      }),
+      realtimeVisitors: realtime,
+    }
+  }
+}

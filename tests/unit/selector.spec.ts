@@ -1,0 +1,510 @@
+import { test } from '@japa/runner'
+import { randomUUID } from 'node:crypto'
+import db from '@adonisjs/lucid/services/db'
+import { flushPageViews } from '../../src/flush.ts'
+import { TrackingSelector, E_TRACKING_INVALID_RANGE, comparePaths } from '../../src/selector.ts'
+import { TrackingKeys } from '../../src/stores/keys.ts'
+import type { TrackingBatch } from '../../src/stores/types.ts'
+import type { TrackingManager } from '../../src/manager.ts'
+import { buildTrend, rangeCaption } from '../../src/widgets/builders.ts'
+import { buildManager, redisClient, truncateTrackingTables, type TestTracking } from '../helpers.ts'
+
+const D1 = '2026-03-08'
+const D2 = '2026-03-09'
+const D3 = '2026-03-10'
+const D4 = '2026-03-11'
+const D5 = '2026-03-12'
+const D6 = '2026-03-13'
+/** "now" of the selectors below: noon of D6 in UTC */
+const NOW = Date.parse(`${D6}T12:00:00Z`)
+
+/** A store batch: views per path of days, visitors of days */
+function batch(
+  days: Record<string, Record<string, number>>,
+  seen: Record<string, string[]> = {}
+): TrackingBatch {
+  const out: TrackingBatch = { days: new Map(), minutes: new Map() }
+  for (const day of new Set([...Object.keys(days), ...Object.keys(seen)])) {
+    out.days.set(day, {
+      views: new Map(Object.entries(days[day] ?? {})),
+      visitors: new Set(seen[day] ?? []),
+    })
+  }
+  return out
+}
+
+function visitors(from: number, to: number, prefix = 'u'): string[] {
+  const out: string[] = []
+  for (let i = from; i <= to; i++) out.push(`${prefix}${i}`)
+  return out
+}
+
+function selectorOf(manager: TrackingManager, now: number | null = NOW) {
+  return new TrackingSelector(manager, db, now === null ? {} : { now: () => now })
+}
+
+async function flush(manager: TrackingManager) {
+  return flushPageViews(manager, db)
+}
+
+/** Every test: empty tables, its own Redis key prefix, cleaned afterwards */
+function setup(group: { each: { setup(fn: () => Promise<() => Promise<void>>): void } }) {
+  const state = { tracking: undefined as unknown as TestTracking }
+  group.each.setup(async () => {
+    await truncateTrackingTables()
+    state.tracking = buildManager({ timezone: 'UTC' })
+    return () => state.tracking.cleanup()
+  })
+  return state
+}
+
+test.group('Selector | seed cases on SQL + Redis', (group) => {
+  const state = setup(group)
+
+  test('live counts are added to the flushed rows of the same day', async ({ assert }) => {
+    const { manager } = state.tracking
+    await manager.store.write(batch({ [D5]: { '/a': 3, '/b': 1 } }, { [D5]: ['u1', 'u2'] }))
+    const summary = await flush(manager)
+    assert.equal(summary.views, 4)
+    await manager.store.write(batch({ [D5]: { '/a': 2, '/c': 4 } }, { [D5]: ['u2', 'u3'] }))
+
+    const selector = selectorOf(manager)
+    assert.deepEqual(Object.fromEntries(await selector.dailyCounts(D5)), {
+      '/a': 5,
+      '/b': 1,
+      '/c': 4,
+    })
+    assert.equal(await selector.totalViews(D5), 10)
+    assert.deepEqual(await selector.topPages(D5, 2), [
+      { path: '/a', views: 5 },
+      { path: '/c', views: 4 },
+    ])
+    assert.equal(await selector.uniqueVisitors(D5), 3)
+  })
+
+  test('multi-day totals combine SQL days and live days', async ({ assert }) => {
+    const { manager } = state.tracking
+    await manager.store.write(batch({ [D1]: { '/a': 3 }, [D2]: { '/a': 1 } }))
+    await flush(manager)
+    await manager.store.write(batch({ [D2]: { '/b': 2 }, [D3]: { '/c': 5 } }))
+
+    const selector = selectorOf(manager)
+    const totals = await selector.multiDayTotals([D3, D1, D2, D4])
+    assert.deepEqual(
+      [...totals],
+      [
+        [D3, 5],
+        [D1, 3],
+        [D2, 3],
+        [D4, 0],
+      ]
+    )
+    assert.equal(await selector.totalViewsForRange({ from: D1, to: D3 }), 11)
+    assert.deepEqual(await selector.topPagesForRange({ from: D1, to: D4 }), [
+      { path: '/c', views: 5 },
+      { path: '/a', views: 4 },
+      { path: '/b', views: 2 },
+    ])
+  })
+
+  test('skip prefixes hide paths in SQL rows and live data, in top pages and totals', async ({
+    assert,
+  }) => {
+    const { manager, keyPrefix } = state.tracking
+    await manager.store.write(batch({ [D5]: { '/admin/users': 7, '/a': 2, '/adminx': 1 } }))
+    await flush(manager)
+    await manager.store.write(
+      batch({ [D5]: { '/admin/live': 4, '/a': 1 }, [D6]: { '/admin/': 9 } })
+    )
+
+    /* the same data read with /admin/ added to skipPrefixes after it was recorded */
+    const later = buildManager({ keyPrefix, timezone: 'UTC', skipPrefixes: ['/admin/'] })
+    try {
+      const selector = selectorOf(later.manager)
+      assert.deepEqual(Object.fromEntries(await selector.dailyCounts(D5)), {
+        '/a': 3,
+        '/adminx': 1,
+      })
+      assert.deepEqual(await selector.topPagesForRange({ from: D5, to: D6 }), [
+        { path: '/a', views: 3 },
+        { path: '/adminx', views: 1 },
+      ])
+      assert.equal(await selector.totalViews(D5), 4)
+      assert.equal(await selector.totalViews(D6), 0)
+      assert.equal(await selector.trackedPagesForRange({ from: D5, to: D6 }), 2)
+
+      const context = await selector.getAnalyticsContext({ from: D5, to: D6 })
+      assert.equal(context.trackingTotalViews.value, 4)
+      assert.equal(context.trackingTrackedPages.value, 2)
+      assert.deepEqual(context.trackingViewsChart.series[0].values, [4, 0])
+      assert.deepEqual(
+        context.trackingRecentPageViews.rows.map((row) => row.path),
+        ['/a', '/adminx']
+      )
+
+      /* without the prefix, everything counts again */
+      const all = selectorOf(manager)
+      assert.equal(await all.totalViewsForRange({ from: D5, to: D6 }), 24)
+    } finally {
+      await later.manager.shutdown()
+    }
+  })
+
+  test('the context carries today: views, visitors, chart, top pages, table, realtime', async ({
+    assert,
+  }) => {
+    const { manager } = state.tracking
+    const selector = selectorOf(manager, null)
+    const today = selector.today()
+    const yesterday = selector.resolveRange(2).from
+    for (const [path, visitor, count] of [
+      ['/', 'u1', 3],
+      ['/', 'u2', 2],
+      ['/about', 'u1', 2],
+    ] as const) {
+      for (let i = 0; i < count; i++) manager.recorder.recordView({ path, day: today, visitor })
+    }
+    manager.recorder.recordView({
+      path: '/',
+      day: yesterday,
+      visitor: 'u9',
+      at: Date.now() - 86_400_000,
+    })
+    await manager.drain()
+    await flush(manager)
+    manager.recorder.recordView({ path: '/pricing', day: today, visitor: 'u3' })
+    await manager.drain()
+
+    const context = await selector.getAnalyticsContext(7)
+    assert.equal(context.range.days, 7)
+    assert.equal(context.range.to, today)
+    assert.equal(context.trackingTotalViews.value, 9)
+    assert.equal(context.trackingTotalViews.caption, 'last 7 days')
+    assert.isNull(context.trackingTotalViews.trend)
+    assert.equal(context.trackingUniqueVisitors.value, 4)
+    assert.equal(context.trackingTrackedPages.value, 3)
+    assert.deepEqual(context.trackingViewsChart.labels.slice(-2), [yesterday, today])
+    assert.deepEqual(context.trackingViewsChart.series[0].values, [0, 0, 0, 0, 0, 1, 8])
+    assert.deepEqual(context.trackingViewsChart.series[1].values, [0, 0, 0, 0, 0, 1, 3])
+    assert.deepEqual(
+      context.trackingTopPages.items.map((item) => [item.label, item.value, item.share]),
+      [
+        ['/', 6, 0.6667],
+        ['/about', 2, 0.2222],
+        ['/pricing', 1, 0.1111],
+      ]
+    )
+    assert.deepEqual(context.trackingRecentPageViews.rows, [
+      { path: '/', views: 6 },
+      { path: '/about', views: 2 },
+      { path: '/pricing', views: 1 },
+    ])
+    assert.equal(context.trackingRecentPageViews.total, 3)
+    /* u9 was seen yesterday, not in the last 5 minutes */
+    assert.equal(context.realtimeVisitors, 3)
+
+    const todayOnly = await selector.getAnalyticsContext(1)
+    assert.equal(todayOnly.trackingTotalViews.caption, 'today')
+    assert.equal(todayOnly.trackingTotalViews.value, 8)
+    /* 8 today against 1 yesterday */
+    assert.equal(todayOnly.trackingTotalViews.trend?.label, '+700%')
+
+    /* the payloads carry no presentation */
+    assert.notMatch(JSON.stringify(context), /color|icon|class|#[0-9a-f]{3,6}\b/i)
+  })
+
+  test('search and pagination of the page-views table', async ({ assert }) => {
+    const { manager } = state.tracking
+    await manager.store.write(
+      batch({ [D5]: { '/blog/a': 5, '/blog/b': 4, '/about': 3, '/Blog/C': 2, '/100%_off': 1 } })
+    )
+    await flush(manager)
+    await manager.store.write(batch({ [D6]: { '/blog/d': 6 } }))
+    const selector = selectorOf(manager)
+    const range = { from: D5, to: D6 }
+
+    const page2 = await selector.getAnalyticsContext(range, { page: 2, perPage: 2 })
+    assert.deepEqual(page2.trackingRecentPageViews.rows, [
+      { path: '/blog/b', views: 4 },
+      { path: '/about', views: 3 },
+    ])
+    assert.equal(page2.trackingRecentPageViews.total, 6)
+    assert.equal(page2.trackingRecentPageViews.page, 2)
+
+    const blog = await selector.getAnalyticsContext(range, { search: 'BLOG', perPage: 3 })
+    assert.deepEqual(
+      blog.trackingRecentPageViews.rows.map((row) => row.path),
+      ['/blog/d', '/blog/a', '/blog/b']
+    )
+    assert.equal(blog.trackingRecentPageViews.total, 4)
+    /* LIKE wildcards are plain characters */
+    const percent = await selector.getAnalyticsContext(range, { search: '%_' })
+    assert.deepEqual(percent.trackingRecentPageViews.rows, [{ path: '/100%_off', views: 1 }])
+    assert.equal(percent.trackingRecentPageViews.total, 1)
+    /* the top pages ignore the search */
+    assert.equal(blog.trackingTopPages.items.length, 6)
+  })
+})
+
+test.group('Selector | unique visitors and comparison', (group) => {
+  const state = setup(group)
+
+  test('range uniques are the HLL union of stored sketches and live days', async ({ assert }) => {
+    const { manager, keyPrefix } = state.tracking
+    const keys = new TrackingKeys(keyPrefix)
+    await manager.store.write(
+      batch(
+        { [D1]: { '/': 1 }, [D2]: { '/': 1 } },
+        { [D1]: visitors(1, 50), [D2]: visitors(26, 75) }
+      )
+    )
+    await flush(manager)
+    /* the live keys of the flushed days expire: only the stored sketches remain */
+    await redisClient().del(keys.visitors(D1), keys.visitors(D2))
+    await manager.store.write(batch({ [D3]: { '/': 1 } }, { [D3]: [...visitors(51, 100), 'u1'] }))
+
+    const stored = await db
+      .from('tracking_daily_stats')
+      .whereIn('date', [D1, D2])
+      .select('visitors_sketch')
+    assert.lengthOf(stored, 2)
+    assert.isTrue(stored.every((row) => row.visitors_sketch && row.visitors_sketch.length > 0))
+
+    const selector = selectorOf(manager)
+    const union = await selector.uniqueVisitorsForRange({ from: D1, to: D3 })
+
+    /* the same visitors in one HyperLogLog: a union of HLLs is exactly that */
+    const reference = `${keys.tag}:test-reference-${randomUUID()}`
+    await redisClient().pfadd(reference, ...visitors(1, 100))
+    const expected = await redisClient().pfcount(reference)
+    await redisClient().del(reference)
+
+    assert.equal(union, expected)
+    assert.closeTo(union, 100, 2)
+    /* not a sum of days (50 + 50 + 51) */
+    assert.equal(
+      await selector.uniqueVisitors(D1),
+      await selector.uniqueVisitorsForRange({ from: D1, to: D1 })
+    )
+    const context = await selector.getAnalyticsContext({ from: D1, to: D3 })
+    assert.equal(context.trackingUniqueVisitors.value, expected)
+  })
+
+  test('comparison figures match a hand-computed fixture', async ({ assert }) => {
+    const { manager } = state.tracking
+    /* previous range D1..D3: 20 views, 10 visitors, 2 pages */
+    await manager.store.write(
+      batch(
+        { [D1]: { '/a': 10 }, [D2]: { '/a': 5, '/b': 3 }, [D3]: { '/b': 2 } },
+        { [D1]: visitors(1, 6), [D2]: visitors(4, 10), [D3]: ['u1'] }
+      )
+    )
+    await flush(manager)
+    /* current range D4..D6: 25 views, 9 visitors, 4 pages; D6 stays live */
+    await manager.store.write(
+      batch(
+        { [D4]: { '/a': 10, '/c': 5 }, [D5]: { '/d': 4 } },
+        { [D4]: visitors(1, 5), [D5]: visitors(3, 7) }
+      )
+    )
+    await flush(manager)
+    await manager.store.write(batch({ [D6]: { '/a': 4, '/b': 2 } }, { [D6]: ['u8', 'u9', 'u1'] }))
+
+    const selector = selectorOf(manager)
+    const comparison = await selector.compare({ from: D4, to: D6 })
+    assert.deepEqual(comparison.previous, {
+      range: { from: D1, to: D3, days: 3 },
+      totalViews: 20,
+      uniqueVisitors: 10,
+      trackedPages: 2,
+    })
+    assert.deepEqual(comparison.current, {
+      range: { from: D4, to: D6, days: 3 },
+      totalViews: 25,
+      uniqueVisitors: 9,
+      trackedPages: 4,
+    })
+    assert.deepEqual(comparison.trends.totalViews, {
+      percent: 25,
+      label: '+25%',
+      direction: 'up',
+      previous: 20,
+    })
+    assert.deepEqual(comparison.trends.uniqueVisitors, {
+      percent: -10,
+      label: '-10%',
+      direction: 'down',
+      previous: 10,
+    })
+    assert.equal(comparison.trends.trackedPages?.label, '+100%')
+
+    const context = await selector.getAnalyticsContext({ from: D4, to: D6 })
+    assert.deepEqual(context.previousRange, { from: D1, to: D3, days: 3 })
+    assert.equal(context.trackingTotalViews.trend?.label, '+25%')
+    assert.equal(context.trackingUniqueVisitors.trend?.label, '-10%')
+    assert.equal(context.trackingTotalViews.caption, 'last 3 days')
+    assert.deepEqual(context.trackingViewsChart.series[0].values, [15, 4, 6])
+    assert.deepEqual(
+      context.trackingTopPages.items.map((item) => [item.label, item.value]),
+      [
+        ['/a', 14],
+        ['/c', 5],
+        ['/d', 4],
+        ['/b', 2],
+      ]
+    )
+
+    /* a base of 0 has no trend */
+    const empty = await selector.compare({ from: '2026-01-01', to: '2026-01-03' })
+    assert.isNull(empty.trends.totalViews)
+  })
+})
+
+test.group('Selector | exactness', (group) => {
+  const state = setup(group)
+
+  test('counts a running flush took aside and SQL has not committed, once', async ({ assert }) => {
+    const { manager } = state.tracking
+    await manager.store.write(batch({ [D5]: { '/a': 3 } }))
+    await flush(manager)
+    await manager.store.write(batch({ [D5]: { '/a': 2, '/b': 1 } }))
+    assert.isTrue(await manager.store.takeAside(D5, 'crashed-flush'))
+    await manager.store.write(batch({ [D5]: { '/b': 1 } }))
+
+    const selector = selectorOf(manager)
+    assert.deepEqual(Object.fromEntries(await selector.dailyCounts(D5)), { '/a': 5, '/b': 2 })
+    assert.equal(await selector.totalViews(D5), 7)
+
+    /* committed by a recovering flush, but not yet dropped from Redis: counted once */
+    await flushPageViews(manager, db, {
+      hooks: {
+        afterCommit: (taken) => {
+          if (taken.flushId === 'crashed-flush') throw new Error('crash after commit')
+        },
+      },
+    }).catch(() => {})
+    assert.deepEqual(Object.fromEntries(await selector.dailyCounts(D5)), { '/a': 5, '/b': 2 })
+    assert.equal(await selector.totalViews(D5), 7)
+    await flush(manager)
+    assert.equal(await selector.totalViews(D5), 7)
+  })
+
+  test('ranked pages equal a brute-force ranking (ties, live, pruning)', async ({ assert }) => {
+    const { manager } = state.tracking
+    const days = [D1, D2, D3, D4, D5]
+    const expected = new Map<string, number>()
+    let seed = 7
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed / 2 ** 31
+    }
+    /* zipf-like views on 300 paths, so the threshold prunes, with ties */
+    const write = async (day: string, paths: number) => {
+      const views: Record<string, number> = {}
+      for (let rank = 1; rank <= paths; rank++) {
+        const path = `/p/${Math.floor(random() * 300)}`
+        const count = Math.max(1, Math.round(400 / rank))
+        views[path] = (views[path] ?? 0) + count
+        expected.set(path, (expected.get(path) ?? 0) + count)
+      }
+      await manager.store.write(batch({ [day]: views }))
+    }
+    for (const day of days) await write(day, 200)
+    await flush(manager)
+    await write(D4, 50)
+    await write(D5, 50)
+
+    const brute = [...expected]
+      .map(([path, views]) => ({ path, views }))
+      .sort((a, b) => b.views - a.views || comparePaths(a.path, b.path))
+    const selector = selectorOf(manager)
+    const range = { from: D1, to: D5 }
+    for (const limit of [1, 5, 10, 37]) {
+      assert.deepEqual(
+        await selector.topPagesForRange(range, limit),
+        brute.slice(0, limit),
+        `top ${limit}`
+      )
+    }
+    const page = await selector.pagesForRange(range, { page: 3, perPage: 20 })
+    assert.deepEqual(page.rows, brute.slice(40, 60))
+    assert.equal(page.total, brute.length)
+    const single = await selector.topPages(D2, 5)
+    const rowsD2 = await db.from('tracking_page_views').where('date', D2).select('path', 'views')
+    const bruteD2 = rowsD2
+      .map((row) => ({ path: row.path as string, views: Number(row.views) }))
+      .sort((a, b) => b.views - a.views || comparePaths(a.path, b.path))
+    assert.deepEqual(single, bruteD2.slice(0, 5))
+  })
+
+  test('ranges are validated with a clear error', async ({ assert }) => {
+    const selector = selectorOf(state.tracking.manager)
+    assert.throws(
+      () => selector.resolveRange({ from: D3, to: D1 }),
+      /from "2026-03-10" is after to "2026-03-08"/
+    )
+    assert.throws(
+      () => selector.resolveRange({ from: '2025-01-01', to: '2026-01-02' }),
+      /the range covers 367 days; at most 366 are allowed/
+    )
+    assert.throws(
+      () => selector.resolveRange({ from: '2026-02-30', to: D1 }),
+      /Invalid date for "from"/
+    )
+    assert.throws(() => selector.resolveRange(0), /days must be a whole number/)
+    await assert.rejects(
+      () => selector.getAnalyticsContext({ from: D3, to: D1 }),
+      E_TRACKING_INVALID_RANGE as any
+    )
+    assert.deepEqual(selector.resolveRange(7), { from: '2026-03-07', to: D6, days: 7 })
+    assert.deepEqual(selector.resolveRange({ from: D1, to: D1, days: 9 }), {
+      from: D1,
+      to: D1,
+      days: 1,
+    })
+  })
+})
+
+test.group('Selector | widget builders', () => {
+  test('trend labels, null when the base is 0', ({ assert }) => {
+    assert.deepEqual(buildTrend(125, 100), {
+      percent: 25,
+      label: '+25%',
+      direction: 'up',
+      previous: 100,
+    })
+    assert.deepEqual(buildTrend(90, 100), {
+      percent: -10,
+      label: '-10%',
+      direction: 'down',
+      previous: 100,
+    })
+    assert.deepEqual(buildTrend(100, 100), {
+      percent: 0,
+      label: '0%',
+      direction: 'flat',
+      previous: 100,
+    })
+    assert.equal(buildTrend(1000, 999)?.label, '0%')
+    assert.isNull(buildTrend(5, 0))
+  })
+
+  test('captions match the real window', ({ assert }) => {
+    assert.equal(rangeCaption({ from: D6, to: D6, days: 1 }, D6), 'today')
+    assert.equal(rangeCaption({ from: D5, to: D5, days: 1 }, D6), 'yesterday')
+    assert.equal(rangeCaption({ from: '2026-03-07', to: D6, days: 7 }, D6), 'last 7 days')
+    assert.equal(rangeCaption({ from: D1, to: D3, days: 3 }, D6), `${D1} to ${D3}`)
+  })
+
+  test('code point order of paths, as SQL binary collations sort', ({ assert }) => {
+    const paths = ['/b', '/a', '/\u{1F600}', '/\uFFFD', '/A', '/a/b']
+    assert.deepEqual([...paths].sort(comparePaths), [
+      '/A',
+      '/a',
+      '/a/b',
+      '/b',
+      '/\uFFFD',
+      '/\u{1F600}',
+    ])
+  })
+})
