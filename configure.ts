@@ -60,11 +60,16 @@ async function inspectApp(command: Configure) {
     return null
   }
 
+  const kernel = await readText(app.startPath('kernel.ts'))
+
   return {
     missing,
-    hasAuth: dependencies.has('@adonisjs/auth'),
+    /* ctx.auth exists (at runtime and in the types) once the initializer runs */
+    hasAuth:
+      dependencies.has('@adonisjs/auth') &&
+      Boolean(kernel?.includes('@adonisjs/auth/initialize_auth_middleware')),
     rcFile,
-    kernel: await readText(app.startPath('kernel.ts')),
+    kernel,
     env: await readText(app.startPath('env.ts')),
     dotEnv: await readText(app.makePath('.env')),
     redisConfig: await readText(app.configPath('redis.ts')),

@@ -363,6 +363,18 @@ test.group('configure', (group) => {
     assert.isBelow(tracking, kernel.indexOf('export const middleware'))
   })
 
+  test('@adonisjs/auth installed but not initialized in the kernel: authorize denies all', async ({
+    assert,
+  }) => {
+    const root = await makeApp()
+    const pkg = JSON.parse(await read(root, 'package.json'))
+    pkg.dependencies['@adonisjs/auth'] = '^10.0.0'
+    await writeFile(join(root, 'package.json'), JSON.stringify(pkg))
+    const { exitCode } = await configure(root, ['--store=redis'])
+    assert.equal(exitCode ?? 0, 0)
+    assert.include(await read(root, 'config/tracking.ts'), 'authorize: () => false,')
+  })
+
   test('prompts for the store without --store', async ({ assert }) => {
     const root = await makeApp()
     const { exitCode, logs } = await configure(root, [], 'memory')
