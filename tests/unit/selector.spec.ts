@@ -157,6 +157,8 @@ test.group('Selector | seed cases on SQL + Redis', (group) => {
     const selector = selectorOf(manager, null)
     const today = selector.today()
     const yesterday = selector.resolveRange(2).from
+    /* drain() only writes once the connection is ready */
+    await manager.store.ping()
     for (const [path, visitor, count] of [
       ['/', 'u1', 3],
       ['/', 'u2', 2],
