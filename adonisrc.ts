@@ -12,12 +12,7 @@ export default defineConfig({
   commands: [
     () => import('@adonisjs/core/commands'),
     () => import('@adonisjs/lucid/commands'),
-    () =>
-      import('adonis-tracking/commands').catch((error) => {
-        /* TEMPORARY until commands/main.ts lands */
-        if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error
-        return { getMetaData: async () => [], getCommand: async () => null }
-      }),
+    () => import('adonis-tracking/commands'),
   ],
 
   providers: [
@@ -60,6 +55,12 @@ export default defineConfig({
       {
         files: ['tests/functional/**/*.spec.ts'],
         name: 'functional',
+        timeout: 30_000,
+      },
+      {
+        /* boots other apps, which replaces global services: runs last */
+        files: ['tests/isolated/**/*.spec.ts'],
+        name: 'isolated',
         timeout: 30_000,
       },
     ],

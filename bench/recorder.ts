@@ -8,7 +8,8 @@ import { resolveSettings } from '../src/settings.ts'
 import { MemoryStore } from '../src/stores/memory_store.ts'
 import { TrackingManager } from '../src/manager.ts'
 
-const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36'
+const BROWSER =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36'
 
 function ctxFor(path: string, options: { userId?: number; ua?: string; ip?: string }) {
   const headers = { 'user-agent': options.ua ?? BROWSER }
@@ -35,12 +36,22 @@ function measure(manager: TrackingManager, contexts: any[], calls: number): numb
 export async function benchRecorder(options: { calls?: number; rounds?: number } = {}) {
   const calls = options.calls ?? 2_000_000
   const rounds = options.rounds ?? 5
-  const settings = resolveSettings({ trackAnonymous: true, bufferMs: 60_000, bufferMaxEntries: 1_000_000 })
+  const settings = resolveSettings({
+    trackAnonymous: true,
+    bufferMs: 60_000,
+    bufferMaxEntries: 1_000_000,
+  })
   const manager = new TrackingManager(settings, new MemoryStore({ ttlSeconds: 3600 }))
   const cases = {
-    authenticated: Array.from({ length: 200 }, (_, i) => ctxFor(`/posts/${i}`, { userId: (i % 50) + 1 })),
-    anonymous: Array.from({ length: 200 }, (_, i) => ctxFor(`/posts/${i}`, { ip: `198.51.100.${i % 250}` })),
-    bot: Array.from({ length: 200 }, (_, i) => ctxFor(`/posts/${i}`, { ua: 'Googlebot/2.1 (+http://www.google.com/bot.html)' })),
+    authenticated: Array.from({ length: 200 }, (_, i) =>
+      ctxFor(`/posts/${i}`, { userId: (i % 50) + 1 })
+    ),
+    anonymous: Array.from({ length: 200 }, (_, i) =>
+      ctxFor(`/posts/${i}`, { ip: `198.51.100.${i % 250}` })
+    ),
+    bot: Array.from({ length: 200 }, (_, i) =>
+      ctxFor(`/posts/${i}`, { ua: 'Googlebot/2.1 (+http://www.google.com/bot.html)' })
+    ),
   }
   const results: Record<string, number> = {}
   for (const [name, contexts] of Object.entries(cases)) {

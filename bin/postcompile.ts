@@ -11,7 +11,7 @@
 */
 
 import { execFileSync } from 'node:child_process'
-import { cpSync, existsSync, globSync, mkdirSync } from 'node:fs'
+import { cpSync, existsSync, globSync, mkdirSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -36,6 +36,9 @@ if (existsSync(commands)) {
   const corePackage = require.resolve('@adonisjs/core/package.json')
   const { bin } = require(corePackage) as { bin: Record<string, string> }
   const kit = join(dirname(corePackage), bin['adonis-kit'])
-  execFileSync(process.execPath, [kit, 'index', commands], { cwd: root, stdio: 'inherit' })
+  /* the source-mode loader (commands/main.ts) is replaced by the generated index */
+  rmSync(join(commands, 'main.js'), { force: true })
+  rmSync(join(commands, 'main.d.ts'), { force: true })
+  execFileSync(process.execPath, [kit, 'index', 'build/commands'], { cwd: root, stdio: 'inherit' })
   console.log('postcompile: generated build/commands/commands.json and main.js')
 }

@@ -1,6 +1,7 @@
 import { configProvider } from '@adonisjs/core'
 import type { ApplicationService } from '@adonisjs/core/types'
 import type { Cluster, Redis } from 'ioredis'
+import { AutoFlush } from '../src/auto_flush.ts'
 import debug from '../src/debug.ts'
 import { E_TRACKING_MISSING_CONFIG, E_TRACKING_STORE_UNAVAILABLE } from '../src/errors.ts'
 import { TrackingManager } from '../src/manager.ts'
@@ -27,6 +28,7 @@ declare module '@adonisjs/core/types' {
  */
 export default class TrackingProvider {
   #manager?: TrackingManager
+  #autoFlush?: AutoFlush | null
 
   constructor(protected app: ApplicationService) {}
 
@@ -36,7 +38,9 @@ export default class TrackingProvider {
    */
   async #settings(): Promise<TrackingSettings> {
     const provider = this.app.config.get('tracking', undefined)
-    const settings = provider ? await configProvider.resolve<TrackingSettings>(this.app, provider) : null
+    const settings = provider
+      ? await configProvider.resolve<TrackingSettings>(this.app, provider)
+      : null
     if (!settings) throw new E_TRACKING_MISSING_CONFIG()
     return settings
   }
@@ -101,11 +105,26 @@ export default class TrackingProvider {
     await this.#settings()
     if (this.app.usingEdgeJS) {
       const edge = await import('edge.js')
-      edge.default.mount('tracking', new URL('../resources/views', import.meta.url))
+      const { registerTrackingViews } = await import('../src/http/views.ts')
+      registerTrackingViews(edge.default)
     }
   }
 
+  async start() {
+    const settings = await this.#settings()
+    if (settings.registerRoutes) {
+      const router = await this.app.container.make('router')
+      const { registerTrackingRoutes } = await import('../src/http/routes.ts')
+      registerTrackingRoutes(router, settings)
+    }
+  }
+
+  async ready() {
+    this.#autoFlush = await AutoFlush.start(this.app)
+  }
+
   async shutdown() {
+    await this.#autoFlush?.stop()
     await this.#manager?.shutdown()
   }
 }

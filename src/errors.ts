@@ -4,11 +4,9 @@ import { createError } from '@adonisjs/core/exceptions'
  * A configuration value is invalid. The message names the key and the value,
  * and the app refuses to boot.
  */
-export const E_TRACKING_INVALID_CONFIG = createError<[key: string, value: string, expected: string]>(
-  'Invalid tracking config "%s" = %s: %s',
-  'E_TRACKING_INVALID_CONFIG',
-  500
-)
+export const E_TRACKING_INVALID_CONFIG = createError<
+  [key: string, value: string, expected: string]
+>('Invalid tracking config "%s" = %s: %s', 'E_TRACKING_INVALID_CONFIG', 500)
 
 /**
  * `config/tracking.ts` does not export a config made with `defineConfig`

@@ -11,6 +11,7 @@ export const MAX_PATH_LENGTH = 500
 const BOT_CACHE_SIZE = 2000
 
 const NON_ASCII = /[^\x20-\x7e]/
+// eslint-disable-next-line no-control-regex -- control characters are what is removed
 const CONTROL = /[\x00-\x1f\x7f]/g
 
 /**
@@ -18,6 +19,7 @@ const CONTROL = /[\x00-\x1f\x7f]/g
  * per byte: re-read those bytes as UTF-8 (invalid sequences become U+FFFD).
  */
 export function decodeRequestTarget(raw: string): string {
+  // eslint-disable-next-line no-control-regex -- any character above one byte
   if (!NON_ASCII.test(raw) || /[^\x00-\xff]/.test(raw)) return raw
   return Buffer.from(raw, 'latin1').toString('utf8')
 }
@@ -35,7 +37,10 @@ export function normalizePath(raw: string | undefined | null): string {
   if (path.length > MAX_PATH_LENGTH) {
     const chars = Array.from(path)
     if (chars.length > MAX_PATH_LENGTH) {
-      path = chars.slice(0, MAX_PATH_LENGTH).join('').replace(/%[0-9a-fA-F]?$/, '')
+      path = chars
+        .slice(0, MAX_PATH_LENGTH)
+        .join('')
+        .replace(/%[0-9a-fA-F]?$/, '')
     }
   }
   if (path === '') return '/'
@@ -67,7 +72,11 @@ export class TrackingRecorder {
   #dayCache = { day: '', from: 0, until: -1 }
   #botCache = new Map<string, boolean>()
 
-  constructor(settings: TrackingSettings, buffer: WriteBuffer, options: { now?: () => number } = {}) {
+  constructor(
+    settings: TrackingSettings,
+    buffer: WriteBuffer,
+    options: { now?: () => number } = {}
+  ) {
     this.settings = settings
     this.#buffer = buffer
     this.#now = options.now ?? Date.now

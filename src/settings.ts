@@ -150,7 +150,8 @@ function int(key: string, value: unknown, fallback: number, min: number, max: nu
 
 function nonEmptyString(key: string, value: unknown, fallback: string): string {
   if (value === undefined) return fallback
-  if (typeof value !== 'string' || value.trim() === '') fail(key, value, 'expected a non-empty string')
+  if (typeof value !== 'string' || value.trim() === '')
+    fail(key, value, 'expected a non-empty string')
   return value
 }
 
@@ -244,7 +245,8 @@ export function resolveSettings(
 
   let skipPrefixes = DEFAULT_SKIP_PREFIXES
   if (merged.skipPrefixes !== undefined) {
-    if (!Array.isArray(merged.skipPrefixes)) fail('skipPrefixes', merged.skipPrefixes, 'expected an array of paths')
+    if (!Array.isArray(merged.skipPrefixes))
+      fail('skipPrefixes', merged.skipPrefixes, 'expected an array of paths')
     merged.skipPrefixes.forEach((prefix, index) => {
       if (typeof prefix !== 'string' || !prefix.startsWith('/')) {
         fail(`skipPrefixes[${index}]`, prefix, 'expected a path starting with "/"')
@@ -262,7 +264,8 @@ export function resolveSettings(
   }
 
   const authorize = merged.authorize ?? denyAll
-  if (typeof authorize !== 'function') fail('authorize', authorize, 'expected a function (ctx) => boolean')
+  if (typeof authorize !== 'function')
+    fail('authorize', authorize, 'expected a function (ctx) => boolean')
   const visitorId = merged.visitorId ?? null
   if (visitorId !== null && typeof visitorId !== 'function') {
     fail('visitorId', visitorId, 'expected a function (ctx) => string | null')

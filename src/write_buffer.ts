@@ -216,7 +216,8 @@ export class WriteBuffer {
         this.#days.set(dayKey, day)
         continue
       }
-      for (const [path, views] of day.views) target.views.set(path, (target.views.get(path) ?? 0) + views)
+      for (const [path, views] of day.views)
+        target.views.set(path, (target.views.get(path) ?? 0) + views)
       for (const id of day.visitors) target.visitors.add(id)
       for (const id of day.anonymous) target.anonymous.add(id)
     }

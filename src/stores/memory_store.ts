@@ -29,7 +29,8 @@ export class MemoryStore implements TrackingStore {
   #expire() {
     const now = Date.now()
     for (const [day, entry] of this.#days) if (entry.expiresAt <= now) this.#days.delete(day)
-    for (const [day, entry] of this.#visitors) if (entry.expiresAt <= now) this.#visitors.delete(day)
+    for (const [day, entry] of this.#visitors)
+      if (entry.expiresAt <= now) this.#visitors.delete(day)
     const minute = Math.floor(now / 60_000)
     for (const key of this.#minutes.keys()) if (key < minute - 10) this.#minutes.delete(key)
   }
@@ -155,7 +156,11 @@ export class MemoryStore implements TrackingStore {
    * Visitor sets of a day stay in memory until their TTL, so the live count
    * already covers every earlier flush of this process.
    */
-  async mergeSketch(day: string, _stored: Buffer | null, storedCount: number): Promise<MergedSketch> {
+  async mergeSketch(
+    day: string,
+    _stored: Buffer | null,
+    storedCount: number
+  ): Promise<MergedSketch> {
     return { sketch: null, count: Math.max(storedCount, await this.getUniqueCount(day)) }
   }
 

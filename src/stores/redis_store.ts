@@ -192,7 +192,8 @@ export class RedisStore implements TrackingStore {
   }
 
   async pendingDays(): Promise<string[]> {
-    return (await this.#client().smembers(this.keys.days())).sort()
+    const days = await this.#client().smembers(this.keys.days())
+    return days.sort()
   }
 
   async takeAside(day: string, flushId: string): Promise<boolean> {
@@ -263,7 +264,11 @@ export class RedisStore implements TrackingStore {
     if (sketches.length === 0 && liveDays.length === 0) return 0
     if (sketches.length === 0) return this.getUniqueCount(liveDays)
     const scratch = sketches.map(() => this.keys.scratch(randomUUID()))
-    const keys = [...scratch, ...liveDays.map((day) => this.keys.visitors(day)), this.keys.scratch(randomUUID())]
+    const keys = [
+      ...scratch,
+      ...liveDays.map((day) => this.keys.visitors(day)),
+      this.keys.scratch(randomUUID()),
+    ]
     const count = await this.#client().eval(
       COUNT_UNION,
       keys.length,
@@ -292,7 +297,10 @@ export class RedisStore implements TrackingStore {
         client.ping(),
         new Promise((_, reject) => {
           timer = setTimeout(
-            () => reject(new Error(`Redis did not answer within ${timeoutMs} ms (status: ${client.status})`)),
+            () =>
+              reject(
+                new Error(`Redis did not answer within ${timeoutMs} ms (status: ${client.status})`)
+              ),
             timeoutMs
           )
         }),

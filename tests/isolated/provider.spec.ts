@@ -1,5 +1,6 @@
 import { test } from '@japa/runner'
 import { IgnitorFactory } from '@adonisjs/core/factories'
+import demoApp, { setApp } from '@adonisjs/core/services/app'
 import { defineConfig as defineRedisConfig } from '@adonisjs/redis'
 import type { ApplicationService } from '@adonisjs/core/types'
 import { defineConfig, errors } from '../../index.ts'
@@ -14,6 +15,7 @@ const BASE_URL = new URL('../../tmp/provider-app/', import.meta.url)
  * optionally, a legacy config/cabinet.ts tracking section
  */
 async function bootApp(tracking: TrackingConfig, cabinet?: Record<string, unknown>) {
+  const original = demoApp
   const ignitor = new IgnitorFactory()
     .merge({
       rcFileContents: {
@@ -44,8 +46,13 @@ async function bootApp(tracking: TrackingConfig, cabinet?: Record<string, unknow
       importer: (filePath) => import(new URL(filePath, BASE_URL).href),
     })
   const app = ignitor.createApp('web') as ApplicationService
-  await app.init()
-  await app.boot()
+  /* booting another app replaces the global app service: give it back */
+  try {
+    await app.init()
+    await app.boot()
+  } finally {
+    setApp(original)
+  }
   return app
 }
 

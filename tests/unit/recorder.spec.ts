@@ -1,5 +1,10 @@
 import { test } from '@japa/runner'
-import { decodeRequestTarget, normalizePath, MAX_PATH_LENGTH, TrackingRecorder } from '../../src/recorder.ts'
+import {
+  decodeRequestTarget,
+  normalizePath,
+  MAX_PATH_LENGTH,
+  TrackingRecorder,
+} from '../../src/recorder.ts'
 import { resolveSettings } from '../../src/settings.ts'
 import { WriteBuffer } from '../../src/write_buffer.ts'
 import { MemoryStore } from '../../src/stores/memory_store.ts'
@@ -12,7 +17,12 @@ function recorderWith(config: Parameters<typeof resolveSettings>[0], now?: () =>
 }
 
 /** The part of an HttpContext the recorder reads */
-function fakeCtx(options: { url?: string; user?: { id: number } | null; ip?: string; ua?: string }) {
+function fakeCtx(options: {
+  url?: string
+  user?: { id: number } | null
+  ip?: string
+  ua?: string
+}) {
   const headers = { 'user-agent': options.ua ?? 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0' }
   return {
     request: {
@@ -57,6 +67,7 @@ test.group('normalizePath', () => {
     const invalid = normalizePath(decodeRequestTarget('/\xff\xfe/x'))
     assert.equal(invalid, '/\ufffd\ufffd/x')
     assert.equal(normalizePath('/a\u0000b\r\nc\u00e9'), '/abc\u00e9')
+    // eslint-disable-next-line no-control-regex -- asserting control characters are gone
     assert.notMatch(normalizePath('/a\u0000b\r\nc\u00e9'), /[\x00-\x1f]/)
     assert.isTrue(normalizePath('/\ud800x').isWellFormed())
   })
@@ -87,14 +98,34 @@ test.group('TrackingRecorder', () => {
 
   test('anonymous visitors are hashed, never kept as ip or user agent', async ({ assert }) => {
     const { recorder, store, buffer } = recorderWith({ trackAnonymous: true })
-    const ctx = fakeCtx({ url: '/a', ip: '198.51.100.23', ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/131.0' })
+    const ctx = fakeCtx({
+      url: '/a',
+      ip: '198.51.100.23',
+      ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/131.0',
+    })
     const hit = recorder.describe(ctx)
     assert.isNull(hit.visitor)
     assert.isString(hit.anonymous)
     assert.notInclude(hit.anonymous!, '198.51.100.23')
     assert.isTrue(recorder.record(ctx))
-    assert.isTrue(recorder.record(fakeCtx({ url: '/b', ip: '198.51.100.23', ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/131.0' })))
-    assert.isTrue(recorder.record(fakeCtx({ url: '/b', ip: '198.51.100.24', ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/131.0' })))
+    assert.isTrue(
+      recorder.record(
+        fakeCtx({
+          url: '/b',
+          ip: '198.51.100.23',
+          ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/131.0',
+        })
+      )
+    )
+    assert.isTrue(
+      recorder.record(
+        fakeCtx({
+          url: '/b',
+          ip: '198.51.100.24',
+          ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/131.0',
+        })
+      )
+    )
     await buffer.drain()
     const day = recorder.dayOf(Date.now())
     assert.equal(await store.getDayTotal(day), 3)
@@ -110,7 +141,9 @@ test.group('TrackingRecorder', () => {
 
   test('the bot verdict comes from the isbot list and prefetches are ignored', ({ assert }) => {
     const { recorder } = recorderWith({ trackAnonymous: true })
-    assert.isTrue(recorder.isBot('Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)'))
+    assert.isTrue(
+      recorder.isBot('Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)')
+    )
     assert.isTrue(recorder.isBot(''))
     assert.isFalse(recorder.isBot('Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0'))
     const ctx = fakeCtx({ url: '/a' })
