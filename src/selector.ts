@@ -136,8 +136,8 @@ interface LoadedRange {
   stored: Map<string, StoredDay>
   skipped: Map<string, number>
   live: LiveDays
-  /** SQL sums of the live paths (no search), loaded once */
-  liveSums?: Promise<Map<string, number>>
+  /** distinct paths (no search), counted once */
+  trackedPages?: Promise<number>
 }
 
 /* ---------------------------------------------------------------------------
@@ -335,12 +335,6 @@ export class TrackingSelector {
     return this.#matching(this.#notSkipped(query), search)
   }
 
-  /** ORDER BY views desc, path asc in code point order on every dialect */
-  #rankOrder(client: QueryClientContract, query: any, column: string) {
-    const path = client.dialect.name === 'postgres' ? 'path COLLATE "C"' : 'path'
-    return query.orderByRaw(`${column} DESC, ${path} ASC`)
-  }
-
   /** The stored days of a range: views, unique visitors and sketch */
   async #storedDays(
     client: QueryClientContract,
@@ -374,9 +368,14 @@ export class TrackingSelector {
     const out = new Map<string, number>()
     if (prefixes.length === 0) return out
     const binaryOrder = client.dialect.name !== 'postgres'
-    const rows = await client
-      .from(TRACKING_TABLES.pageViews)
-      .whereBetween('date', [range.from, range.to])
+    const query = client.from(TRACKING_TABLES.pageViews)
+    /* on SQLite, `+date` keeps the planner on the (path, date) index of the prefix ranges */
+    if (client.dialect.name.includes('sqlite')) {
+      query.whereRaw('+date BETWEEN ? AND ?', [range.from, range.to])
+    } else {
+      query.whereBetween('date', [range.from, range.to])
+    }
+    const rows = await query
       .where((group: any) => {
         for (const prefix of prefixes) {
           group.orWhere((one: any) => {
@@ -496,62 +495,69 @@ export class TrackingSelector {
    * (SQL + live), exactly, without aggregating every path when it can avoid it.
    *
    * Why it is exact. Let S(p) be a path's SQL sum over the range, l(p) its
-   * live views and C(p) = S(p) + l(p); K = offset + limit; L the number of
-   * live paths.
-   * 1. Every live path gets its exact C (S from an IN query on the
-   *    (path, date) index).
-   * 2. Seeds: the top K paths of the busiest stored day, with their exact C.
-   *    Once K distinct paths with a known C exist, T = the K-th largest of
-   *    them is a lower bound of the K-th best C: any path with C < T is
-   *    beaten by K paths and cannot be in the answer.
-   * 3. A path that is not live has C = S, and S >= T needs a day with
-   *    views >= ceil(T / days), so SQL only aggregates the paths with such
-   *    a row (found on the (date, views) index).
-   * 4. Of those, SQL returns the top K + L by S. A non-live path below that
-   *    cut is beaten by K + L listed paths (C >= S, ties broken by path in
-   *    the same code point order), at most L of them live: it is out.
-   * So the answer is among the live paths, the seeds and the listed paths,
-   * whose C are all exact; sorting them gives the exact rows.
+   * live views, C(p) = S(p) + l(p), K = offset + limit and m the days.
+   * 1. Lower bounds: the top K paths of the busiest stored day get their
+   *    exact C; every live path has C >= l. With K distinct paths bounded,
+   *    T = the K-th largest bound: K paths have C >= T, so a path with
+   *    C < T is not in the answer.
+   * 2. Let lmax be the largest l below T and x = ceil((T - lmax) / m). A
+   *    path whose rows are all < x has S <= m(x - 1) < T - lmax, so unless
+   *    l(p) >= T its C is < T. SQL therefore only sums the paths that have a
+   *    row >= x in the range (the (date, views) index finds them), and the
+   *    few live paths with l >= T get their S from the (path, date) index.
+   * 3. Every path with C >= T now has an exact C; sorting them (views desc,
+   *    path asc) gives the exact rows. Nothing relies on SQL's sort order.
+   * With no bound (fewer than K paths) every path is summed: still exact.
    */
   async #rank(
     client: QueryClientContract,
     loaded: LoadedRange,
     options: { offset: number; limit: number; search: string }
-  ): Promise<{ rows: PageCount[]; liveInSql: Set<string>; livePaths: Map<string, number> }> {
+  ): Promise<PageCount[]> {
     const { range, stored } = loaded
     const { offset, limit, search } = options
     const k = offset + limit
+    if (k === 0) return []
     const livePaths = this.#livePaths(loaded.live, search)
-    const liveSums = await this.#liveSums(client, loaded, livePaths, search)
-    const known = new Map<string, number>()
-    for (const [path, views] of livePaths) known.set(path, (liveSums.get(path) ?? 0) + views)
-    const liveInSql = new Set(liveSums.keys())
-    if (k === 0) return { rows: [], liveInSql, livePaths }
+    const sums = new Map<string, number>()
 
-    /* 2. seeds from the busiest stored day */
-    let threshold = 0
+    /* 1. lower bounds: live views, and the exact C of the busiest day's top paths */
+    const bounds = new Map(livePaths)
     let busiest: string | null = null
     for (const [day, row] of stored) {
       if (busiest === null || row.views > stored.get(busiest)!.views) busiest = day
     }
     if (busiest !== null) {
-      const seedQuery = this.#rows(client, this.#day(busiest), search).select('path').limit(k)
-      const seeds = (await this.#rankOrder(client, seedQuery, 'views')) as Array<{ path: string }>
-      const fresh = seeds.map((row) => row.path).filter((path) => !known.has(path))
-      for (const [path, views] of await this.#sumsOf(client, range, fresh)) known.set(path, views)
-      if (known.size >= k) {
-        threshold = [...known.values()].sort((a, b) => b - a)[k - 1]
+      const seeds = (await this.#rows(client, this.#day(busiest), search)
+        .select('path')
+        .orderBy('views', 'desc')
+        .limit(k)) as Array<{ path: string }>
+      const seedSums = await this.#sumsOf(
+        client,
+        range,
+        seeds.map((row) => row.path)
+      )
+      for (const [path, views] of seedSums) {
+        sums.set(path, views)
+        bounds.set(path, views + (livePaths.get(path) ?? 0))
       }
     }
+    const threshold = bounds.size >= k ? [...bounds.values()].sort((a, b) => b - a)[k - 1] : 0
 
-    /* 3 and 4. the candidates SQL still has to rank */
-    const minDayViews = Math.ceil(threshold / range.days)
+    /* 2. the paths that can reach the threshold */
+    let lmax = 0
+    const highLive: string[] = []
+    for (const [path, views] of livePaths) {
+      if (threshold > 0 && views >= threshold) highLive.push(path)
+      else if (views > lmax) lmax = views
+    }
+    const minDayViews = threshold > 0 ? Math.ceil((threshold - lmax) / range.days) : 0
+    const restricted = minDayViews > 1
     const query = this.#rows(client, range, search)
       .groupBy('path')
       .select('path')
       .sum('views as views')
-      .limit(k + livePaths.size)
-    if (minDayViews > 1) {
+    if (restricted) {
       const days = daysOf(range).filter((day) => stored.has(day))
       query.whereIn('path', (sub: any) => {
         this.#matching(this.#notSkipped(sub.from(TRACKING_TABLES.pageViews)), search)
@@ -560,15 +566,19 @@ export class TrackingSelector {
           .select('path')
       })
     }
-    const listed = (await this.#rankOrder(client, query, 'SUM(views)')) as Array<{
-      path: string
-      views: unknown
-    }>
-    for (const row of listed) {
-      if (!known.has(row.path)) known.set(row.path, Number(row.views ?? 0))
+    const listed = (await query) as Array<{ path: string; views: unknown }>
+    for (const row of listed) sums.set(row.path, Number(row.views ?? 0))
+    const candidates = new Set(sums.keys())
+    if (restricted) {
+      const missing = highLive.filter((path) => !sums.has(path))
+      for (const [path, views] of await this.#sumsOf(client, range, missing)) sums.set(path, views)
+      for (const path of highLive) candidates.add(path)
+    } else {
+      /* every SQL path was summed: a live path without a sum has no row */
+      for (const path of livePaths.keys()) candidates.add(path)
     }
     debug(
-      'rank %s..%s k=%d: %d live, threshold %d (day >= %d), %d listed',
+      'rank %s..%s k=%d: %d live, threshold %d (rows >= %d), %d summed',
       range.from,
       range.to,
       k,
@@ -578,37 +588,36 @@ export class TrackingSelector {
       listed.length
     )
 
-    const rows = [...known]
-      .map(([path, views]) => ({ path, views }))
+    /* 3. exact C of every candidate */
+    return [...candidates]
+      .map((path) => ({ path, views: (sums.get(path) ?? 0) + (livePaths.get(path) ?? 0) }))
       .sort(byViews)
       .slice(offset, offset + limit)
-    return { rows, liveInSql, livePaths }
   }
 
-  /** SQL sums of live paths; the unsearched ones are loaded once per range */
-  #liveSums(
+  /**
+   * Distinct paths of a range with views (SQL and live), search applied.
+   * The live paths are looked up in SQL to count each path once; the
+   * unsearched count is computed once per loaded range.
+   */
+  #matchingPaths(
     client: QueryClientContract,
     loaded: LoadedRange,
-    livePaths: Map<string, number>,
     search: string
-  ): Promise<Map<string, number>> {
-    if (search !== '') return this.#sumsOf(client, loaded.range, [...livePaths.keys()])
-    loaded.liveSums ??= this.#sumsOf(client, loaded.range, [...livePaths.keys()])
-    return loaded.liveSums
-  }
-
-  /** Distinct paths of a range with views (SQL and live), search applied */
-  async #distinctPaths(
-    client: QueryClientContract,
-    range: AnalyticsRange,
-    search: string,
-    livePaths: Map<string, number>,
-    liveInSql: Set<string>
   ): Promise<number> {
-    const row = await this.#rows(client, range, search).countDistinct('path as total').first()
-    let total = Number(row?.total ?? 0)
-    for (const path of livePaths.keys()) if (!liveInSql.has(path)) total++
-    return total
+    if (search === '' && loaded.trackedPages) return loaded.trackedPages
+    const work = (async () => {
+      const livePaths = [...this.#livePaths(loaded.live, search).keys()]
+      const [row, inSql] = await Promise.all([
+        this.#rows(client, loaded.range, search).countDistinct('path as total').first(),
+        this.#sumsOf(client, loaded.range, livePaths),
+      ])
+      let total = Number(row?.total ?? 0)
+      for (const path of livePaths) if (!inSql.has(path)) total++
+      return total
+    })()
+    if (search === '') loaded.trackedPages = work
+    return work
   }
 
   /* -------------------------------------------------------------------------
@@ -695,18 +704,10 @@ export class TrackingSelector {
   ): Promise<RangeFigures & { viewsPerDay: number[] }> {
     const { range, stored, skipped, live } = loaded
     const viewsPerDay = this.#viewsPerDay(range, stored, skipped, live)
-    const livePaths = this.#livePaths(live)
-    const [uniqueVisitors, liveSums] = await Promise.all([
+    const [uniqueVisitors, trackedPages] = await Promise.all([
       this.#unionVisitors(range, stored),
-      this.#liveSums(client, loaded, livePaths, ''),
+      this.#matchingPaths(client, loaded, ''),
     ])
-    const trackedPages = await this.#distinctPaths(
-      client,
-      range,
-      '',
-      livePaths,
-      new Set(liveSums.keys())
-    )
     return {
       range,
       totalViews: viewsPerDay.reduce((sum, views) => sum + views, 0),
@@ -760,19 +761,11 @@ export class TrackingSelector {
     const client = this.#client()
     const index = await this.#liveIndex(client)
     const loaded = await this.#loadRange(client, range, index)
-    const ranked = await this.#rank(client, loaded, {
-      offset: (page - 1) * perPage,
-      limit: perPage,
-      search,
-    })
-    const total = await this.#distinctPaths(
-      client,
-      range,
-      search,
-      ranked.livePaths,
-      ranked.liveInSql
-    )
-    return { rows: ranked.rows, total }
+    const [rows, total] = await Promise.all([
+      this.#rank(client, loaded, { offset: (page - 1) * perPage, limit: perPage, search }),
+      this.#matchingPaths(client, loaded, search),
+    ])
+    return { rows, total }
   }
 
   /** Distinct visitors of a day (stored sketch and live visitors) */
@@ -887,23 +880,19 @@ export class TrackingSelector {
       this.#rank(client, loaded, { offset: 0, limit: firstRows, search: '' }),
       this.#store.realtimeVisitors(5),
     ])
-    const top = ranked.rows.slice(0, topLimit)
+    const top = ranked.slice(0, topLimit)
     let table: { rows: PageCount[]; total: number }
     if (search === '') {
       table = {
-        rows: ranked.rows.slice((page - 1) * perPage, page * perPage),
+        rows: ranked.slice((page - 1) * perPage, page * perPage),
         total: current.trackedPages,
       }
     } else {
-      const found = await this.#rank(client, loaded, {
-        offset: (page - 1) * perPage,
-        limit: perPage,
-        search,
-      })
-      table = {
-        rows: found.rows,
-        total: await this.#distinctPaths(client, range, search, found.livePaths, found.liveInSql),
-      }
+      const [rows, total] = await Promise.all([
+        this.#rank(client, loaded, { offset: (page - 1) * perPage, limit: perPage, search }),
+        this.#matchingPaths(client, loaded, search),
+      ])
+      table = { rows, total }
     }
 
     const caption = rangeCaption(range, today)

@@ -1,0 +1,359 @@
+/**
+ * Selector benchmark: the analytics context over 30 days (compared with the
+ * 30 days before, so 60 days of data) with 1k and 10k paths per day, on
+ * SQLite and PostgreSQL, with real Redis.
+ *
+ *   node --conditions=tracking-source --import=@poppinss/ts-exec bench/selector.ts
+ *
+ * 59 days are flushed (rows, day totals, HyperLogLog sketches in SQL); today
+ * is live in Redis with every path. Views follow a Zipf-like law (page r
+ * gets ~1/r of the traffic), as web traffic does. Prints t(10k)/t(1k)
+ * (goal <= 3) and cold vs cached through the dashboard provider cache (goal
+ * >= 100x), and writes the figures to tmp/bench-selector.json.
+ *
+ * Env: REDIS_HOST/REDIS_PORT, PG_HOST/PG_PORT/PG_USER (database
+ * `tracking_bench`, created when missing), BENCH_DBS=sqlite,pg,
+ * BENCH_PATHS=1000,10000, BENCH_ROUNDS=7.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { randomUUID } from 'node:crypto'
+import { DateTime } from 'luxon'
+import { Redis } from 'ioredis'
+import knex from 'knex'
+import { AppFactory } from '@adonisjs/core/factories/app'
+import { Emitter } from '@adonisjs/core/events'
+import { Logger } from '@adonisjs/core/logger'
+import { Database } from '@adonisjs/lucid/database'
+import type { QueryClientContract } from '@adonisjs/lucid/types/database'
+import { resolveSettings } from '../src/settings.ts'
+import { TrackingManager } from '../src/manager.ts'
+import { RedisStore } from '../src/stores/redis_store.ts'
+import { TRACKING_TABLES } from '../src/flush.ts'
+import { TrackingSelector } from '../src/selector.ts'
+import { Cabinet } from '../src/cabinet/registry.ts'
+import { declareTrackingCabinet } from '../src/cabinet/tracking.ts'
+
+const ROOT = new URL('../', import.meta.url)
+const DAYS_SHOWN = 30
+const DAYS_STORED = 2 * DAYS_SHOWN
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7)
+const DBS = (process.env.BENCH_DBS ?? 'sqlite,pg').split(',') as Array<'sqlite' | 'pg'>
+const PATH_COUNTS = (process.env.BENCH_PATHS ?? '1000,10000').split(',').map(Number)
+const PG = {
+  host: process.env.PG_HOST ?? '127.0.0.1',
+  port: Number(process.env.PG_PORT ?? 5432),
+  user: process.env.PG_USER ?? 'postgres',
+  password: process.env.PG_PASSWORD ?? '',
+}
+const PG_DATABASE = 'tracking_bench'
+/** BENCH_PROFILE=1: time of each SQL statement of one cold context */
+const PROFILE = process.env.BENCH_PROFILE === '1'
+const profile = new Map<string, { count: number; ms: number }>()
+let profiling = false
+const MIGRATIONS = [
+  '1760000000001_create_tracking_page_views_table.ts',
+  '1760000000002_create_tracking_daily_stats_table.ts',
+  '1760000000003_create_tracking_flushes_table.ts',
+]
+
+/** Deterministic pseudo-random numbers */
+function lcg(initial: number) {
+  let state = initial
+  return () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31
+    return state / 2 ** 31
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]
+}
+
+async function ensurePgDatabase() {
+  const admin = knex({ client: 'pg', connection: { ...PG, database: 'postgres' } })
+  try {
+    const found = await admin.raw('SELECT 1 FROM pg_database WHERE datname = ?', [PG_DATABASE])
+    if (found.rows.length === 0) await admin.raw(`CREATE DATABASE ${PG_DATABASE}`)
+  } finally {
+    await admin.destroy()
+  }
+}
+
+async function openDatabase(name: 'sqlite' | 'pg') {
+  const app = new AppFactory().create(ROOT, () => {})
+  await app.init()
+  const sqliteFile = new URL('tmp/bench-selector.sqlite3', ROOT)
+  if (name === 'sqlite') {
+    mkdirSync(new URL('tmp/', ROOT), { recursive: true })
+    rmSync(sqliteFile, { force: true })
+  } else {
+    await ensurePgDatabase()
+  }
+  const emitter = new Emitter<any>(app)
+  const db = new Database(
+    {
+      connection: name,
+      connections: {
+        sqlite: {
+          client: 'better-sqlite3',
+          connection: { filename: sqliteFile.pathname },
+          useNullAsDefault: true,
+          debug: PROFILE,
+        },
+        pg: { client: 'pg', connection: { ...PG, database: PG_DATABASE }, debug: PROFILE },
+      },
+    },
+    new Logger({ enabled: false }),
+    emitter
+  )
+  if (PROFILE) {
+    emitter.on('db:query', (query: any) => {
+      if (!profiling) return
+      const key = String(query.sql).replace(/\s+/g, ' ').slice(0, 140)
+      const entry = profile.get(key) ?? { count: 0, ms: 0 }
+      entry.count++
+      const [s, ns] = query.duration ?? [0, 0]
+      entry.ms += s * 1000 + ns / 1e6
+      profile.set(key, entry)
+    })
+  }
+  return db
+}
+
+/** The package's own migrations, run from scratch */
+async function migrate(client: QueryClientContract) {
+  for (const file of [...MIGRATIONS].reverse()) {
+    await client.schema.dropTableIfExists(file.replace(/^\d+_create_(.*)_table\.ts$/, '$1'))
+  }
+  for (const file of MIGRATIONS) {
+    const { default: Migration } = await import(new URL(`database/migrations/${file}`, ROOT).href)
+    await new Migration(client, file).execUp()
+  }
+}
+
+/**
+ * 59 flushed days and today's live counts, `paths` paths a day, Zipf-like
+ */
+async function seed(options: {
+  client: QueryClientContract
+  manager: TrackingManager
+  redis: Redis
+  keyPrefix: string
+  paths: number
+  days: string[]
+}) {
+  const { client, manager, redis, paths, days } = options
+  const random = lcg(42)
+  const today = days[days.length - 1]
+  const viewsOf = () => {
+    const views = new Map<string, number>()
+    for (let rank = 1; rank <= paths; rank++) {
+      const count = Math.max(1, Math.round((20_000 / rank) * (0.7 + 0.6 * random())))
+      views.set(`/pages/${rank}-${(rank * 7919) % 1000}`, count)
+    }
+    return views
+  }
+  const scratch = `{${options.keyPrefix}}:bench:${randomUUID()}`
+  for (const [index, day] of days.entries()) {
+    const views = viewsOf()
+    const visitors = Array.from({ length: 2000 }, (_, i) => `v${index * 700 + i}`)
+    if (day === today) {
+      await manager.store.write({
+        days: new Map([[day, { views, visitors: new Set(visitors) }]]),
+        minutes: new Map([[Math.floor(Date.now() / 60_000), new Set(visitors.slice(0, 50))]]),
+      })
+      continue
+    }
+    const rows = [...views].map(([path, count]) => ({ path, date: day, views: count }))
+    await client.transaction(async (trx) => {
+      for (let start = 0; start < rows.length; start += 400) {
+        await trx
+          .insertQuery()
+          .table(TRACKING_TABLES.pageViews)
+          .multiInsert(rows.slice(start, start + 400))
+      }
+      await redis.del(scratch)
+      for (let start = 0; start < visitors.length; start += 500) {
+        await redis.pfadd(scratch, ...visitors.slice(start, start + 500))
+      }
+      const sketch = await redis.getBuffer(scratch)
+      await trx
+        .insertQuery()
+        .table(TRACKING_TABLES.dailyStats)
+        .insert({
+          date: day,
+          views: rows.reduce((sum, row) => sum + row.views, 0),
+          unique_visitors: await redis.pfcount(scratch),
+          visitors_sketch: sketch,
+          updated_at: DateTime.now().toFormat(client.dialect.dateTimeFormat),
+        })
+    })
+  }
+  await redis.del(scratch)
+  if (client.dialect.name === 'postgres') {
+    await client.rawQuery(`ANALYZE ${TRACKING_TABLES.pageViews}`)
+    await client.rawQuery(`ANALYZE ${TRACKING_TABLES.dailyStats}`)
+  }
+}
+
+async function deleteKeys(redis: Redis, keyPrefix: string) {
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${keyPrefix}}*`, 'COUNT', 1000)
+    if (keys.length > 0) await redis.unlink(...keys)
+    cursor = next
+  } while (cursor !== '0')
+}
+
+interface CaseResult {
+  db: 'sqlite' | 'pg'
+  paths: number
+  rows: number
+  coldMs: number
+  coldSamplesMs: number[]
+  firstDashboardMs: number
+  cachedMs: number
+  cachedSpeedup: number
+}
+
+async function runCase(name: 'sqlite' | 'pg', paths: number, redis: Redis): Promise<CaseResult> {
+  const db = await openDatabase(name)
+  const client = db.connection()
+  const keyPrefix = `bench-selector-${process.pid}-${randomUUID().slice(0, 8)}`
+  const settings = resolveSettings({ keyPrefix, timezone: 'UTC', analyticsDays: DAYS_SHOWN })
+  const manager = new TrackingManager(
+    settings,
+    new RedisStore({ client: () => redis, keyPrefix, ttlSeconds: settings.ttlSeconds })
+  )
+  try {
+    await migrate(client)
+    const selector = new TrackingSelector(manager, db)
+    const today = DateTime.fromISO(selector.today(), { zone: 'utc' })
+    const days = Array.from({ length: DAYS_STORED }, (_, i) =>
+      today.minus({ days: DAYS_STORED - 1 - i }).toISODate()!
+    )
+    const seeding = performance.now()
+    await seed({ client, manager, redis, keyPrefix, paths, days })
+    const rowCount = await client.from(TRACKING_TABLES.pageViews).count('* as total').first()
+    console.log(
+      `  ${name} ${paths} paths/day: seeded ${rowCount.total} rows in ${Math.round(performance.now() - seeding)} ms`
+    )
+
+    /* cold: a full computation each time (one warm-up for the query plans) */
+    await selector.getAnalyticsContext(DAYS_SHOWN)
+    const cold: number[] = []
+    for (let round = 0; round < ROUNDS; round++) {
+      const start = performance.now()
+      await selector.getAnalyticsContext(DAYS_SHOWN)
+      cold.push(performance.now() - start)
+    }
+
+    if (PROFILE) {
+      profile.clear()
+      profiling = true
+      const t0 = performance.now()
+      await selector.getAnalyticsContext(DAYS_SHOWN)
+      profiling = false
+      console.log(`  profile of one context (${Math.round(performance.now() - t0)} ms):`)
+      for (const [sql, entry] of [...profile].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)) {
+        console.log(
+          `    ${entry.ms.toFixed(1).padStart(8)} ms ${String(entry.count).padStart(4)}x  ${sql}`
+        )
+      }
+    }
+
+    /* cached: the dashboard provider serves the range from its cache */
+    const cabinet = declareTrackingCabinet(new Cabinet(), {
+      settings: () => manager.settings,
+      selector: () => selector,
+    })
+    const range = selector.resolveRange(DAYS_SHOWN)
+    let start = performance.now()
+    await cabinet.dashboardWidgets({ range })
+    const firstDashboardMs = performance.now() - start
+    const cachedCalls = 2000
+    start = performance.now()
+    for (let i = 0; i < cachedCalls; i++) await cabinet.dashboardWidgets({ range })
+    const cachedMs = (performance.now() - start) / cachedCalls
+
+    const coldMs = median(cold)
+    return {
+      db: name,
+      paths,
+      rows: Number(rowCount.total),
+      coldMs,
+      coldSamplesMs: cold.map((value) => Math.round(value * 100) / 100),
+      firstDashboardMs,
+      cachedMs,
+      cachedSpeedup: coldMs / cachedMs,
+    }
+  } finally {
+    await deleteKeys(redis, keyPrefix)
+    await db.manager.closeAll()
+  }
+}
+
+const redis = new Redis({
+  host: process.env.REDIS_HOST ?? '127.0.0.1',
+  port: Number(process.env.REDIS_PORT ?? 6379),
+})
+const results: CaseResult[] = []
+try {
+  console.log(
+    `Analytics context over ${DAYS_SHOWN} days (+ the previous ${DAYS_SHOWN} for trends), ${ROUNDS} rounds, median`
+  )
+  for (const name of DBS) {
+    for (const paths of PATH_COUNTS) results.push(await runCase(name, paths, redis))
+  }
+} finally {
+  redis.disconnect()
+}
+
+const summary: Record<string, { ratio: number | null; ok: boolean | null }> = {}
+console.log('\n db      paths/day   rows      cold (ms)   cached (ms)   cold/cached')
+for (const result of results) {
+  console.log(
+    ` ${result.db.padEnd(7)} ${String(result.paths).padStart(9)}   ${String(result.rows).padStart(7)}   ${result.coldMs.toFixed(1).padStart(9)}   ${result.cachedMs.toFixed(4).padStart(11)}   ${Math.round(result.cachedSpeedup).toString().padStart(9)}x`
+  )
+}
+for (const name of DBS) {
+  const small = results.find(
+    (result) => result.db === name && result.paths === Math.min(...PATH_COUNTS)
+  )
+  const large = results.find(
+    (result) => result.db === name && result.paths === Math.max(...PATH_COUNTS)
+  )
+  const ratio = small && large && small !== large ? large.coldMs / small.coldMs : null
+  summary[name] = { ratio, ok: ratio === null ? null : ratio <= 3 }
+  if (ratio !== null) {
+    console.log(
+      `${name}: t(${large!.paths})/t(${small!.paths}) = ${ratio.toFixed(2)} (goal <= 3: ${ratio <= 3 ? 'met' : 'NOT met'})`
+    )
+  }
+}
+const minSpeedup = Math.min(...results.map((result) => result.cachedSpeedup))
+console.log(
+  `cached vs cold: at least ${Math.round(minSpeedup)}x (goal >= 100x: ${minSpeedup >= 100 ? 'met' : 'NOT met'})`
+)
+
+mkdirSync(new URL('tmp/', ROOT), { recursive: true })
+writeFileSync(
+  new URL('tmp/bench-selector.json', ROOT),
+  JSON.stringify(
+    {
+      benchmark: 'selector.getAnalyticsContext',
+      date: new Date().toISOString(),
+      node: process.version,
+      daysShown: DAYS_SHOWN,
+      daysStored: DAYS_STORED,
+      rounds: ROUNDS,
+      results,
+      ratios: summary,
+      minCachedSpeedup: minSpeedup,
+    },
+    null,
+    2
+  )
+)
+console.log('figures written to tmp/bench-selector.json')
