@@ -302,6 +302,10 @@ export class WriteBuffer {
       this.#timer = undefined
     }
     await Promise.all([...this.#inFlight])
+    /* a connection that is still being opened gets a moment before the send */
+    for (let i = 0; i < 40 && this.#entries > 0 && !this.#store.isReady(); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
     await this.#send()
     await Promise.all([...this.#inFlight])
   }

@@ -107,7 +107,10 @@ export class RedisStore implements TrackingStore {
   }
 
   isReady(): boolean {
-    return this.#client().status === 'ready'
+    const client = this.#client()
+    /* a lazily connected client only connects on its first command */
+    if (client.status === 'wait') client.connect().catch(() => {})
+    return client.status === 'ready'
   }
 
   async write(batch: TrackingBatch): Promise<void> {
