@@ -9,5 +9,29 @@ export { WriteBuffer } from './src/write_buffer.ts'
 export { RedisStore } from './src/stores/redis_store.ts'
 export { MemoryStore } from './src/stores/memory_store.ts'
 export { TrackingKeys } from './src/stores/keys.ts'
+export { TrackingSelector } from './src/selector.ts'
+export { registerTrackingReadBindings } from './src/bindings.ts'
+export * from './src/cabinet/main.ts'
+export {
+  buildTrend,
+  metricWidget,
+  chartWidget,
+  listWidget,
+  tableWidget,
+} from './src/widgets/builders.ts'
+export { registerTrackingRoutes } from './src/http/routes.ts'
+export { default as PageTrackingMiddleware } from './src/middleware/page_tracking_middleware.ts'
 export type * from './src/types.ts'
+export type * from './src/widgets/types.ts'
+export type {
+  SelectorSource,
+  SelectorDatabase,
+  SelectorOptions,
+  RangeInput,
+  PageCount,
+  ContextOptions,
+  RangeFigures,
+  RangeComparison,
+  RankedPage,
+} from './src/selector.ts'
 export type * from './src/stores/types.ts'

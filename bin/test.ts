@@ -11,7 +11,7 @@
 |
 */
 
-import { writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { Ignitor, prettyPrintError } from '@adonisjs/core'
 import { configure, processCLIArgs, run } from '@japa/runner'
 import { spec } from '@japa/runner/reporters'
@@ -27,6 +27,8 @@ process.env.TRACKING_STORE ??= 'redis'
 process.env.SESSION_DRIVER ??= 'memory'
 
 const APP_ROOT = new URL('../', import.meta.url)
+/* the SQLite test database lives in tmp/, absent from a fresh clone */
+mkdirSync(new URL('tmp/', APP_ROOT), { recursive: true })
 
 const IMPORTER = (filePath: string) => {
   if (filePath.startsWith('./') || filePath.startsWith('../')) {

@@ -2,6 +2,7 @@ import { configProvider } from '@adonisjs/core'
 import type { ApplicationService } from '@adonisjs/core/types'
 import type { Cluster, Redis } from 'ioredis'
 import { AutoFlush } from '../src/auto_flush.ts'
+import { registerTrackingReadBindings } from '../src/bindings.ts'
 import debug from '../src/debug.ts'
 import { E_TRACKING_MISSING_CONFIG, E_TRACKING_STORE_UNAVAILABLE } from '../src/errors.ts'
 import { TrackingManager } from '../src/manager.ts'
@@ -23,8 +24,9 @@ declare module '@adonisjs/core/types' {
 }
 
 /**
- * Registers the tracking manager and the middleware, mounts the `tracking`
- * Edge disk and drains the write buffer on shutdown.
+ * Registers the tracking manager, the middleware and the read side
+ * (`tracking.selector`, `tracking.cabinet`), mounts the `tracking` Edge disk,
+ * registers the analytics routes and drains the write buffer on shutdown.
  */
 export default class TrackingProvider {
   #manager?: TrackingManager
@@ -98,6 +100,7 @@ export default class TrackingProvider {
     this.app.container.singleton(PageTrackingMiddleware, async (resolver) => {
       return new PageTrackingMiddleware(await resolver.make('tracking.manager'))
     })
+    registerTrackingReadBindings(this.app)
   }
 
   async boot() {

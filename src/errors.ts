@@ -35,3 +35,12 @@ export const E_TRACKING_STORE_UNAVAILABLE = createError<[reason: string]>(
   'E_TRACKING_STORE_UNAVAILABLE',
   500
 )
+
+/**
+ * A range given to the selector is not usable (from after to, too long)
+ */
+export const E_TRACKING_INVALID_RANGE = createError<[reason: string]>(
+  'Invalid analytics range: %s',
+  'E_TRACKING_INVALID_RANGE',
+  422
+)

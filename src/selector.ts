@@ -1,8 +1,7 @@
 import { DateTime } from 'luxon'
-import { createError } from '@adonisjs/core/exceptions'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import debug from './debug.ts'
-import { E_TRACKING_INVALID_DATE } from './errors.ts'
+import { E_TRACKING_INVALID_DATE, E_TRACKING_INVALID_RANGE } from './errors.ts'
 import { sqlPath, TRACKING_TABLES } from './flush.ts'
 import type { TakenFlush, TrackingStore } from './stores/types.ts'
 import type { TrackingSettings } from './types.ts'
@@ -29,15 +28,6 @@ export const DEFAULT_TOP_LIMIT = 10
 
 /** Paths per `WHERE path IN (...)`: well under every driver's bind limit */
 const IN_CHUNK = 500
-
-/**
- * A range given to the selector is not usable (from after to, too long)
- */
-export const E_TRACKING_INVALID_RANGE = createError<[reason: string]>(
-  'Invalid analytics range: %s',
-  'E_TRACKING_INVALID_RANGE',
-  422
-)
 
 /** What the selector reads from the manager (the TrackingManager satisfies it) */
 export interface SelectorSource {

@@ -17,6 +17,7 @@ import redis from '@adonisjs/redis/services/main'
 import type { ApiRequest } from '@japa/api-client'
 import { resolveSettings } from '../src/settings.ts'
 import { TrackingManager } from '../src/manager.ts'
+import { TrackingSelector } from '../src/selector.ts'
 import { MemoryStore } from '../src/stores/memory_store.ts'
 import { RedisStore } from '../src/stores/redis_store.ts'
 import { TrackingKeys } from '../src/stores/keys.ts'
@@ -136,15 +137,18 @@ export async function useTrackingManager(
   options: { store?: TrackingStoreName; legacy?: Record<string, unknown> } = {}
 ): Promise<TestTracking> {
   const original = await app.container.make('tracking.manager')
+  const originalSelector = await app.container.make('tracking.selector')
   const built = buildManager(config, options)
   /* a value binding wins over the provider's singleton; classes can be swapped */
   app.container.bindValue('tracking.manager', built.manager)
+  app.container.bindValue('tracking.selector', new TrackingSelector(built.manager, db))
   app.container.swap(PageTrackingMiddleware, () => new PageTrackingMiddleware(built.manager))
   return {
     ...built,
     async cleanup() {
       app.container.restore(PageTrackingMiddleware)
       app.container.bindValue('tracking.manager', original)
+      app.container.bindValue('tracking.selector', originalSelector)
       await built.cleanup()
     },
   }

@@ -1,15 +1,12 @@
 import { DateTime } from 'luxon'
+import { DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_RANGE_DAYS } from '../selector.ts'
 import type { AnalyticsRange } from '../widgets/types.ts'
 
 /** The ranges offered by the picker, in days */
 export const PRESET_DAYS = [7, 30, 90] as const
 
-/** The longest range a request may ask for (one year, leap day included) */
-export const MAX_RANGE_DAYS = 366
-
-/** Rows per page of the page-views table: default and bounds */
-export const DEFAULT_PER_PAGE = 25
-export const MAX_PER_PAGE = 100
+/* the selector's bounds: the longest range, rows per page of the table */
+export { MAX_RANGE_DAYS, DEFAULT_PER_PAGE, MAX_PER_PAGE }
 
 /** The longest search string kept (longer ones are cut) */
 export const MAX_SEARCH_LENGTH = 200

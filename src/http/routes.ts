@@ -1,35 +1,18 @@
 import type { HttpContext, Router } from '@adonisjs/core/http'
 import type { TrackingSettings } from '../types.ts'
-import type { AnalyticsContext } from '../widgets/types.ts'
-import type { AnalyticsQuery } from './analytics_query.ts'
+import type {} from '../bindings.ts'
 import {
   AnalyticsController,
   type AnalyticsContextLoader,
   type AnalyticsRouteOptions,
 } from './analytics_controller.ts'
 
-/** The selector's surface the analytics routes use */
-interface AnalyticsSelector {
-  getAnalyticsContext(
-    range: AnalyticsQuery['range'],
-    options: { page: number; perPage: number; search: string }
-  ): Promise<AnalyticsContext>
-}
-
 /**
- * The default data source: a TrackingSelector on the app's tracking
- * manager and Lucid database, made per request (both are singletons)
+ * The default data source: the app's `tracking.selector` (a TrackingSelector
+ * on the tracking manager and Lucid's database)
  */
 const selectorLoader: AnalyticsContextLoader = async (ctx: HttpContext, query) => {
-  const resolver = ctx.containerResolver
-  const [manager, db, { TrackingSelector }] = await Promise.all([
-    resolver.make('tracking.manager'),
-    resolver.make('lucid.db' as any),
-    import('../selector.ts' as string) as Promise<{
-      TrackingSelector: new (manager: unknown, db: unknown) => AnalyticsSelector
-    }>,
-  ])
-  const selector = new TrackingSelector(manager, db)
+  const selector = await ctx.containerResolver.make('tracking.selector')
   return selector.getAnalyticsContext(query.range, {
     page: query.page,
     perPage: query.perPage,
