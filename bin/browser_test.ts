@@ -11,7 +11,8 @@
 | checks that the KPIs and the chart are visible, that the console shows no
 | error and that no request leaves localhost (every request is intercepted;
 | one to another host is aborted and fails the test). Saves a screenshot to
-| tmp/analytics.png and copies it to docs/analytics.png for the README.
+| tmp/analytics.png; with --update-docs it also replaces docs/analytics.png,
+| the README's screenshot.
 |
 | Chromium is Debian's (apt-get install -y chromium), driven by
 | playwright-core; CHROMIUM_PATH overrides /usr/bin/chromium.
@@ -30,6 +31,7 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import type { AnalyticsContextLoader } from '../src/http/analytics_controller.ts'
 import type { TrackingManager } from '../src/manager.ts'
 import type { AnalyticsRange } from '../src/widgets/types.ts'
+import { writeCheckSummary } from './lib/summary.ts'
 
 const APP_ROOT = new URL('../', import.meta.url)
 const root = fileURLToPath(APP_ROOT)
@@ -67,7 +69,6 @@ if (!existsSync(CHROMIUM)) {
   process.exit(1)
 }
 mkdirSync(new URL('tmp/', APP_ROOT), { recursive: true })
-mkdirSync(new URL('docs/', APP_ROOT), { recursive: true })
 
 /* migrations in a child process, with the same loader flags as this one */
 const migrate = spawnSync(
@@ -402,8 +403,12 @@ try {
   )
 
   await page.screenshot({ path: fileURLToPath(SCREENSHOT), fullPage: true })
-  copyFileSync(SCREENSHOT, README_SCREENSHOT)
-  console.log(`screenshot: tmp/analytics.png (copied to docs/analytics.png)`)
+  if (process.argv.includes('--update-docs')) {
+    copyFileSync(SCREENSHOT, README_SCREENSHOT)
+    console.log('screenshot: tmp/analytics.png (copied to docs/analytics.png)')
+  } else {
+    console.log('screenshot: tmp/analytics.png (--update-docs copies it to docs/analytics.png)')
+  }
 
   /* the range picker and the search work without JavaScript */
   await Promise.all([page.waitForURL(/days=7/), page.click('a.trk-btn:has-text("7 days")')])
@@ -449,6 +454,10 @@ try {
 }
 
 console.log(`browser test: ${checks.length} checks passed, ${failures.length} failed`)
+writeCheckSummary(
+  checks.length,
+  failures.map((failure) => `browser: ${failure}`)
+)
 if (failures.length > 0) {
   for (const failure of failures) console.log(`  - ${failure}`)
   process.exitCode = 1

@@ -36,6 +36,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { fixtureFiles } from '../tests/e2e/fixture_app.ts'
+import { writeCheckSummary } from './lib/summary.ts'
 
 const REPO = fileURLToPath(new URL('../', import.meta.url))
 const KEEP = process.argv.includes('--keep')
@@ -70,6 +71,29 @@ const EXPECTED_VIEWS: Record<string, number> = {
   '/old-home': 1,
   '/posts/42': 1,
 }
+
+/** The header value config/tracking.ts's authorize accepts in this app */
+const STAFF_KEY = randomBytes(12).toString('hex')
+
+/** A page of the user's own that renders the package's components */
+const STATS_VIEW = `<!DOCTYPE html>
+<html lang="en">
+<head><title>Stats</title>@!tracking.styles()</head>
+<body>
+  @!tracking.topbar({ url: '/cabinet/tracking' })
+  @!tracking.kpi({ data: context.trackingTotalViews })
+  @!tracking.chart({ data: context.trackingViewsChart })
+  @!tracking.list({ data: context.trackingTopPages })
+</body>
+</html>
+`
+const STATS_ROUTE = `
+router.get('/stats', async ({ view }) => {
+  const app = (await import('@adonisjs/core/services/app')).default
+  const selector = await app.container.make('tracking.selector')
+  return view.render('stats', { context: await selector.getAnalyticsContext(7) })
+})
+`
 
 let appDir: string | undefined
 let server: ChildProcess | undefined
@@ -439,17 +463,43 @@ async function main() {
   if (changed.length) fail(`the second configure changed ${changed.join(', ')}`)
   ok(`the second run changed nothing (${Object.keys(after).length} files compared)`)
 
-  /* no login in this app: count guests; a key prefix of its own in the shared Redis */
+  /*
+   * no login in this app: count guests; a key prefix of its own in the shared
+   * Redis; the analytics page for requests that carry the staff key
+   */
   const prefix = `e2e${randomBytes(4).toString('hex')}`
   const edited = config
     .replace('// trackAnonymous: false,', 'trackAnonymous: true,')
     .replace(`// keyPrefix: 'tracking',`, `keyPrefix: '${prefix}',`)
     .replace('// ttlSeconds: 7 * 24 * 60 * 60,', 'ttlSeconds: 600,')
-  if (!edited.includes('trackAnonymous: true,') || !edited.includes(`keyPrefix: '${prefix}'`)) {
-    fail('could not enable trackAnonymous / keyPrefix in config/tracking.ts', config)
+    .replace(
+      'authorize: () => false,',
+      `authorize: (ctx) => ctx.request.header('x-staff-key') === '${STAFF_KEY}',`
+    )
+  if (
+    !edited.includes('trackAnonymous: true,') ||
+    !edited.includes(`keyPrefix: '${prefix}'`) ||
+    !edited.includes(STAFF_KEY)
+  ) {
+    fail('could not enable trackAnonymous / keyPrefix / authorize in config/tracking.ts', config)
   }
   writeFileSync(join(appDir, 'config/tracking.ts'), edited)
-  ok(`config/tracking.ts edited: trackAnonymous: true, keyPrefix: '${prefix}', ttlSeconds: 600`)
+  ok(
+    `config/tracking.ts edited: trackAnonymous: true, keyPrefix: '${prefix}', ttlSeconds: 600, authorize by header`
+  )
+
+  /* the user renders the widgets in a page of their own, with Edge */
+  const rc = read('adonisrc.ts')
+  const withEdge = rc.replace(
+    `() => import('@adonisjs/core/providers/hash_provider'),`,
+    `() => import('@adonisjs/core/providers/hash_provider'),\n    () => import('@adonisjs/core/providers/edge_provider'),`
+  )
+  if (withEdge === rc) fail('could not add the Edge provider to adonisrc.ts', rc)
+  writeFileSync(join(appDir, 'adonisrc.ts'), withEdge)
+  mkdirSync(join(appDir, 'resources/views'), { recursive: true })
+  writeFileSync(join(appDir, 'resources/views/stats.edge'), STATS_VIEW)
+  writeFileSync(join(appDir, 'start/routes.ts'), `${read('start/routes.ts')}${STATS_ROUTE}`)
+  ok('Edge provider, resources/views/stats.edge and GET /stats added')
 
   step('The configured app')
   await must(
@@ -517,6 +567,70 @@ async function main() {
   })
   checkRows('after the flush')
 
+  step('The analytics page, its exports and the widgets in a page of the app')
+  const staff = { 'user-agent': BROWSER_UA, 'x-staff-key': STAFF_KEY }
+  const get = async (path: string, headers: Record<string, string> = staff) => {
+    const response = await fetch(`${base}${path}`, { headers, redirect: 'manual' })
+    return {
+      status: response.status,
+      type: response.headers.get('content-type') ?? '',
+      body: await response.text(),
+    }
+  }
+  for (const path of [
+    '/cabinet/tracking',
+    '/cabinet/tracking?format=json',
+    '/cabinet/tracking/export.csv',
+  ]) {
+    const denied = await get(path, { 'user-agent': BROWSER_UA })
+    if (denied.status !== 403)
+      fail(`GET ${path} without the staff key answered ${denied.status}`, denied.body)
+    if (/\/posts\/42/.test(denied.body)) fail(`GET ${path} (403) leaks tracked paths`, denied.body)
+  }
+  ok('without the staff key: 403 on the page, the JSON and the CSV, no data')
+  const json = await get('/cabinet/tracking?format=json&days=7')
+  if (json.status !== 200)
+    fail(`GET /cabinet/tracking?format=json answered ${json.status}`, json.body)
+  const context = JSON.parse(json.body)
+  const flushed = Object.values(EXPECTED_VIEWS).reduce((sum, views) => sum + views, 0)
+  if (context.trackingTotalViews?.value !== flushed)
+    fail(
+      `the JSON says ${context.trackingTotalViews?.value} views, SQL holds ${flushed}`,
+      json.body
+    )
+  const top = context.trackingTopPages?.items?.[0]
+  if (top?.label !== '/' || top?.value !== EXPECTED_VIEWS['/'])
+    fail(`top page in the JSON: ${JSON.stringify(top)}`, json.body)
+  ok(`JSON: ${flushed} views over 7 days, top page "/" with ${EXPECTED_VIEWS['/']}`)
+  const html = await get('/cabinet/tracking')
+  if (
+    html.status !== 200 ||
+    !html.type.includes('text/html') ||
+    !html.body.includes('data-widget="trackingTotalViews"')
+  )
+    fail(`the analytics page answered ${html.status} ${html.type}`, html.body)
+  if (
+    /<script|https?:\/\/(?!127\.0\.0\.1|localhost)[a-z]/i.test(
+      html.body.replace(/xmlns="[^"]*"/g, '')
+    )
+  )
+    fail('the analytics page has a script or a link to another origin', html.body)
+  ok('the analytics page: 200 HTML with the KPIs, no script, no other origin')
+  const csv = await get('/cabinet/tracking/export.csv?days=7')
+  if (csv.status !== 200 || !csv.type.includes('text/csv') || !csv.body.includes('/posts/42'))
+    fail(`the CSV export answered ${csv.status} ${csv.type}`, csv.body)
+  ok('CSV export: 200 text/csv with the tracked paths')
+  const stats = await get('/stats')
+  if (
+    stats.status !== 200 ||
+    !stats.body.includes('data-widget="trackingTotalViews"') ||
+    !stats.body.includes('<svg')
+  )
+    fail(`GET /stats (the app's own page with the components) answered ${stats.status}`, stats.body)
+  ok("GET /stats: the app's own Edge page renders @!tracking.kpi, chart and list")
+  /* /stats is a page view of the app; the analytics page and its exports are not */
+  EXPECTED_VIEWS['/stats'] = 1
+
   /* views still in the write buffer when the app stops are drained to Redis, not lost */
   for (let index = 0; index < 2; index++) {
     const response = await fetch(`${base}/about`, { headers: { 'user-agent': BROWSER_UA } })
@@ -548,6 +662,7 @@ async function main() {
 try {
   await main()
   console.log(`\ne2e passed: ${checks} checks`)
+  writeCheckSummary(checks, [])
   if (appDir && !KEEP) rmSync(dirname(appDir), { recursive: true, force: true })
   else if (appDir) console.log(`app kept in ${appDir}`)
 } catch (error) {
@@ -557,5 +672,6 @@ try {
   console.error(
     `\ne2e FAILED after ${checks} passed checks${appDir ? `; the app is kept in ${appDir}` : ''}`
   )
+  writeCheckSummary(checks, [`e2e: ${message?.split('\n')[0]}`])
   process.exitCode = 1
 }

@@ -6,8 +6,17 @@
 | node bin/test_all.ts [japa args]   (TEST_DBS=sqlite,pg to pick databases)
 |
 | Each database runs in its own child process (bin/test.ts), one after the
-| other. The totals come from the summary each run writes, and the last
-| line printed is `N passed, N failed`. Exits non-zero on any failure.
+| other. Then the check scripts that prove the package from the outside
+| (TEST_CHECKS=e2e,browser,soak picks them; TEST_CHECKS= skips them, and
+| Japa args such as --files skip them too):
+|
+|   e2e      bin/e2e.ts: the packed tarball in a fresh AdonisJS 7 app
+|   browser  bin/browser_test.ts: the analytics page in headless Chromium
+|   soak     bench/soak.ts --quick: outage, crash, SIGTERM, fuzz, access
+|
+| The totals come from the summary each run writes (one check = one test),
+| and the last line printed is `N passed, N failed`. Exits non-zero on any
+| failure.
 |
 */
 
@@ -27,57 +36,77 @@ interface Summary {
 }
 
 const root = fileURLToPath(new URL('../', import.meta.url))
-const databases = (process.env.TEST_DBS ?? 'sqlite,pg,mysql')
-  .split(',')
-  .map((name) => name.trim())
-  .filter(Boolean)
+function list(value: string) {
+  return value
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean)
+}
+const databases = list(process.env.TEST_DBS ?? 'sqlite,pg,mysql')
+const japaArgs = process.argv.slice(2)
+const LOADER = [
+  '--conditions=tracking-source',
+  '--enable-source-maps',
+  '--import=@poppinss/ts-exec',
+]
+const CHECKS: Record<string, string[]> = {
+  e2e: ['bin/e2e.ts'],
+  browser: [...LOADER, 'bin/browser_test.ts'],
+  soak: [...LOADER, 'bench/soak.ts', '--quick'],
+}
+const checks =
+  japaArgs.length > 0 ? [] : list(process.env.TEST_CHECKS ?? Object.keys(CHECKS).join(','))
+for (const name of checks) {
+  if (!CHECKS[name])
+    throw new Error(
+      `TEST_CHECKS: unknown check "${name}" (known: ${Object.keys(CHECKS).join(', ')})`
+    )
+}
 mkdirSync(new URL('../tmp/', import.meta.url), { recursive: true })
 
 const results: Array<{
-  db: string
+  name: string
   summary: Summary | null
   status: number | null
   seconds: number
 }> = []
 
-for (const db of databases) {
-  const summaryFile = fileURLToPath(new URL(`../tmp/test-summary-${db}.json`, import.meta.url))
+/**
+ * Runs one child process that writes its totals to TRACKING_TEST_SUMMARY
+ */
+function runPart(name: string, args: string[], env: Record<string, string>) {
+  const summaryFile = fileURLToPath(new URL(`../tmp/test-summary-${name}.json`, import.meta.url))
   rmSync(summaryFile, { force: true })
-  console.log(`\n=== DB=${db} ===\n`)
+  console.log(`\n=== ${name} ===\n`)
   const started = Date.now()
-  const child = spawnSync(
-    process.execPath,
-    [
-      '--conditions=tracking-source',
-      '--enable-source-maps',
-      '--import=@poppinss/ts-exec',
-      'bin/test.ts',
-      ...process.argv.slice(2),
-    ],
-    {
-      cwd: root,
-      stdio: 'inherit',
-      env: { ...process.env, DB: db, TRACKING_TEST_SUMMARY: summaryFile },
-    }
-  )
+  const child = spawnSync(process.execPath, args, {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ...env, TRACKING_TEST_SUMMARY: summaryFile },
+  })
   let summary: Summary | null = null
   try {
     summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as Summary
   } catch {
     summary = null
   }
-  results.push({ db, summary, status: child.status, seconds: (Date.now() - started) / 1000 })
+  results.push({ name, summary, status: child.status, seconds: (Date.now() - started) / 1000 })
 }
+
+for (const db of databases) {
+  runPart(`DB=${db}`, [...LOADER, 'bin/test.ts', ...japaArgs], { DB: db })
+}
+for (const name of checks) runPart(name, CHECKS[name], {})
 
 let passed = 0
 let failed = 0
 console.log('\n=== Summary ===')
-for (const { db, summary, status, seconds } of results) {
+for (const { name, summary, status, seconds } of results) {
   if (!summary) {
     /* the run died before Japa reported: count it as one failure */
     failed += 1
     console.log(
-      `DB=${db}: no test results (exit code ${status}), counted as 1 failed [${seconds.toFixed(1)}s]`
+      `${name}: no test results (exit code ${status}), counted as 1 failed [${seconds.toFixed(1)}s]`
     )
     continue
   }
@@ -92,7 +121,7 @@ for (const { db, summary, status, seconds } of results) {
     .filter(Boolean)
     .join(', ')
   console.log(
-    `DB=${db}: ${summary.passed} passed, ${summary.failed} failed${extra ? `, ${extra}` : ''} (exit code ${status}) [${seconds.toFixed(1)}s]`
+    `${name}: ${summary.passed} passed, ${summary.failed} failed${extra ? `, ${extra}` : ''} (exit code ${status}) [${seconds.toFixed(1)}s]`
   )
   for (const title of summary.failedTestsTitles) console.log(`  ✖ ${title}`)
 }

@@ -48,6 +48,8 @@ const LEGACY_NAMES: Record<string, keyof TrackingConfig> = {
   track_dashboard_widgets: 'trackDashboardWidgets',
   analytics_url: 'analyticsUrl',
   analytics_days: 'analyticsDays',
+  analytics_layout: 'analyticsLayout',
+  login_url: 'loginUrl',
   register_routes: 'registerRoutes',
   ignore_bots: 'ignoreBots',
   buffer_ms: 'bufferMs',
@@ -72,6 +74,8 @@ const KNOWN_KEYS = new Set<string>([
   'trackDashboardWidgets',
   'analyticsUrl',
   'analyticsDays',
+  'analyticsLayout',
+  'loginUrl',
   'registerRoutes',
   'timezone',
   'ignoreBots',
@@ -159,6 +163,19 @@ function urlPath(key: string, value: unknown, fallback: string): string {
   const path = nonEmptyString(key, value, fallback)
   if (!path.startsWith('/')) fail(key, value, 'expected a path starting with "/"')
   return path.length > 1 ? path.replace(/\/+$/, '') : path
+}
+
+function optionalString(key: string, value: unknown): string | null {
+  if (value === undefined || value === null) return null
+  return nonEmptyString(key, value, '')
+}
+
+function optionalUrl(key: string, value: unknown): string | null {
+  const url = optionalString(key, value)
+  if (url !== null && !url.startsWith('/') && !/^https?:\/\//.test(url)) {
+    fail(key, value, 'expected a path starting with "/" or an http(s) URL')
+  }
+  return url
 }
 
 function isZone(zone: unknown): zone is string {
@@ -285,6 +302,8 @@ export function resolveSettings(
     trackDashboardWidgets: bool('trackDashboardWidgets', merged.trackDashboardWidgets, true),
     analyticsUrl: urlPath('analyticsUrl', merged.analyticsUrl, '/cabinet/tracking'),
     analyticsDays: int('analyticsDays', merged.analyticsDays, 14, 1, 3660),
+    analyticsLayout: optionalString('analyticsLayout', merged.analyticsLayout),
+    loginUrl: optionalUrl('loginUrl', merged.loginUrl),
     registerRoutes: bool('registerRoutes', merged.registerRoutes, true),
     timezone: resolveTimezone(merged.timezone, context.defaultTimezone || 'UTC'),
     ignoreBots: bool('ignoreBots', merged.ignoreBots, true),

@@ -46,6 +46,10 @@ export interface TrackingConfig {
   trackDashboardWidgets?: boolean
   analyticsUrl?: string
   analyticsDays?: number
+  /** Edge component of the host app that wraps the analytics page (null: the built-in layout) */
+  analyticsLayout?: string | null
+  /** Where anonymous visitors of the analytics page are sent to log in (null: 403) */
+  loginUrl?: string | null
   registerRoutes?: boolean
   timezone?: string
   ignoreBots?: boolean
@@ -74,6 +78,8 @@ export type LegacyTrackingConfig = TrackingConfig & {
   track_dashboard_widgets?: boolean
   analytics_url?: string
   analytics_days?: number
+  analytics_layout?: string | null
+  login_url?: string | null
   register_routes?: boolean
   ignore_bots?: boolean
   buffer_ms?: number
@@ -102,6 +108,8 @@ export interface TrackingSettings {
   readonly trackDashboardWidgets: boolean
   readonly analyticsUrl: string
   readonly analyticsDays: number
+  readonly analyticsLayout: string | null
+  readonly loginUrl: string | null
   readonly registerRoutes: boolean
   readonly timezone: string
   readonly ignoreBots: boolean

@@ -53,12 +53,6 @@ interface ViewRenderer {
   render(template: string, state?: Record<string, unknown>): Promise<string>
 }
 
-/** Settings keys proposed for config/tracking.ts, read when they exist */
-type ExtendedSettings = TrackingSettings & {
-  analyticsLayout?: string | null
-  loginUrl?: string | null
-}
-
 /**
  * Content Security Policy of the self-contained page: no script, no request
  * to another origin, inline styles only
@@ -72,7 +66,7 @@ const STANDALONE_CSP =
  * asks `settings.authorize(ctx)`; nothing is computed for a refused request.
  */
 export class AnalyticsController {
-  readonly #settings: ExtendedSettings
+  readonly #settings: TrackingSettings
   readonly #layout: string | null
   readonly #loginUrl: string | null
   readonly #loadContext: AnalyticsContextLoader
@@ -84,8 +78,8 @@ export class AnalyticsController {
   ) {
     this.#settings = settings
     this.#loadContext = loadContext
-    this.#layout = options.layout ?? this.#settings.analyticsLayout ?? null
-    this.#loginUrl = options.loginUrl ?? this.#settings.loginUrl ?? null
+    this.#layout = options.layout ?? this.#settings.analyticsLayout
+    this.#loginUrl = options.loginUrl ?? this.#settings.loginUrl
   }
 
   /** GET analyticsUrl */
