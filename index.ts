@@ -20,6 +20,7 @@ export {
   tableWidget,
 } from './src/widgets/builders.ts'
 export { registerTrackingRoutes } from './src/http/routes.ts'
+export { skipTracking } from './src/skip.ts'
 export { default as PageTrackingMiddleware } from './src/middleware/page_tracking_middleware.ts'
 export type * from './src/types.ts'
 export type * from './src/widgets/types.ts'

@@ -1,4 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
+import { skipTracking } from '../skip.ts'
 import debug from '../debug.ts'
 import type { TrackingSettings } from '../types.ts'
 import type { AnalyticsContext, TableWidgetData } from '../widgets/types.ts'
@@ -84,6 +85,8 @@ export class AnalyticsController {
 
   /** GET analyticsUrl */
   async show(ctx: HttpContext) {
+    /* reading the analytics is not a page view of the site */
+    skipTracking(ctx)
     const format = String(ctx.request.qs().format ?? 'html').toLowerCase()
     if (format !== 'html' && format !== 'json' && format !== 'csv') {
       if (!(await this.#allowed(ctx))) return this.#deny(ctx, 'json')
@@ -96,6 +99,7 @@ export class AnalyticsController {
 
   /** GET analyticsUrl/export.csv */
   async export(ctx: HttpContext) {
+    skipTracking(ctx)
     return this.#answer(ctx, 'csv')
   }
 
