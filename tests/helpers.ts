@@ -15,6 +15,8 @@ import testUtils from '@adonisjs/core/services/test_utils'
 import db from '@adonisjs/lucid/services/db'
 import redis from '@adonisjs/redis/services/main'
 import type { ApiRequest } from '@japa/api-client'
+import type { Logger } from '@adonisjs/core/logger'
+import type { Cluster, Redis } from 'ioredis'
 import { resolveSettings } from '../src/settings.ts'
 import { TrackingManager } from '../src/manager.ts'
 import { TrackingSelector } from '../src/selector.ts'
@@ -97,9 +99,23 @@ export interface TestTracking {
   cleanup(): Promise<void>
 }
 
+/**
+ * Options of buildManager and useTrackingManager
+ */
+export interface TestTrackingOptions {
+  store?: TrackingStoreName
+  legacy?: Record<string, unknown>
+  /** the Redis client of the store (default: the app's "main" connection) */
+  client?: () => Redis | Cluster
+  /** the recorder's clock (epoch ms) */
+  now?: () => number
+  /** where the write buffer reports dropped views */
+  logger?: Logger
+}
+
 export function buildManager(
   config: TrackingConfig = {},
-  options: { store?: TrackingStoreName; legacy?: Record<string, unknown> } = {}
+  options: TestTrackingOptions = {}
 ): TestTracking {
   const keyPrefix = config.keyPrefix ?? uniqueKeyPrefix()
   const store = options.store ?? config.store ?? 'redis'
@@ -108,18 +124,21 @@ export function buildManager(
     store === 'memory'
       ? new MemoryStore({ ttlSeconds: settings.ttlSeconds })
       : new RedisStore({
-          client: () => redisClient(),
+          client: options.client ?? (() => redisClient()),
           keyPrefix,
           ttlSeconds: settings.ttlSeconds,
         })
-  const manager = new TrackingManager(settings, trackingStore)
+  const manager = new TrackingManager(settings, trackingStore, {
+    now: options.now,
+    logger: options.logger,
+  })
   return {
     manager,
     settings,
     keyPrefix,
     async cleanup() {
       await manager.shutdown()
-      if (store === 'redis') await deleteTrackingKeys(keyPrefix)
+      if (store === 'redis' && !options.client) await deleteTrackingKeys(keyPrefix)
     },
   }
 }
@@ -134,7 +153,7 @@ export function buildManager(
  */
 export async function useTrackingManager(
   config: TrackingConfig = {},
-  options: { store?: TrackingStoreName; legacy?: Record<string, unknown> } = {}
+  options: TestTrackingOptions = {}
 ): Promise<TestTracking> {
   const original = await app.container.make('tracking.manager')
   const originalSelector = await app.container.make('tracking.selector')
