@@ -10,7 +10,10 @@
 */
 
 import { randomUUID } from 'node:crypto'
-import app from '@adonisjs/core/services/app'
+import { IgnitorFactory } from '@adonisjs/core/factories'
+import app, { setApp } from '@adonisjs/core/services/app'
+import type { ApplicationService } from '@adonisjs/core/types'
+import type { ProviderNode } from '@adonisjs/core/types/app'
 import testUtils from '@adonisjs/core/services/test_utils'
 import db from '@adonisjs/lucid/services/db'
 import redis from '@adonisjs/redis/services/main'
@@ -187,4 +190,35 @@ export async function demoUser(role: keyof typeof DEMO_USERS): Promise<User> {
  */
 export async function loginAs(request: ApiRequest, role: keyof typeof DEMO_USERS) {
   return request.withGuard('web').loginAs(await demoUser(role))
+}
+
+/**
+ * Boots a bare AdonisJS app (IgnitorFactory, "web" environment) with the
+ * given providers and config, for specs of the isolated suite. Booting
+ * replaces the global app service: it is given back to the demo app.
+ * Terminate the app when done.
+ */
+export async function bootIsolatedApp(options: {
+  /** the app root (under tmp/) */
+  root: URL
+  providers: ProviderNode['file'][]
+  config: Record<string, unknown>
+}): Promise<ApplicationService> {
+  const original = app
+  const ignitor = new IgnitorFactory()
+    .merge({ rcFileContents: { providers: options.providers } })
+    .withCoreConfig()
+    .withCoreProviders()
+    .merge({ config: options.config })
+    .create(options.root, {
+      importer: (filePath) => import(new URL(filePath, options.root).href),
+    })
+  const isolated = ignitor.createApp('web') as ApplicationService
+  try {
+    await isolated.init()
+    await isolated.boot()
+  } finally {
+    setApp(original)
+  }
+  return isolated
 }

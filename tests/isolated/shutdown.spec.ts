@@ -1,8 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { test } from '@japa/runner'
 import type { TestContext } from '@japa/runner/core'
-import { IgnitorFactory } from '@adonisjs/core/factories'
-import demoApp, { setApp } from '@adonisjs/core/services/app'
 import { defineConfig as defineRedisConfig } from '@adonisjs/redis'
 import type { RedisConnectionConfig } from '@adonisjs/redis/types'
 import type { ApplicationService } from '@adonisjs/core/types'
@@ -10,6 +8,7 @@ import { Redis } from 'ioredis'
 import { defineConfig } from '../../index.ts'
 import type { TrackingConfig } from '../../src/types.ts'
 import { TestRedisServer } from '../redis_server.ts'
+import { bootIsolatedApp } from '../helpers.ts'
 
 const BASE_URL = new URL('../../tmp/shutdown-app/', import.meta.url)
 const DAY = '2026-11-20'
@@ -20,39 +19,22 @@ const PROVIDERS = {
 }
 
 /**
- * Boots a bare AdonisJS app (IgnitorFactory) with the real @adonisjs/redis
- * provider and ours, in the given order, on a redis-server of the test
+ * An app with the real @adonisjs/redis provider and ours, in the given
+ * order, on a redis-server of the test
  */
-async function bootApp(options: {
+function bootApp(options: {
   providers: Array<keyof typeof PROVIDERS>
   tracking: TrackingConfig
   redis: RedisConnectionConfig
 }) {
-  const original = demoApp
-  const ignitor = new IgnitorFactory()
-    .merge({
-      rcFileContents: { providers: options.providers.map((name) => PROVIDERS[name]) },
-    })
-    .withCoreConfig()
-    .withCoreProviders()
-    .merge({
-      config: {
-        tracking: defineConfig(options.tracking),
-        redis: defineRedisConfig({ connection: 'main', connections: { main: options.redis } }),
-      },
-    })
-    .create(BASE_URL, {
-      importer: (filePath) => import(new URL(filePath, BASE_URL).href),
-    })
-  const app = ignitor.createApp('web') as ApplicationService
-  /* booting another app replaces the global app service: give it back */
-  try {
-    await app.init()
-    await app.boot()
-  } finally {
-    setApp(original)
-  }
-  return app
+  return bootIsolatedApp({
+    root: BASE_URL,
+    providers: options.providers.map((name) => PROVIDERS[name]),
+    config: {
+      tracking: defineConfig(options.tracking),
+      redis: defineRedisConfig({ connection: 'main', connections: { main: options.redis } }),
+    },
+  })
 }
 
 /** A redis-server of the test and a client that reads what the app wrote there */
