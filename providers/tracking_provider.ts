@@ -80,9 +80,17 @@ export default class TrackingProvider {
       ])
     }
     const redis: RedisService = await this.app.container.make('redis' as any)
-    const connection = redis.connection(settings.redisConnection)
+    const name = settings.redisConnection
+    /* opened now, so the first batch finds it ready */
+    redis.connection(name)
     return new RedisStore({
-      client: () => connection.ioConnection,
+      /*
+       * Looked up on every use: once a connection gives up reconnecting (the
+       * stock retryStrategy does after ~10 tries), @adonisjs/redis forgets it
+       * and opens a new one on the next lookup, so counting resumes after a
+       * long outage.
+       */
+      client: () => redis.connection(name).ioConnection,
       keyPrefix: settings.keyPrefix,
       ttlSeconds: settings.ttlSeconds,
     })
@@ -104,6 +112,12 @@ export default class TrackingProvider {
   }
 
   async boot() {
+    /*
+     * Providers shut down in reverse order, so @adonisjs/redis may quit its
+     * connections before our shutdown() runs (when it is listed after us).
+     * Terminating hooks run before any provider's shutdown().
+     */
+    this.app.terminating(() => this.#close())
     /* fail at boot on a config mistake, not on the first request */
     await this.#settings()
     if (this.app.usingEdgeJS) {
@@ -126,8 +140,13 @@ export default class TrackingProvider {
     this.#autoFlush = await AutoFlush.start(this.app)
   }
 
-  async shutdown() {
+  /** Stops the auto flush, then drains the write buffer into the store (once) */
+  async #close() {
     await this.#autoFlush?.stop()
     await this.#manager?.shutdown()
+  }
+
+  async shutdown() {
+    await this.#close()
   }
 }

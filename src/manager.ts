@@ -17,7 +17,15 @@ export class TrackingManager {
   readonly recorder: TrackingRecorder
   #closed = false
 
-  constructor(settings: TrackingSettings, store: TrackingStore, options: { logger?: Logger } = {}) {
+  constructor(
+    settings: TrackingSettings,
+    store: TrackingStore,
+    options: {
+      logger?: Logger
+      /** the clock of the recorder (epoch ms); tests pin it to check day boundaries */
+      now?: () => number
+    } = {}
+  ) {
     this.settings = settings
     this.store = store
     this.buffer = new WriteBuffer(store, {
@@ -25,7 +33,7 @@ export class TrackingManager {
       maxEntries: settings.bufferMaxEntries,
       logger: options.logger,
     })
-    this.recorder = new TrackingRecorder(settings, this.buffer)
+    this.recorder = new TrackingRecorder(settings, this.buffer, { now: options.now })
   }
 
   /** Sends every count still in memory to the store */

@@ -25,9 +25,26 @@ export function decodeRequestTarget(raw: string): string {
 }
 
 /**
+ * Drops the escapes of a UTF-8 character that a cut left incomplete
+ * (`%F0%9F%98` of 😀), so the stored path still percent-decodes.
+ */
+function dropIncompleteEscapes(path: string): string {
+  const tail = /(?:%[0-9a-fA-F]{2})+$/.exec(path)
+  if (!tail) return path
+  const bytes = Buffer.from(tail[0].replaceAll('%', ''), 'hex')
+  /* back to the lead byte of the last character (at most 3 continuation bytes) */
+  let lead = bytes.length - 1
+  while (lead > 0 && bytes.length - lead < 4 && (bytes[lead] & 0xc0) === 0x80) lead--
+  const byte = bytes[lead]
+  const size = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1
+  const have = bytes.length - lead
+  return have < size ? path.slice(0, path.length - have * 3) : path
+}
+
+/**
  * The path as stored: no query string or fragment, valid UTF-8, no control
  * characters, at most 500 characters (cut, never rejected, without splitting
- * a character or a %-escape), "/" when empty.
+ * a character, a %-escape or an escaped character), "/" when empty.
  */
 export function normalizePath(raw: string | undefined | null): string {
   let path = raw ?? ''
@@ -37,10 +54,12 @@ export function normalizePath(raw: string | undefined | null): string {
   if (path.length > MAX_PATH_LENGTH) {
     const chars = Array.from(path)
     if (chars.length > MAX_PATH_LENGTH) {
-      path = chars
-        .slice(0, MAX_PATH_LENGTH)
-        .join('')
-        .replace(/%[0-9a-fA-F]?$/, '')
+      path = dropIncompleteEscapes(
+        chars
+          .slice(0, MAX_PATH_LENGTH)
+          .join('')
+          .replace(/%[0-9a-fA-F]?$/, '')
+      )
     }
   }
   if (path === '') return '/'

@@ -54,7 +54,8 @@ export class WriteBuffer {
   #minutes = new Map<number, PendingMinute>()
   #entries = 0
   #timer?: NodeJS.Timeout
-  #inFlight = new Set<Promise<void>>()
+  /** the one write under way: a stalled connection never gets a second batch */
+  #writing?: Promise<void>
   #closed = false
 
   #dropped = 0
@@ -137,15 +138,18 @@ export class WriteBuffer {
   }
 
   #sendSoon() {
-    if (this.#store.isReady()) {
+    if (this.#store.isReady()) void this.#send()
+    else this.#retryLater()
+  }
+
+  /** Tries again after a pause (store not ready, or the last write failed) */
+  #retryLater() {
+    if (this.#timer) return
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined
       void this.#send()
-    } else if (!this.#timer) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined
-        void this.#send()
-      }, this.#bufferMs || RETRY_MS)
-      this.#timer.unref()
-    }
+    }, this.#bufferMs || RETRY_MS)
+    this.#timer.unref()
   }
 
   /**
@@ -273,26 +277,42 @@ export class WriteBuffer {
     return { days, minutes }
   }
 
-  /** Sends what is buffered now; never throws */
+  /**
+   * Sends what is buffered now; never throws. One write at a time: while a
+   * write waits on the connection, new views stay in the bounded buffer
+   * instead of stacking batches in the client's queues.
+   */
   #send(): Promise<void> {
+    if (this.#writing) return this.#writing
+    /* nothing is issued while the client is not ready: its offline queue stays empty */
     if (!this.#store.isReady()) {
-      if (this.#entries > 0) this.#sendSoon()
+      if (this.#entries > 0 && !this.#closed) this.#retryLater()
       return Promise.resolve()
     }
     const taken = this.#take()
     if (!taken) return Promise.resolve()
-    const sending = (async () => {
+    let failed = false
+    const writing = (async () => {
       try {
         await this.#store.write(await this.#toBatch(taken))
       } catch (error) {
         debug('write failed, keeping the batch: %s', (error as Error).message)
         this.#restore(taken)
-        if (!this.#closed) this.#sendSoon()
+        failed = true
       }
-    })()
-    this.#inFlight.add(sending)
-    void sending.finally(() => this.#inFlight.delete(sending))
-    return sending
+    })().finally(() => {
+      this.#writing = undefined
+      if (this.#closed || this.#entries === 0) return
+      if (failed) this.#retryLater()
+      else this.#schedule()
+    })
+    this.#writing = writing
+    return writing
+  }
+
+  /** Waits until no write is under way */
+  async #settled(): Promise<void> {
+    while (this.#writing) await this.#writing
   }
 
   /** Sends everything buffered and waits for every write under way */
@@ -301,13 +321,13 @@ export class WriteBuffer {
       clearTimeout(this.#timer)
       this.#timer = undefined
     }
-    await Promise.all([...this.#inFlight])
+    await this.#settled()
     /* a connection that is still being opened gets a moment before the send */
     for (let i = 0; i < 40 && this.#entries > 0 && !this.#store.isReady(); i++) {
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
     await this.#send()
-    await Promise.all([...this.#inFlight])
+    await this.#settled()
   }
 
   /**

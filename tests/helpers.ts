@@ -10,11 +10,16 @@
 */
 
 import { randomUUID } from 'node:crypto'
-import app from '@adonisjs/core/services/app'
+import { IgnitorFactory } from '@adonisjs/core/factories'
+import app, { setApp } from '@adonisjs/core/services/app'
+import type { ApplicationService } from '@adonisjs/core/types'
+import type { ProviderNode } from '@adonisjs/core/types/app'
 import testUtils from '@adonisjs/core/services/test_utils'
 import db from '@adonisjs/lucid/services/db'
 import redis from '@adonisjs/redis/services/main'
 import type { ApiRequest } from '@japa/api-client'
+import type { Logger } from '@adonisjs/core/logger'
+import type { Cluster, Redis } from 'ioredis'
 import { resolveSettings } from '../src/settings.ts'
 import { TrackingManager } from '../src/manager.ts'
 import { TrackingSelector } from '../src/selector.ts'
@@ -97,9 +102,23 @@ export interface TestTracking {
   cleanup(): Promise<void>
 }
 
+/**
+ * Options of buildManager and useTrackingManager
+ */
+export interface TestTrackingOptions {
+  store?: TrackingStoreName
+  legacy?: Record<string, unknown>
+  /** the Redis client of the store (default: the app's "main" connection) */
+  client?: () => Redis | Cluster
+  /** the recorder's clock (epoch ms) */
+  now?: () => number
+  /** where the write buffer reports dropped views */
+  logger?: Logger
+}
+
 export function buildManager(
   config: TrackingConfig = {},
-  options: { store?: TrackingStoreName; legacy?: Record<string, unknown> } = {}
+  options: TestTrackingOptions = {}
 ): TestTracking {
   const keyPrefix = config.keyPrefix ?? uniqueKeyPrefix()
   const store = options.store ?? config.store ?? 'redis'
@@ -108,18 +127,21 @@ export function buildManager(
     store === 'memory'
       ? new MemoryStore({ ttlSeconds: settings.ttlSeconds })
       : new RedisStore({
-          client: () => redisClient(),
+          client: options.client ?? (() => redisClient()),
           keyPrefix,
           ttlSeconds: settings.ttlSeconds,
         })
-  const manager = new TrackingManager(settings, trackingStore)
+  const manager = new TrackingManager(settings, trackingStore, {
+    now: options.now,
+    logger: options.logger,
+  })
   return {
     manager,
     settings,
     keyPrefix,
     async cleanup() {
       await manager.shutdown()
-      if (store === 'redis') await deleteTrackingKeys(keyPrefix)
+      if (store === 'redis' && !options.client) await deleteTrackingKeys(keyPrefix)
     },
   }
 }
@@ -134,7 +156,7 @@ export function buildManager(
  */
 export async function useTrackingManager(
   config: TrackingConfig = {},
-  options: { store?: TrackingStoreName; legacy?: Record<string, unknown> } = {}
+  options: TestTrackingOptions = {}
 ): Promise<TestTracking> {
   const original = await app.container.make('tracking.manager')
   const originalSelector = await app.container.make('tracking.selector')
@@ -168,4 +190,35 @@ export async function demoUser(role: keyof typeof DEMO_USERS): Promise<User> {
  */
 export async function loginAs(request: ApiRequest, role: keyof typeof DEMO_USERS) {
   return request.withGuard('web').loginAs(await demoUser(role))
+}
+
+/**
+ * Boots a bare AdonisJS app (IgnitorFactory, "web" environment) with the
+ * given providers and config, for specs of the isolated suite. Booting
+ * replaces the global app service: it is given back to the demo app.
+ * Terminate the app when done.
+ */
+export async function bootIsolatedApp(options: {
+  /** the app root (under tmp/) */
+  root: URL
+  providers: ProviderNode['file'][]
+  config: Record<string, unknown>
+}): Promise<ApplicationService> {
+  const original = app
+  const ignitor = new IgnitorFactory()
+    .merge({ rcFileContents: { providers: options.providers } })
+    .withCoreConfig()
+    .withCoreProviders()
+    .merge({ config: options.config })
+    .create(options.root, {
+      importer: (filePath) => import(new URL(filePath, options.root).href),
+    })
+  const isolated = ignitor.createApp('web') as ApplicationService
+  try {
+    await isolated.init()
+    await isolated.boot()
+  } finally {
+    setApp(original)
+  }
+  return isolated
 }

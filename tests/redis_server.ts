@@ -52,6 +52,19 @@ export class TestRedisServer {
     throw new Error(`redis-server did not start on port ${this.port}`)
   }
 
+  /**
+   * Freezes the server (SIGSTOP): connections stay open but nothing is
+   * answered, like a stalled host or a network partition
+   */
+  pause() {
+    this.#process?.kill('SIGSTOP')
+  }
+
+  /** Lets a paused server answer again (SIGCONT) */
+  resume() {
+    this.#process?.kill('SIGCONT')
+  }
+
   async stop() {
     const child = this.#process
     if (!child || child.exitCode !== null) return

@@ -1,10 +1,50 @@
 import { test } from '@japa/runner'
-import { BROWSER_UA, loginAs, useTrackingManager } from '../helpers.ts'
+import type { ApiClient } from '@japa/api-client'
+import type { TestContext } from '@japa/runner/core'
+import db from '@adonisjs/lucid/services/db'
+import { flushPageViews, TRACKING_TABLES } from '../../src/flush.ts'
+import type { TrackingConfig } from '../../src/types.ts'
+import {
+  BROWSER_UA,
+  loginAs,
+  truncateTrackingTables,
+  useTrackingManager,
+  type TestTracking,
+  type TestTrackingOptions,
+} from '../helpers.ts'
 
-/** Live views of today for the manager under test: path -> views */
-async function todayViews(tracking: Awaited<ReturnType<typeof useTrackingManager>>) {
+/**
+ * Swaps a tracking manager into the demo app for one test
+ */
+async function tracked(
+  cleanup: TestContext['cleanup'],
+  config: TrackingConfig = {},
+  options: TestTrackingOptions = {}
+) {
+  const tracking = await useTrackingManager(config, options)
+  cleanup(() => tracking.cleanup())
+  return tracking
+}
+
+/** A GET from a real browser (the api client's own user agent is a bot) */
+function visit(client: ApiClient, url: string) {
+  return client.get(url).header('user-agent', BROWSER_UA).redirects(0)
+}
+
+/** A browser GET that must answer with this status */
+async function visitExpecting(client: ApiClient, url: string, status = 200) {
+  const response = await visit(client, url)
+  response.assertStatus(status)
+  return response
+}
+
+/** Live views of a day (today by default) once the buffer has drained, by path */
+async function liveViews(tracking: TestTracking, day?: string): Promise<Array<[string, number]>> {
   await tracking.manager.drain()
-  return tracking.manager.store.getDaily(tracking.manager.recorder.dayOf(Date.now()))
+  const views = await tracking.manager.store.getDaily(
+    day ?? tracking.manager.recorder.dayOf(Date.now())
+  )
+  return [...views].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
 }
 
 test.group('Recording through the demo app', () => {
@@ -13,90 +53,123 @@ test.group('Recording through the demo app', () => {
     assert,
     cleanup,
   }) => {
-    const tracking = await useTrackingManager()
-    cleanup(() => tracking.cleanup())
-    const response = await loginAs(client.get('/about').header('user-agent', BROWSER_UA), 'user')
+    const tracking = await tracked(cleanup)
+    const response = await loginAs(visit(client, '/about'), 'user')
     response.assertStatus(200)
-    const views = await todayViews(tracking)
-    assert.deepEqual([...views], [['/about', 1]])
+    assert.deepEqual(await liveViews(tracking), [['/about', 1]])
     const day = tracking.manager.recorder.dayOf(Date.now())
     assert.equal(await tracking.manager.store.getUniqueCount(day), 1)
   })
 
-  test('anonymous traffic is skipped by default and counted with trackAnonymous', async ({
-    client,
-    assert,
-    cleanup,
-  }) => {
-    const off = await useTrackingManager({ trackAnonymous: false })
-    await client.get('/about').header('user-agent', BROWSER_UA)
-    const before = await todayViews(off)
-    assert.isUndefined(before.get('/about'))
-    await off.cleanup()
-
-    const on = await useTrackingManager({ trackAnonymous: true })
-    cleanup(() => on.cleanup())
-    await client.get('/about').header('user-agent', BROWSER_UA)
-    await client.get('/about?utm_source=x').header('user-agent', BROWSER_UA)
-    const views = await todayViews(on)
-    assert.equal(views.get('/about'), 2)
-    const day = on.manager.recorder.dayOf(Date.now())
-    assert.equal(await on.manager.store.getUniqueCount(day), 1)
-  })
+  test('anonymous traffic with trackAnonymous: {trackAnonymous}')
+    .with([
+      { trackAnonymous: false, views: [], visitors: 0 },
+      { trackAnonymous: true, views: [['/about', 2]], visitors: 1 },
+    ])
+    .run(async ({ client, assert, cleanup }, { trackAnonymous, views, visitors }) => {
+      const tracking = await tracked(cleanup, { trackAnonymous })
+      await visitExpecting(client, '/about')
+      await visitExpecting(client, '/about?utm_source=x')
+      assert.deepEqual(await liveViews(tracking), views)
+      /* the same ip and user agent: one visitor, through the hashed id */
+      const day = tracking.manager.recorder.dayOf(Date.now())
+      assert.equal(await tracking.manager.store.getUniqueCount(day), visitors)
+    })
 
   test('skipped prefixes, HEAD, POST, 404, 500, bots and prefetches are not counted', async ({
     client,
     assert,
     cleanup,
   }) => {
-    const tracking = await useTrackingManager({ trackAnonymous: true })
-    cleanup(() => tracking.cleanup())
-    await client.get('/assets/app.css').header('user-agent', BROWSER_UA)
+    const tracking = await tracked(cleanup, { trackAnonymous: true })
+    await visit(client, '/assets/app.css')
     await client.head('/about').header('user-agent', BROWSER_UA)
     await client.post('/logout').header('user-agent', BROWSER_UA).redirects(0)
-    await client.get('/no-such-page').header('user-agent', BROWSER_UA)
-    await client.get('/boom').header('user-agent', BROWSER_UA)
+    await visit(client, '/no-such-page')
+    await visit(client, '/boom')
     await client
       .get('/about')
       .header('user-agent', 'Googlebot/2.1 (+http://www.google.com/bot.html)')
-    await client.get('/about').header('user-agent', BROWSER_UA).header('sec-purpose', 'prefetch')
-    const views = await todayViews(tracking)
-    assert.deepEqual([...views], [])
+    await visit(client, '/about').header('sec-purpose', 'prefetch')
+    assert.deepEqual(await liveViews(tracking), [])
   })
 
-  test('301/302 are counted only with trackRedirects', async ({ client, assert, cleanup }) => {
-    const off = await useTrackingManager({ trackAnonymous: true, trackRedirects: false })
-    await client.get('/old-home').header('user-agent', BROWSER_UA).redirects(0)
-    await client.get('/moved').header('user-agent', BROWSER_UA).redirects(0)
-    const none = await todayViews(off)
-    assert.equal(none.size, 0)
-    await off.cleanup()
+  test('301/302 with {title}')
+    .with([
+      { title: 'trackRedirects: false', config: { trackRedirects: false }, views: [] },
+      {
+        title: 'the default (trackRedirects: true)',
+        config: {},
+        views: [
+          ['/moved', 1],
+          ['/old-home', 1],
+        ],
+      },
+    ])
+    .run(async ({ client, assert, cleanup }, { config, views }) => {
+      const tracking = await tracked(cleanup, { trackAnonymous: true, ...config })
+      await visitExpecting(client, '/old-home', 302)
+      await visitExpecting(client, '/moved', 301)
+      assert.deepEqual(await liveViews(tracking), views)
+    })
 
-    const on = await useTrackingManager({ trackAnonymous: true })
-    cleanup(() => on.cleanup())
-    await client.get('/old-home').header('user-agent', BROWSER_UA).redirects(0)
-    await client.get('/moved').header('user-agent', BROWSER_UA).redirects(0)
-    const views = await todayViews(on)
-    assert.equal(views.get('/old-home'), 1)
-    assert.equal(views.get('/moved'), 1)
-  })
+  test('a 3,000-character {title} path is stored cut to 500 characters, without its query string')
+    .with([
+      { title: 'ASCII', path: `/wiki/${'a'.repeat(2994)}`, stored: `/wiki/${'a'.repeat(494)}` },
+      {
+        /* percent-encoded on the wire; the cut at 500 falls among 4-byte characters */
+        title: 'UTF-8',
+        path: `/wiki/${'ü'.repeat(10)}${'a'.repeat(480)}${'😀'.repeat(10)}${'b'.repeat(2494)}`,
+        stored: `/wiki/${'ü'.repeat(10)}${'a'.repeat(480)}${'😀'.repeat(4)}`,
+      },
+    ])
+    .run(async ({ client, assert, cleanup }, { path, stored }) => {
+      await truncateTrackingTables()
+      const tracking = await tracked(cleanup, { trackAnonymous: true })
+      assert.lengthOf(Array.from(path), 3000)
+      await visitExpecting(
+        client,
+        `${encodeURI(path)}?utm_source=mail&q=${encodeURIComponent('é')}`
+      )
+
+      const live = await liveViews(tracking)
+      assert.deepEqual(live, [[stored, 1]])
+      assert.lengthOf(Array.from(live[0][0]), 500)
+      assert.isTrue(live[0][0].isWellFormed())
+
+      await flushPageViews(tracking.manager, db)
+      const rows = await db.from(TRACKING_TABLES.pageViews).select('path', 'views')
+      assert.deepEqual(
+        rows.map((row) => [row.path, Number(row.views)]),
+        [[stored, 1]]
+      )
+    })
+
+  test('a request at 23:30 UTC lands on {day} with timezone {timezone}')
+    .with([
+      { timezone: 'UTC+2', day: '2026-03-11', otherDay: '2026-03-10' },
+      { timezone: 'UTC', day: '2026-03-10', otherDay: '2026-03-11' },
+    ])
+    .run(async ({ client, assert, cleanup }, { timezone, day, otherDay }) => {
+      const at = Date.UTC(2026, 2, 10, 23, 30)
+      const tracking = await tracked(cleanup, { trackAnonymous: true, timezone }, { now: () => at })
+      await visitExpecting(client, '/about')
+      assert.deepEqual(await liveViews(tracking, day), [['/about', 1]])
+      assert.deepEqual(await liveViews(tracking, otherDay), [])
+    })
 
   test('1,000 concurrent requests give exactly 1,000 views', async ({
     client,
     assert,
     cleanup,
   }) => {
-    const tracking = await useTrackingManager({ trackAnonymous: true })
-    cleanup(() => tracking.cleanup())
+    const tracking = await tracked(cleanup, { trackAnonymous: true })
     const responses = await Promise.all(
-      Array.from({ length: 1000 }, (_, i) =>
-        client.get(i % 2 ? '/about' : '/').header('user-agent', BROWSER_UA)
-      )
+      Array.from({ length: 1000 }, (_, i) => visit(client, i % 2 ? '/about' : '/'))
     )
     assert.deepEqual([...new Set(responses.map((response) => response.status()))], [200])
-    const views = await todayViews(tracking)
     let total = 0
-    for (const count of views.values()) total += count
+    for (const [, count] of await liveViews(tracking)) total += count
     assert.equal(total, 1000)
   }).timeout(60_000)
 })

@@ -60,6 +60,18 @@ test.group('normalizePath', () => {
     assert.isAtMost(escaped.length, MAX_PATH_LENGTH)
   })
 
+  test('a cut never leaves half of an escaped UTF-8 character', ({ assert }) => {
+    const emoji = encodeURIComponent('😀')
+    const cut = normalizePath(`/aaaa${emoji.repeat(100)}`)
+    assert.equal(cut, `/aaaa${emoji.repeat(41)}`)
+    assert.equal(decodeURIComponent(cut), `/aaaa${'😀'.repeat(41)}`)
+    const e = encodeURIComponent('é')
+    assert.equal(normalizePath(`/${'a'.repeat(494)}${e}${e}`), `/${'a'.repeat(494)}`)
+    assert.equal(normalizePath(`/${'a'.repeat(492)}${e}${e}`), `/${'a'.repeat(492)}${e}`)
+    /* escapes that are not UTF-8 lead bytes are left as they are */
+    assert.equal(normalizePath(`/${'a'.repeat(496)}%2F%2Fzz`), `/${'a'.repeat(496)}%2F`)
+  })
+
   test('raw bytes become valid UTF-8 without control characters', ({ assert }) => {
     const latin1 = Buffer.from('/café', 'utf8').toString('latin1')
     assert.equal(normalizePath(decodeRequestTarget(latin1)), '/café')
@@ -83,10 +95,10 @@ test.group('TrackingRecorder', () => {
     assert.equal(utc.dayOf(at + 31 * 60_000), '2026-03-11')
   })
 
-  test('seed parity: "/" for an empty path, user id as a string, no visitor for untracked anonymous', ({
+  test('seed parity: "/" for an empty path, user id as a string, no visitor for untracked anonymous', async ({
     assert,
   }) => {
-    const { recorder } = recorderWith({})
+    const { recorder, store, buffer } = recorderWith({})
     const hit = recorder.describe(fakeCtx({ url: '', user: { id: 42 } }))
     assert.equal(hit.path, '/')
     assert.strictEqual(hit.visitor, '42')
@@ -94,6 +106,16 @@ test.group('TrackingRecorder', () => {
     assert.isNull(anonymous.visitor)
     assert.isNull(anonymous.anonymous)
     assert.isFalse(recorder.isEligible(fakeCtx({ url: '/a', user: null })))
+
+    /* what reaches the store: the view under "/", one visitor whether the id is 42 or "42" */
+    assert.isTrue(recorder.record(fakeCtx({ url: '', user: { id: 42 } })))
+    assert.isTrue(recorder.record(fakeCtx({ url: '?page=2', user: { id: '42' as any } })))
+    assert.isFalse(recorder.record(fakeCtx({ url: '/a', user: null })))
+    recorder.recordView({ path: '' })
+    await buffer.drain()
+    const day = recorder.dayOf(Date.now())
+    assert.deepEqual([...(await store.getDaily(day))], [['/', 3]])
+    assert.equal(await store.getUniqueCount(day), 1)
   })
 
   test('anonymous visitors are hashed, never kept as ip or user agent', async ({ assert }) => {

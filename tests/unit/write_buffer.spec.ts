@@ -1,4 +1,5 @@
 import { test } from '@japa/runner'
+import type { TestContext } from '@japa/runner/core'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { resolveSettings } from '../../src/settings.ts'
@@ -19,27 +20,31 @@ function client(port = Number(process.env.REDIS_PORT ?? 6379)) {
   return redis
 }
 
-function managerOn(redis: Redis, config: Parameters<typeof resolveSettings>[0] = {}) {
+/**
+ * A manager whose Redis store writes under a fresh key prefix on its own
+ * client; the keys and the client go away after the test
+ */
+async function managerOn(
+  after: TestContext['cleanup'],
+  config: Parameters<typeof resolveSettings>[0] = {},
+  port?: number
+) {
+  const redis = client(port)
   const keyPrefix = `test-buffer-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
   const settings = resolveSettings({ keyPrefix, ...config })
   const store = new RedisStore({ client: () => redis, keyPrefix, ttlSeconds: 3600 })
-  return { manager: new TrackingManager(settings, store), store, keyPrefix }
-}
-
-async function cleanup(redis: Redis, keyPrefix: string) {
-  const keys = await redis.keys(`{${keyPrefix}}*`)
-  if (keys.length > 0) await redis.del(...keys)
+  after(async () => {
+    const keys = await redis.keys(`{${keyPrefix}}*`).catch(() => [])
+    if (keys.length > 0) await redis.del(...keys)
+    redis.disconnect()
+  })
+  await redis.ping()
+  return { manager: new TrackingManager(settings, store), store }
 }
 
 test.group('WriteBuffer', () => {
   test('coalesces views and sends them in batches', async ({ assert, cleanup: after }) => {
-    const redis = client()
-    const { manager, store, keyPrefix } = managerOn(redis, { bufferMs: 20 })
-    after(async () => {
-      await cleanup(redis, keyPrefix)
-      redis.disconnect()
-    })
-    await redis.ping()
+    const { manager, store } = await managerOn(after, { bufferMs: 20 })
     for (let i = 0; i < 1000; i++) {
       manager.recorder.recordView({ path: `/p${i % 10}`, day: DAY, visitor: `u${i % 37}` })
     }
@@ -56,26 +61,14 @@ test.group('WriteBuffer', () => {
     assert,
     cleanup: after,
   }) => {
-    const redis = client()
-    const { manager, store, keyPrefix } = managerOn(redis, { bufferMs: 0 })
-    after(async () => {
-      await cleanup(redis, keyPrefix)
-      redis.disconnect()
-    })
-    await redis.ping()
+    const { manager, store } = await managerOn(after, { bufferMs: 0 })
     manager.recorder.recordView({ path: '/a', day: DAY })
     await sleep(30)
     assert.equal(await store.getDayTotal(DAY), 1)
   })
 
   test('shutdown drains the buffer into Redis', async ({ assert, cleanup: after }) => {
-    const redis = client()
-    const { manager, store, keyPrefix } = managerOn(redis, { bufferMs: 60_000 })
-    after(async () => {
-      await cleanup(redis, keyPrefix)
-      redis.disconnect()
-    })
-    await redis.ping()
+    const { manager, store } = await managerOn(after, { bufferMs: 60_000 })
     for (let i = 0; i < 250; i++) manager.recorder.recordView({ path: `/x${i % 5}`, day: DAY })
     assert.equal(await store.getDayTotal(DAY), 0)
     await manager.shutdown()
@@ -87,14 +80,12 @@ test.group('WriteBuffer', () => {
     cleanup: after,
   }) => {
     const server = await new TestRedisServer().start()
-    const redis = client(server.port)
-    const { manager, store, keyPrefix } = managerOn(redis, { bufferMs: 20, bufferMaxEntries: 100 })
-    after(async () => {
-      await cleanup(redis, keyPrefix).catch(() => {})
-      redis.disconnect()
-      await server.stop()
-    })
-    await redis.ping()
+    after(() => server.stop())
+    const { manager, store } = await managerOn(
+      after,
+      { bufferMs: 20, bufferMaxEntries: 100 },
+      server.port
+    )
 
     manager.recorder.recordView({ path: '/before', day: DAY })
     await sleep(60)
