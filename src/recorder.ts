@@ -4,6 +4,7 @@ import { isbot } from 'isbot'
 import type { HttpContext } from '@adonisjs/core/http'
 import type { WriteBuffer } from './write_buffer.ts'
 import type { TrackingSettings } from './types.ts'
+import { isTrackingSkipped } from './skip.ts'
 
 /** Longest stored path, in characters (code points) */
 export const MAX_PATH_LENGTH = 500
@@ -173,14 +174,15 @@ export class TrackingRecorder {
   }
 
   /**
-   * The eligibility rules of a page view (method, final status, skipped
-   * prefixes, anonymous policy, bots and prefetches)
+   * The eligibility rules of a page view (method, skipTracking(ctx), final
+   * status, skipped prefixes, anonymous policy, bots and prefetches)
    */
   isEligible(ctx: HttpContext): boolean {
     const { settings } = this
     if (!settings.enabled) return false
     const { request } = ctx
     if (request.method() !== 'GET') return false
+    if (isTrackingSkipped(ctx)) return false
     const status = ctx.response.getStatus()
     if (status !== 200 && !(settings.trackRedirects && (status === 301 || status === 302))) {
       return false

@@ -61,6 +61,24 @@ test.group('Recording through the demo app', () => {
     assert.equal(await tracking.manager.store.getUniqueCount(day), 1)
   })
 
+  test('the analytics page and its exports are not page views', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
+    const tracking = await tracked(cleanup)
+    for (const url of [
+      '/cabinet/tracking',
+      '/cabinet/tracking?format=json',
+      '/cabinet/tracking/export.csv',
+    ]) {
+      const response = await loginAs(visit(client, url), 'staff')
+      response.assertStatus(200)
+    }
+    await loginAs(visit(client, '/about'), 'staff')
+    assert.deepEqual(await liveViews(tracking), [['/about', 1]])
+  })
+
   test('anonymous traffic with trackAnonymous: {trackAnonymous}')
     .with([
       { trackAnonymous: false, views: [], visitors: 0 },
