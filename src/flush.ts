@@ -19,8 +19,6 @@ export const MAX_PATH_LENGTH = 500
 
 /** Rows per multi-row upsert: well under every driver's bind-parameter limit */
 const MAX_ROWS_PER_STATEMENT = 1000
-/** knex writes a SQLite multi-row insert as a compound SELECT: at most 500 terms */
-const MAX_ROWS_PER_SQLITE_STATEMENT = 500
 
 /** Attempts of one flush transaction on deadlocks and busy databases */
 const MAX_ATTEMPTS = 6
@@ -216,12 +214,9 @@ async function upsertPageViews(
 ) {
   const table = TRACKING_TABLES.pageViews
   const all = [...rows]
-  const size = /sqlite|libsql/.test(trx.dialect.name)
-    ? MAX_ROWS_PER_SQLITE_STATEMENT
-    : MAX_ROWS_PER_STATEMENT
-  for (let start = 0; start < all.length; start += size) {
+  for (let start = 0; start < all.length; start += MAX_ROWS_PER_STATEMENT) {
     const values = all
-      .slice(start, start + size)
+      .slice(start, start + MAX_ROWS_PER_STATEMENT)
       .map(([path, views]) => ({ path, date: day, views }))
     await trx
       .knexQuery()
