@@ -30,9 +30,11 @@ import { fixed, int, mib, parseInfo, redisClient, ROOT } from './lib.ts'
 
 const { values: args } = parseArgs({
   options: {
-    quick: { type: 'boolean', default: false },
-    only: { type: 'string' },
-    out: { type: 'string' },
+    'quick': { type: 'boolean', default: false },
+    'only': { type: 'string' },
+    'out': { type: 'string' },
+    /* figures of an earlier `bench/selector.ts --json <file>` run instead of running it */
+    'selector-json': { type: 'string' },
   },
 })
 const QUICK = args.quick
@@ -467,20 +469,38 @@ async function runSelector() {
     notRun('P5', 'analytics context t(10k paths) / t(1k paths)', '<= 3', reason)
     notRun('P5', 'analytics context cold / cached (dashboard cache)', '>= 100x', reason)
   }
+  const given = args['selector-json']
+  const jsonFile = given
+    ? new URL(given, `file://${process.cwd()}/`)
+    : new URL(`tmp/bench-selector-${process.pid}.json`, ROOT)
+  if (given) {
+    log(`  figures from ${fileURLToPath(jsonFile)}`)
+    if (!existsSync(jsonFile)) return goalRows(`no file ${fileURLToPath(jsonFile)}`)
+  } else if (!(await spawnSelector(jsonFile, goalRows))) {
+    return
+  }
+  await reportSelector(jsonFile, goalRows, !given)
+}
+
+/**
+ * Runs bench/selector.ts --json in a child process; false (with the goal
+ * rows filled in) when it could not
+ */
+async function spawnSelector(jsonFile: URL, goalRows: (reason: string) => void) {
   const source = readFileSync(new URL('bench/selector.ts', ROOT), 'utf8')
   if (!source.includes('--json')) {
     const reason = 'bench/selector.ts has no --json flag in this branch yet'
     log(`  ${reason}`)
     goalRows(reason)
-    return
+    return false
   }
-  const jsonFile = new URL(`tmp/bench-selector-${process.pid}.json`, ROOT)
   mkdirSync(new URL('tmp/', ROOT), { recursive: true })
   rmSync(jsonFile, { force: true })
+  const quick = QUICK && source.includes('--quick') ? ['--quick'] : []
   const pg = pgConnection()
   const child = spawn(
     process.execPath,
-    [...process.execArgv, 'bench/selector.ts', '--json', fileURLToPath(jsonFile)],
+    [...process.execArgv, 'bench/selector.ts', '--json', fileURLToPath(jsonFile), ...quick],
     {
       cwd: fileURLToPath(ROOT),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -514,8 +534,17 @@ async function runSelector() {
         ? 'bench/selector.ts took too long (killed)'
         : `bench/selector.ts failed (exit ${code}): ${tail.trim().split('\n').pop()}`
     goalRows(reason)
-    return
+    return false
   }
+  return true
+}
+
+/** Adds the P5 section and goal rows from the --json file of bench/selector.ts */
+async function reportSelector(
+  jsonFile: URL,
+  goalRows: (reason: string) => void,
+  removeFile: boolean
+) {
   let data: {
     sizes?: { days?: number; small?: number; large?: number }
     results?: Record<
@@ -529,7 +558,7 @@ async function runSelector() {
     goalRows(`unreadable ${fileURLToPath(jsonFile)}: ${errorText(error)}`)
     return
   } finally {
-    rmSync(jsonFile, { force: true })
+    if (removeFile) rmSync(jsonFile, { force: true })
   }
   const sizes = data.sizes ?? {}
   const small = int(sizes.small ?? Number.NaN)
