@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url'
 import type { Redis } from 'ioredis'
 import { freePort } from '../tests/redis_server.ts'
 import { TrackingKeys } from '../src/stores/keys.ts'
-import { commandCalls, median, parseInfo, redisClient, ROOT } from './lib.ts'
+import { cleanups, commandCalls, median, parseInfo, redisClient, ROOT } from './lib.ts'
 
 /** The part of autocannon's result the benchmark reads */
 interface AutocannonResult {
@@ -120,6 +120,8 @@ class DemoServer {
         ...VARIANT_ENV[this.variant],
       },
     })
+    const child = this.#child
+    cleanups.add(() => child.kill('SIGKILL'))
     this.#child.stdout!.pipe(log)
     this.#child.stderr!.pipe(log)
     const deadline = Date.now() + 90_000

@@ -8,6 +8,12 @@ import { Redis } from 'ioredis'
 /** The repository root (the demo app and the package) */
 export const ROOT = new URL('../', import.meta.url)
 
+/**
+ * What must be stopped when the run is interrupted (servers in child
+ * processes); bench/run.ts calls them on SIGINT and SIGTERM
+ */
+export const cleanups = new Set<() => unknown>()
+
 /** Median of a list of numbers (the upper one for an even count); NaN when empty */
 export function median(values: number[]): number {
   if (values.length === 0) return Number.NaN

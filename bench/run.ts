@@ -26,7 +26,7 @@ import { TestRedisServer } from '../tests/redis_server.ts'
 import { benchHttp, httpSummary, redisPer1000, type HttpResult } from './http.ts'
 import { benchRecorder } from './recorder.ts'
 import { benchFlush, pgConnection, preparePg, type FlushResult } from './flush.ts'
-import { fixed, int, mib, parseInfo, redisClient, ROOT } from './lib.ts'
+import { cleanups, fixed, int, mib, parseInfo, redisClient, ROOT } from './lib.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -88,6 +88,14 @@ const errorText = (error: unknown) =>
 /* ------------------------------------------------------------------ */
 
 const redisServer = new TestRedisServer()
+cleanups.add(() => redisServer.stop())
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, async () => {
+    console.error(`\n${signal}: stopping the servers of the benchmark`)
+    await Promise.allSettled([...cleanups].map(async (cleanup) => cleanup()))
+    process.exit(130)
+  })
+}
 await redisServer.start()
 const redis = redisClient(redisServer.port)
 const redisVersion = parseInfo(String(await redis.info('server'))).get('redis_version') ?? '?'
