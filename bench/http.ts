@@ -5,8 +5,10 @@
  * redis-server whose INFO counters nobody else moves.
  *
  * The three variants run as three demo servers booted once; each round
- * loads them one after the other (the order rotates every round), so slow
- * phases of a noisy machine hit every variant alike.
+ * loads them one after the other, off-on-write-through then
+ * write-through-on-off, so "on" always runs right next to "off" (its ratio
+ * is taken within the round) and no variant always comes first: slow
+ * phases of a noisy machine hit both sides of a ratio alike.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -215,7 +217,7 @@ export async function benchHttp(options: {
     await sleep(DEFAULT_BUFFER_MS + 500)
 
     for (let round = 0; round < options.rounds; round++) {
-      const order = VARIANTS.map((_, i) => servers[(i + round) % servers.length])
+      const order = round % 2 === 0 ? servers : [...servers].reverse()
       const line: string[] = []
       for (const server of order) {
         const variant = server.variant
@@ -302,6 +304,8 @@ export function httpSummary(result: HttpResult) {
       on: median(result.p99.on),
       writeThrough: median(result.p99.writeThrough),
     },
+    onOffRounds: paired('on'),
+    writeThroughOffRounds: paired('writeThrough'),
     onOff: median(paired('on')),
     writeThroughOff: median(paired('writeThrough')),
     onOffOfMedians: median(result.rps.on) / median(result.rps.off),
