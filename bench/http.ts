@@ -4,11 +4,11 @@
  * write-through (bufferMs: 0), in alternating rounds, against a private
  * redis-server whose INFO counters nobody else moves.
  *
- * The three variants run as three demo servers booted once; each round
- * loads them one after the other, off-on-write-through then
- * write-through-on-off, so "on" always runs right next to "off" (its ratio
- * is taken within the round) and no variant always comes first: slow
- * phases of a noisy machine hit both sides of a ratio alike.
+ * The variants run as demo servers booted once; each round loads them one
+ * after the other, on-off-control-write-through then the reverse, so "on"
+ * and the control always run right next to "off" (their ratios are taken
+ * within the round), once before and once after it: slow phases of a noisy
+ * machine hit both sides of a ratio alike.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -34,14 +34,20 @@ interface AutocannonResult {
 type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult>
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon
 
-/** The three configurations of the demo app that are compared */
-export type Variant = 'off' | 'on' | 'writeThrough'
-export const VARIANTS: readonly Variant[] = ['off', 'on', 'writeThrough']
+/**
+ * The configurations of the demo app that are compared. `control` is a
+ * second server with tracking off: control/off is the noise floor of the run
+ * (1 on a quiet machine), against which on/off can be judged.
+ */
+export type Variant = 'off' | 'on' | 'control' | 'writeThrough'
+/** In the order of the even rounds; odd rounds run it reversed */
+export const VARIANTS: readonly Variant[] = ['on', 'off', 'control', 'writeThrough']
 
 /** Env of each variant on top of the common one (unset = package default) */
 const VARIANT_ENV: Record<Variant, Record<string, string>> = {
   off: { TRACKING_ENABLED: 'false' },
   on: {},
+  control: { TRACKING_ENABLED: 'false' },
   writeThrough: { TRACKING_BUFFER_MS: '0' },
 }
 
@@ -202,8 +208,8 @@ export async function benchHttp(options: {
     connections,
     seconds: options.seconds,
     rounds: options.rounds,
-    rps: { off: [], on: [], writeThrough: [] },
-    p99: { off: [], on: [], writeThrough: [] },
+    rps: { off: [], on: [], control: [], writeThrough: [] },
+    p99: { off: [], on: [], control: [], writeThrough: [] },
     redis: { on: [], writeThrough: [] },
     failures: 0,
   }
@@ -235,7 +241,7 @@ export async function benchHttp(options: {
         result.failures += run.errors + run.timeouts + run.non2xx
         line.push(`${variant} ${Math.round(rps)} req/s`)
 
-        if (variant !== 'off') {
+        if (variant === 'on' || variant === 'writeThrough') {
           const commands = new Map<string, number>()
           for (const [name, calls] of after.commands) {
             if (name === 'info') continue
@@ -297,13 +303,17 @@ export function httpSummary(result: HttpResult) {
     medians: {
       off: median(result.rps.off),
       on: median(result.rps.on),
+      control: median(result.rps.control),
       writeThrough: median(result.rps.writeThrough),
     },
     p99: {
       off: median(result.p99.off),
       on: median(result.p99.on),
+      control: median(result.p99.control),
       writeThrough: median(result.p99.writeThrough),
     },
+    controlOff: median(paired('control')),
+    controlOffRounds: paired('control'),
     onOffRounds: paired('on'),
     writeThroughOffRounds: paired('writeThrough'),
     onOff: median(paired('on')),

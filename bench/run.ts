@@ -3,8 +3,8 @@
 | npm run bench
 |--------------------------------------------------------------------------
 |
-|   npm run bench                 full run (about 7 minutes on 2 cores), writes docs/benchmarks.md
-|   npm run bench -- --quick      smoke run (about 2 minutes), writes tmp/benchmarks-quick.md
+|   npm run bench                 full run (5-7 minutes on 2 shared cores, P5 included), writes docs/benchmarks.md
+|   npm run bench -- --quick      smoke run (about 1 minute), writes tmp/benchmarks-quick.md
 |   npm run bench -- --only=p1,p4 some sections (p1 includes p2; also p3, p5, redis)
 |   npm run bench -- --out=FILE   where the report goes
 |
@@ -56,7 +56,7 @@ const SIZES = QUICK
       redis: { pipelined: 100_000, single: 20_000 },
     }
   : {
-      p1: { rounds: 9, seconds: 5, warmupSeconds: 3, connections: 50 },
+      p1: { rounds: 7, seconds: 5, warmupSeconds: 3, connections: 50 },
       p3: { calls: 1_000_000, rounds: 5 },
       p4: { small: 10_000, large: 100_000, dbs: ['sqlite', 'pg'] as const, autocommitSample: 300 },
       p5: {} as Record<string, string>,
@@ -152,18 +152,22 @@ try {
 
 The demo app (\`bin/server.ts\`, NODE_ENV=production, LOG_LEVEL=warn, SQLite, Redis store on the
 private redis-server) under autocannon, ${result.connections} connections, ${result.seconds} s per variant and round,
-rounds: ${result.rounds}, in the order off, on, write-through, then reversed in the next round, so
-"on" always runs right next to "off" and each round gives one on/off ratio. Pages \`/\`, \`/about\`, \`/posts/1..3\`
+rounds: ${result.rounds}, in the order on, off, control, write-through, then reversed in the next round, so
+"on" and the control always run right next to "off" (once before, once after) and each round gives one
+ratio of each. Pages \`/\`, \`/about\`, \`/posts/1..3\`
 with 20 browser user agents, tracked as anonymous visitors (\`track_anonymous\` in config/cabinet.ts).
 Variants: **off** \`TRACKING_ENABLED=false\`, **on** package defaults (bufferMs 1000),
+**control** a second server with \`TRACKING_ENABLED=false\` (control/off would be 1 on a quiet machine,
+so its spread is the noise of this run),
 **write-through** \`TRACKING_BUFFER_MS=0\` (one Redis transaction per view, as the original module writes).
 Failed requests (errors, timeouts, non-2xx): ${result.failures}. The goal figure is the median of the
-per-round ratios (on/off per round: ${summary.onOffRounds.map((value) => fixed(value, 2)).join(', ')}); the ratio
-of the medians is shown too.
+per-round ratios (on/off per round: ${summary.onOffRounds.map((value) => fixed(value, 2)).join(', ')}; control/off:
+${summary.controlOffRounds.map((value) => fixed(value, 2)).join(', ')}); the ratio of the medians is shown too.
 
 | variant | req/s per round | median req/s | median p99 latency | vs off (median of per-round ratios) | ratio of medians |
 | --- | --- | ---: | ---: | ---: | ---: |
 | off | ${rounds('off')} | ${int(summary.medians.off)} | ${summary.p99.off} ms | 1 | 1 |
+| control (off again) | ${rounds('control')} | ${int(summary.medians.control)} | ${summary.p99.control} ms | ${fixed(summary.controlOff, 3)} | ${fixed(summary.medians.control / summary.medians.off, 3)} |
 | on (buffer) | ${rounds('on')} | ${int(summary.medians.on)} | ${summary.p99.on} ms | ${fixed(summary.onOff, 3)} | ${fixed(summary.onOffOfMedians, 3)} |
 | write-through | ${rounds('writeThrough')} | ${int(summary.medians.writeThrough)} | ${summary.p99.writeThrough} ms | ${fixed(summary.writeThroughOff, 3)} | ${fixed(summary.writeThroughOffOfMedians, 3)} |
 
@@ -190,6 +194,13 @@ than \`exec\` when several transactions arrive in one read. The figure used is t
         goal: '>= 0.97',
         measured: `${fixed(summary.onOff, 3)} (${int(summary.medians.on)} / ${int(summary.medians.off)} req/s)`,
         verdict: verdict(summary.onOff >= 0.97),
+      })
+      goals.push({
+        id: 'P1',
+        what: 'control: req/s of a 2nd server with tracking off / off (noise floor)',
+        goal: '1 when quiet',
+        measured: `${fixed(summary.controlOff, 3)} (rounds ${fixed(Math.min(...summary.controlOffRounds), 2)}..${fixed(Math.max(...summary.controlOffRounds), 2)})`,
+        verdict: 'info',
       })
       goals.push({
         id: 'P1',
