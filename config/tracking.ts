@@ -9,6 +9,10 @@ const trackingConfig = defineConfig({
   store: env.get('TRACKING_STORE', 'redis'),
   redisConnection: 'main',
 
+  /* benchmark knobs (npm run bench): unset, the package defaults apply */
+  enabled: env.get('TRACKING_ENABLED'),
+  bufferMs: env.get('TRACKING_BUFFER_MS'),
+
   /* staff users may open the analytics page (/cabinet/tracking) */
   authorize: (ctx) => Boolean((ctx.auth?.user as { isStaff?: boolean } | undefined)?.isStaff),
 })

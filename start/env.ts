@@ -34,6 +34,9 @@ export default await Env.create(new URL('../', import.meta.url), {
   |----------------------------------------------------------
   */
   TRACKING_STORE: Env.schema.enum.optional(['redis', 'memory'] as const),
+  /* benchmark knobs: tracking off, write-through (0) */
+  TRACKING_ENABLED: Env.schema.boolean.optional(),
+  TRACKING_BUFFER_MS: Env.schema.number.optional(),
 
   /*
   |----------------------------------------------------------

@@ -1,0 +1,637 @@
+/*
+|--------------------------------------------------------------------------
+| npm run bench
+|--------------------------------------------------------------------------
+|
+|   npm run bench                 full run (5-7 minutes on 2 shared cores, P5 included), writes docs/benchmarks.md
+|   npm run bench -- --quick      smoke run (about 1 minute), writes tmp/benchmarks-quick.md
+|   npm run bench -- --only=p1,p4 some sections (p1 includes p2; also p3, p5, redis)
+|   npm run bench -- --out=FILE   where the report goes
+|
+| Every goal is a ratio of two figures measured in this run, so a noisy
+| machine slows both sides. Runs its own redis-server on a free port
+| (INFO counters nobody else moves); PostgreSQL from PG_HOST, PG_PORT,
+| PG_USER, PG_PASSWORD and DB_DATABASE (default tracking_bench, created
+| when missing). Prints the report and writes it as Markdown.
+|
+*/
+
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, release, totalmem } from 'node:os'
+import { parseArgs } from 'node:util'
+import { fileURLToPath } from 'node:url'
+import { TestRedisServer } from '../tests/redis_server.ts'
+import { benchHttp, httpSummary, redisPer1000, type HttpResult } from './http.ts'
+import { benchRecorder } from './recorder.ts'
+import { benchFlush, pgConnection, preparePg, type FlushResult } from './flush.ts'
+import { cleanups, fixed, int, mib, parseInfo, redisClient, ROOT } from './lib.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    'quick': { type: 'boolean', default: false },
+    'only': { type: 'string' },
+    'out': { type: 'string' },
+    /* figures of an earlier `bench/selector.ts --json <file>` run instead of running it */
+    'selector-json': { type: 'string' },
+  },
+})
+const QUICK = args.quick
+const SECTIONS = new Set(
+  (args.only ?? 'p1,redis,p3,p4,p5').split(',').map((name) => name.trim().toLowerCase())
+)
+if (SECTIONS.has('p2')) SECTIONS.add('p1')
+const OUT = args.out
+  ? new URL(args.out, `file://${process.cwd()}/`)
+  : new URL(QUICK ? 'tmp/benchmarks-quick.md' : 'docs/benchmarks.md', ROOT)
+
+/** Sizes of the two profiles */
+const SIZES = QUICK
+  ? {
+      p1: { rounds: 1, seconds: 3, warmupSeconds: 2, connections: 50 },
+      p3: { calls: 200_000, rounds: 3 },
+      p4: { small: 1_000, large: 10_000, dbs: ['sqlite'] as const, autocommitSample: 50 },
+      p5: { BENCH_DBS: 'sqlite', BENCH_PATHS: '100,1000', BENCH_ROUNDS: '3' },
+      redis: { pipelined: 100_000, single: 20_000 },
+    }
+  : {
+      p1: { rounds: 7, seconds: 5, warmupSeconds: 3, connections: 50 },
+      p3: { calls: 1_000_000, rounds: 5 },
+      p4: { small: 10_000, large: 100_000, dbs: ['sqlite', 'pg'] as const, autocommitSample: 300 },
+      p5: {} as Record<string, string>,
+      redis: { pipelined: 1_000_000, single: 100_000 },
+    }
+
+const started = Date.now()
+const log = (line: string) => console.log(line)
+const elapsed = () => `${Math.round((Date.now() - started) / 1000)} s`
+
+/** One row of the goals table */
+interface GoalRow {
+  id: string
+  what: string
+  goal: string
+  measured: string
+  verdict: 'MET' | 'MISSED' | 'NOT RUN' | 'info'
+}
+const goals: GoalRow[] = []
+const sections: string[] = []
+/** sections that failed (not those skipped for a missing prerequisite) */
+let failures = 0
+const notRun = (id: string, what: string, goal: string, reason: string) =>
+  goals.push({ id, what, goal, measured: `not run: ${reason}`, verdict: 'NOT RUN' })
+const verdict = (ok: boolean) => (ok ? 'MET' : 'MISSED')
+const errorText = (error: unknown) =>
+  (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 160)
+
+/* ------------------------------------------------------------------ */
+/* machine                                                             */
+/* ------------------------------------------------------------------ */
+
+const redisServer = new TestRedisServer()
+cleanups.add(() => redisServer.stop())
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, async () => {
+    console.error(`\n${signal}: stopping the servers of the benchmark`)
+    await Promise.allSettled([...cleanups].map(async (cleanup) => cleanup()))
+    process.exit(130)
+  })
+}
+await redisServer.start()
+const redis = redisClient(redisServer.port)
+const redisVersion = parseInfo(String(await redis.info('server'))).get('redis_version') ?? '?'
+redis.disconnect()
+
+let pgVersion: string | null = null
+let pgProblem = ''
+try {
+  pgVersion = await preparePg()
+} catch (error) {
+  pgProblem = errorText(error)
+}
+
+const load = loadavg()
+const machine = {
+  cpu: cpus()[0]?.model?.trim() ?? 'unknown',
+  cores: cpus().length,
+  memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+  os: `${process.platform} ${release()}`,
+  node: process.version,
+  redis: redisVersion,
+  pg: pgVersion ?? `unavailable (${pgProblem})`,
+  loadBefore: load.map((value) => value.toFixed(2)).join(' '),
+}
+log(
+  `adonis-tracking benchmarks (${QUICK ? 'quick' : 'full'}): ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, Redis ${machine.redis} on :${redisServer.port}, PostgreSQL ${machine.pg}`
+)
+
+try {
+  /* ---------------------------------------------------------------- */
+  /* P1 + P2                                                           */
+  /* ---------------------------------------------------------------- */
+  if (SECTIONS.has('p1')) {
+    log(`\nP1/P2 request overhead and Redis round trips (${elapsed()})`)
+    let result: HttpResult | undefined
+    try {
+      result = await benchHttp({ redisPort: redisServer.port, ...SIZES.p1, log })
+    } catch (error) {
+      const reason = errorText(error)
+      log(`  failed: ${reason}`)
+      failures++
+      notRun('P1', 'req/s tracking on (buffer) / off', '>= 0.97', reason)
+      notRun('P2', 'Redis round trips per 1,000 tracked requests', '<= 10', reason)
+    }
+    if (result) {
+      const summary = httpSummary(result)
+      const on = redisPer1000(result.redis.on)
+      const wt = redisPer1000(result.redis.writeThrough)
+      const rounds = (variant: keyof HttpResult['rps']) =>
+        result!.rps[variant].map((value) => int(value)).join(', ')
+      sections.push(`## P1 request overhead
+
+The demo app (\`bin/server.ts\`, NODE_ENV=production, LOG_LEVEL=warn, SQLite, Redis store on the
+private redis-server) under autocannon, ${result.connections} connections, ${result.seconds} s per variant and round,
+rounds: ${result.rounds}, in the order on, off, control, write-through, then reversed in the next round, so
+"on" and the control always run right next to "off" (once before, once after) and each round gives one
+ratio of each. Pages \`/\`, \`/about\`, \`/posts/1..3\`
+with 20 browser user agents, tracked as anonymous visitors (\`track_anonymous\` in config/cabinet.ts).
+Variants: **off** \`TRACKING_ENABLED=false\`, **on** package defaults (bufferMs 1000),
+**control** a second server with \`TRACKING_ENABLED=false\` (control/off would be 1 on a quiet machine,
+so its spread is the noise of this run),
+**write-through** \`TRACKING_BUFFER_MS=0\` (one Redis transaction per view, as the original module writes).
+Failed requests (errors, timeouts, non-2xx): ${result.failures}. The goal figure is the median of the
+per-round ratios (on/off per round: ${summary.onOffRounds.map((value) => fixed(value, 2)).join(', ')}; control/off:
+${summary.controlOffRounds.map((value) => fixed(value, 2)).join(', ')}); the ratio of the medians is shown too.
+
+| variant | req/s per round | median req/s | median p99 latency | vs off (median of per-round ratios) | ratio of medians |
+| --- | --- | ---: | ---: | ---: | ---: |
+| off | ${rounds('off')} | ${int(summary.medians.off)} | ${summary.p99.off} ms | 1 | 1 |
+| control (off again) | ${rounds('control')} | ${int(summary.medians.control)} | ${summary.p99.control} ms | ${fixed(summary.controlOff, 3)} | ${fixed(summary.medians.control / summary.medians.off, 3)} |
+| on (buffer) | ${rounds('on')} | ${int(summary.medians.on)} | ${summary.p99.on} ms | ${fixed(summary.onOff, 3)} | ${fixed(summary.onOffOfMedians, 3)} |
+| write-through | ${rounds('writeThrough')} | ${int(summary.medians.writeThrough)} | ${summary.p99.writeThrough} ms | ${fixed(summary.writeThroughOff, 3)} | ${fixed(summary.writeThroughOffOfMedians, 3)} |
+
+## P2 Redis commands and round trips
+
+From \`INFO stats\` and \`INFO commandstats\` of the private redis-server before and after each loaded
+window (the window ends 1.5 s after the load, so the buffer has sent everything). "Tracked
+requests" are the views the day totals in Redis grew by (autocannon's 2xx count misses the requests in
+flight when it stops: ${int(on.counted + wt.counted)} counted vs ${int(on.responses + wt.responses)} 2xx).
+Round trips: every write of the package is a MULTI/EXEC transaction that ioredis sends in one write
+and Redis answers at once, so a transaction is one round trip (counted by its \`exec\`); a standalone
+command would be one more. Redis's own count of client reads (\`total_reads_processed\`, the INFO
+call of the benchmark removed) is the cross-check: it sees every standalone command, and is lower
+than \`exec\` when several transactions arrive in one read. The figure used is the larger of the two.
+
+| variant | tracked requests | commands / 1,000 | transactions (exec) / 1,000 | client reads / 1,000 | **round trips / 1,000** | command mix / 1,000 |
+| --- | ---: | ---: | ---: | ---: | ---: | --- |
+| on (buffer) | ${int(on.counted)} | ${fixed(on.commandsPer1000, 1)} | ${fixed(on.pipelinesPer1000, 2)} | ${fixed(on.readsPer1000, 2)} | **${fixed(on.roundTripsPer1000, 2)}** | ${mix(on.commands, on.counted)} |
+| write-through | ${int(wt.counted)} | ${fixed(wt.commandsPer1000, 1)} | ${fixed(wt.pipelinesPer1000, 1)} | ${fixed(wt.readsPer1000, 1)} | **${fixed(wt.roundTripsPer1000, 1)}** | ${mix(wt.commands, wt.counted)} |
+`)
+      goals.push({
+        id: 'P1',
+        what: 'req/s tracking on (buffer) / off',
+        goal: '>= 0.97',
+        measured: `${fixed(summary.onOff, 3)} (${int(summary.medians.on)} / ${int(summary.medians.off)} req/s)`,
+        verdict: verdict(summary.onOff >= 0.97),
+      })
+      goals.push({
+        id: 'P1',
+        what: 'control: req/s of a 2nd server with tracking off / off (noise floor)',
+        goal: '1 when quiet',
+        measured: `${fixed(summary.controlOff, 3)} (rounds ${fixed(Math.min(...summary.controlOffRounds), 2)}..${fixed(Math.max(...summary.controlOffRounds), 2)})`,
+        verdict: 'info',
+      })
+      goals.push({
+        id: 'P1',
+        what: 'req/s write-through (bufferMs 0) / off',
+        goal: 'reported',
+        measured: `${fixed(summary.writeThroughOff, 3)} (${int(summary.medians.writeThrough)} / ${int(summary.medians.off)} req/s)`,
+        verdict: 'info',
+      })
+      goals.push({
+        id: 'P2',
+        what: 'Redis round trips per 1,000 tracked requests (buffer)',
+        goal: '<= 10',
+        measured: `${fixed(on.roundTripsPer1000, 2)} (${fixed(on.commandsPer1000, 1)} commands)`,
+        verdict: verdict(on.counted > 0 && on.roundTripsPer1000 <= 10),
+      })
+      goals.push({
+        id: 'P2',
+        what: 'Redis round trips per 1,000 tracked requests (write-through, seed-like)',
+        goal: 'reported',
+        measured: `${fixed(wt.roundTripsPer1000, 0)} (${fixed(wt.commandsPer1000, 0)} commands)`,
+        verdict: 'info',
+      })
+    }
+  }
+
+  /* ---------------------------------------------------------------- */
+  /* Redis reference                                                   */
+  /* ---------------------------------------------------------------- */
+  if (SECTIONS.has('redis')) {
+    log(`\nRedis reference: redis-benchmark HINCRBY (${elapsed()})`)
+    try {
+      const pipelined = await redisBenchmark(['-P', '100', '-n', String(SIZES.redis.pipelined)])
+      const single = await redisBenchmark(['-P', '1', '-n', String(SIZES.redis.single)])
+      log(`  pipelined (-P 100): ${int(pipelined)} HINCRBY/s, one per round trip: ${int(single)}/s`)
+      sections.push(`## Redis reference
+
+\`redis-benchmark -h 127.0.0.1 -p <private port> -c 50 -r 100000 -q <flags> HINCRBY bench:tracking:views field:__rand_int__ 1\`
+on the same machine and redis-server, for scale: the write path sends its views as such HINCRBYs.
+
+| flags | HINCRBY/s |
+| --- | ---: |
+| \`-P 100 -n ${int(SIZES.redis.pipelined)}\` (pipelined) | ${int(pipelined)} |
+| \`-P 1 -n ${int(SIZES.redis.single)}\` (one command per round trip) | ${int(single)} |
+`)
+      goals.push({
+        id: 'ref',
+        what: 'redis-benchmark pipelined HINCRBY (-P 100)',
+        goal: 'reference',
+        measured: `${int(pipelined)}/s (unpipelined ${int(single)}/s)`,
+        verdict: 'info',
+      })
+    } catch (error) {
+      log(`  failed: ${errorText(error)}`)
+      failures++
+      notRun('ref', 'redis-benchmark pipelined HINCRBY', 'reference', errorText(error))
+    }
+  }
+
+  /* ---------------------------------------------------------------- */
+  /* P3                                                                */
+  /* ---------------------------------------------------------------- */
+  if (SECTIONS.has('p3')) {
+    log(`\nP3 recorder throughput (${elapsed()})`)
+    try {
+      const results = await benchRecorder(SIZES.p3)
+      for (const [name, perSecond] of Object.entries(results)) {
+        log(`  record() ${name}: ${int(perSecond)} calls/s`)
+      }
+      sections.push(`## P3 recorder throughput
+
+\`TrackingRecorder.record()\` in process (bench/recorder.ts): ${int(SIZES.p3.calls)} calls per round, ${SIZES.p3.rounds} rounds,
+median, after a warm-up; memory store with a 60 s buffer so only the recording path (eligibility, path,
+day, visitor, buffer coalescing) is timed. 200 distinct paths; authenticated = 50 user ids; anonymous =
+salted-hash visitor from ip + user agent (\`trackAnonymous\`); bot = rejected by the bot check.
+
+| case | record() calls/s |
+| --- | ---: |
+${Object.entries(results)
+  .map(([name, perSecond]) => `| ${name} | ${int(perSecond)} |`)
+  .join('\n')}
+`)
+      for (const name of ['authenticated', 'anonymous']) {
+        goals.push({
+          id: 'P3',
+          what: `record() calls/s, ${name} page view`,
+          goal: '>= 1,000,000/s',
+          measured: `${int(results[name])}/s`,
+          verdict: verdict(results[name] >= 1_000_000),
+        })
+      }
+    } catch (error) {
+      log(`  failed: ${errorText(error)}`)
+      failures++
+      notRun('P3', 'record() calls/s', '>= 1,000,000/s', errorText(error))
+    }
+  }
+
+  /* ---------------------------------------------------------------- */
+  /* P4                                                                */
+  /* ---------------------------------------------------------------- */
+  if (SECTIONS.has('p4')) {
+    log(`\nP4 flush of one day (${elapsed()})`)
+    const results: FlushResult[] = []
+    for (const db of SIZES.p4.dbs) {
+      if (db === 'pg' && !pgVersion) {
+        notRun('P4', 'flush vs naive loop, PostgreSQL', '>= 50x faster', `PostgreSQL ${pgProblem}`)
+        continue
+      }
+      try {
+        results.push(await benchFlush({ db, redisPort: redisServer.port, ...SIZES.p4, log }))
+      } catch (error) {
+        log(`  ${db} failed: ${errorText(error)}`)
+        failures++
+        notRun('P4', `flush vs naive loop, ${db}`, '>= 50x faster', errorText(error))
+      }
+    }
+    if (results.length > 0) {
+      const flatLimit = (result: FlushResult) => 1.5 * result.small.retainedHeapDelta + 2 ** 20
+      sections.push(`## P4 flush of one day
+
+\`flushPageViews(manager, db, { date })\` (src/flush.ts) of one day holding ${int(SIZES.p4.large)} distinct paths
+(1..50 views each) in the private Redis, into empty tables, vs a naive loop: HGETALL of the day,
+then one \`INSERT ... ON CONFLICT DO UPDATE SET views = views + ?\` per path. The naive loop runs in
+**one transaction**, its fastest form; with a commit per row, as the original module's ORM loop
+runs under autocommit, every row pays a commit (fsync): that rate is measured on a
+${SIZES.p4.autocommitSample}-row sample and extrapolated (last column). SQLite file in tmp/, PostgreSQL database
+\`${pgConnection().database}\`. Rows in SQL are checked after every run.
+
+Memory: **retained heap** = largest \`heapUsed\` after a full GC, over a baseline taken after a GC,
+sampled before every chunk the flush reads (an untimed second run) and 4 times during the naive loop;
+**peak heap** / **peak RSS** = largest value sampled every 5 ms during the timed run (peak heap
+includes garbage not collected yet). "Flat" = retained heap at ${int(SIZES.p4.large)} paths <= 1.5 x the
+retained heap at ${int(SIZES.p4.small)} paths + 1 MiB.
+
+| db | run | paths | time | retained heap | peak heap | peak RSS | naive / flush |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${results
+  .map((result) =>
+    [
+      row(result.db, 'flush', result.small, ''),
+      row(result.db, 'flush', result.large, ''),
+      row(
+        result.db,
+        'naive (1 transaction)',
+        result.naive,
+        `**${fixed(result.naive.ms / result.large.ms, 1)}x**`
+      ),
+      `| ${result.db} | naive, commit per row (extrapolated) | ${int(result.large.paths)} | ${fixed((result.naiveAutocommitMsPerRow * result.large.paths) / 1000, 0)} s | | | | ${fixed((result.naiveAutocommitMsPerRow * result.large.paths) / result.large.ms, 0)}x |`,
+    ].join('\n')
+  )
+  .join('\n')}
+`)
+      for (const result of results) {
+        const speedup = result.naive.ms / result.large.ms
+        goals.push({
+          id: 'P4',
+          what: `flush ${int(result.large.paths)} paths vs naive loop in one transaction, ${result.db}`,
+          goal: '>= 50x faster',
+          measured: `${fixed(speedup, 1)}x (${fixed(result.large.ms / 1000, 2)} s vs ${fixed(result.naive.ms / 1000, 2)} s)`,
+          verdict: verdict(speedup >= 50),
+        })
+        const autocommit = (result.naiveAutocommitMsPerRow * result.large.paths) / result.large.ms
+        goals.push({
+          id: 'P4',
+          what: `flush vs naive loop with a commit per row (seed-like, extrapolated), ${result.db}`,
+          goal: '>= 50x faster',
+          measured: `${fixed(autocommit, 0)}x (${fixed(result.naiveAutocommitMsPerRow, 2)} ms/row x ${int(result.large.paths)})`,
+          verdict: 'info',
+        })
+        const flat = result.large.retainedHeapDelta <= flatLimit(result)
+        goals.push({
+          id: 'P4',
+          what: `flush memory flat, ${result.db} (retained heap ${int(result.small.paths)} -> ${int(result.large.paths)} paths)`,
+          goal: 'flat',
+          measured: `${mib(result.small.retainedHeapDelta)} -> ${mib(result.large.retainedHeapDelta)} (naive ${mib(result.naive.retainedHeapDelta)})`,
+          verdict: verdict(flat),
+        })
+      }
+    }
+  }
+
+  /* ---------------------------------------------------------------- */
+  /* P5                                                                */
+  /* ---------------------------------------------------------------- */
+  if (SECTIONS.has('p5')) {
+    log(`\nP5 analytics context: bench/selector.ts (${elapsed()})`)
+    await runSelector()
+  }
+} finally {
+  await redisServer.stop()
+}
+
+/* ------------------------------------------------------------------ */
+/* report                                                              */
+/* ------------------------------------------------------------------ */
+
+const command = `npm run bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
+const report = `# Benchmarks
+
+Produced by \`${command}\` (bench/run.ts) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC
+in ${elapsed()}. Every goal is a ratio of two figures measured in this run. A missed goal stays
+in the table with its measured value.
+
+## Machine
+
+| | |
+| --- | --- |
+| CPU | ${machine.cpu}, ${machine.cores} cores |
+| memory | ${machine.memory} |
+| OS | ${machine.os} |
+| Node | ${machine.node} |
+| Redis | ${machine.redis} (a private redis-server started by the benchmark) |
+| PostgreSQL | ${machine.pg} |
+| load average (1/5/15 min) | ${machine.loadBefore} at the start, ${loadavg()
+  .map((value) => value.toFixed(2))
+  .join(' ')} at the end |
+
+The machine is shared (other jobs run tests at the same time): rounds alternate and figures are
+medians so that a slow phase hits both sides of a ratio.
+
+## Goals
+
+| | measure | goal | measured | result |
+| --- | --- | --- | --- | --- |
+${goals.map((goal) => `| ${goal.id} | ${goal.what} | ${goal.goal} | ${goal.measured} | ${goal.verdict === 'MET' || goal.verdict === 'MISSED' ? `**${goal.verdict}**` : goal.verdict} |`).join('\n')}
+
+${sections.join('\n')}`
+
+mkdirSync(new URL('./', OUT), { recursive: true })
+writeFileSync(OUT, report)
+console.log(`\n${report}`)
+console.log(`written to ${fileURLToPath(OUT)} (${elapsed()})`)
+if (failures > 0) process.exitCode = 1
+
+/* ------------------------------------------------------------------ */
+/* helpers                                                             */
+/* ------------------------------------------------------------------ */
+
+function mix(commands: Map<string, number>, counted: number): string {
+  if (counted === 0) return ''
+  return [...commands]
+    .sort((a, b) => b[1] - a[1])
+    .map(
+      ([name, calls]) => `${name} ${fixed((calls / counted) * 1000, calls / counted > 0.1 ? 0 : 2)}`
+    )
+    .join(', ')
+}
+
+function row(db: string, run: string, result: FlushResult['small'], ratio: string) {
+  return `| ${db} | ${run} | ${int(result.paths)} | ${fixed(result.ms / 1000, 2)} s | ${mib(result.retainedHeapDelta)} | ${mib(result.peakHeapDelta)} | ${mib(result.peakRssDelta)} | ${ratio} |`
+}
+
+/** HINCRBY/s from redis-benchmark against the private server */
+async function redisBenchmark(flags: string[]): Promise<number> {
+  const child = spawn(
+    'redis-benchmark',
+    [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(redisServer.port),
+      '-c',
+      '50',
+      '-r',
+      '100000',
+      '-q',
+      ...flags,
+      'HINCRBY',
+      'bench:tracking:views',
+      'field:__rand_int__',
+      '1',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] }
+  )
+  let output = ''
+  child.stdout.on('data', (chunk) => (output += chunk))
+  child.stderr.on('data', (chunk) => (output += chunk))
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
+  const [code] = await once(child, 'exit')
+  clearTimeout(timer)
+  const matches = [...output.matchAll(/([\d.]+) requests per second/g)]
+  if (code !== 0 || matches.length === 0) {
+    throw new Error(`redis-benchmark failed (exit ${code}): ${output.trim().slice(-200)}`)
+  }
+  return Number(matches[matches.length - 1][1])
+}
+
+/**
+ * P5: bench/selector.ts --json <file>, in a child process with the same
+ * loader flags, on the private Redis
+ */
+async function runSelector() {
+  const goalRows = (reason: string) => {
+    notRun('P5', 'analytics context t(10k paths) / t(1k paths)', '<= 3', reason)
+    notRun('P5', 'analytics context cold / cached (dashboard cache)', '>= 100x', reason)
+  }
+  const given = args['selector-json']
+  const jsonFile = given
+    ? new URL(given, `file://${process.cwd()}/`)
+    : new URL(`tmp/bench-selector-${process.pid}.json`, ROOT)
+  if (given) {
+    log(`  figures from ${fileURLToPath(jsonFile)}`)
+    if (!existsSync(jsonFile)) return goalRows(`no file ${fileURLToPath(jsonFile)}`)
+  } else if (!(await spawnSelector(jsonFile, goalRows))) {
+    return
+  }
+  await reportSelector(jsonFile, goalRows, !given)
+}
+
+/**
+ * Runs bench/selector.ts --json in a child process; false (with the goal
+ * rows filled in) when it could not
+ */
+async function spawnSelector(jsonFile: URL, goalRows: (reason: string) => void) {
+  const source = readFileSync(new URL('bench/selector.ts', ROOT), 'utf8')
+  if (!source.includes('--json')) {
+    const reason = 'bench/selector.ts has no --json flag in this branch yet'
+    log(`  ${reason}`)
+    goalRows(reason)
+    return false
+  }
+  mkdirSync(new URL('tmp/', ROOT), { recursive: true })
+  rmSync(jsonFile, { force: true })
+  const quick = QUICK && source.includes('--quick') ? ['--quick'] : []
+  const pg = pgConnection()
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, 'bench/selector.ts', '--json', fileURLToPath(jsonFile), ...quick],
+    {
+      cwd: fileURLToPath(ROOT),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        REDIS_HOST: '127.0.0.1',
+        REDIS_PORT: String(redisServer.port),
+        PG_HOST: pg.host,
+        PG_PORT: String(pg.port),
+        PG_USER: pg.user,
+        PG_PASSWORD: pg.password,
+        ...(pgVersion ? {} : { BENCH_DBS: 'sqlite' }),
+        ...SIZES.p5,
+      },
+    }
+  )
+  let tail = ''
+  const relay = (chunk: Buffer) => {
+    const text = chunk.toString()
+    tail = (tail + text).slice(-400)
+    for (const line of text.split('\n')) if (line.trim()) log(`  | ${line}`)
+  }
+  child.stdout.on('data', relay)
+  child.stderr.on('data', relay)
+  const timer = setTimeout(() => child.kill('SIGKILL'), QUICK ? 180_000 : 360_000)
+  const [code, signal] = await once(child, 'exit')
+  clearTimeout(timer)
+  if (code !== 0 || !existsSync(jsonFile)) {
+    const reason =
+      signal === 'SIGKILL'
+        ? 'bench/selector.ts took too long (killed)'
+        : `bench/selector.ts failed (exit ${code}): ${tail.trim().split('\n').pop()}`
+    failures++
+    goalRows(reason)
+    return false
+  }
+  return true
+}
+
+/** Adds the P5 section and goal rows from the --json file of bench/selector.ts */
+async function reportSelector(
+  jsonFile: URL,
+  goalRows: (reason: string) => void,
+  removeFile: boolean
+) {
+  let data: {
+    sizes?: { days?: number; small?: number; large?: number }
+    results?: Record<
+      string,
+      { t1kMs?: number; t10kMs?: number; ratio?: number; cachedMs?: number; cachedSpeedup?: number }
+    >
+  }
+  try {
+    data = JSON.parse(readFileSync(jsonFile, 'utf8'))
+  } catch (error) {
+    failures++
+    goalRows(`unreadable ${fileURLToPath(jsonFile)}: ${errorText(error)}`)
+    return
+  } finally {
+    if (removeFile) rmSync(jsonFile, { force: true })
+  }
+  const sizes = data.sizes ?? {}
+  const small = int(sizes.small ?? Number.NaN)
+  const large = int(sizes.large ?? Number.NaN)
+  const entries = Object.entries(data.results ?? {})
+  if (entries.length === 0) {
+    goalRows('bench/selector.ts wrote no results')
+    return
+  }
+  sections.push(`## P5 analytics context
+
+\`bench/selector.ts --json\`: \`TrackingSelector.getAnalyticsContext\` over ${sizes.days ?? '?'} days (compared with
+the ${sizes.days ?? '?'} days before) with ${small} and ${large} paths a day, SQL rows for past days and
+today live in the private Redis; cold = full computation (median of rounds), cached = through the
+dashboard provider's cache.
+
+| db | t(${small} paths) | t(${large} paths) | ratio | cached | cold / cached |
+| --- | ---: | ---: | ---: | ---: | ---: |
+${entries
+  .map(
+    ([db, r]) =>
+      `| ${db} | ${fixed(r.t1kMs ?? Number.NaN, 1)} ms | ${fixed(r.t10kMs ?? Number.NaN, 1)} ms | ${fixed(r.ratio ?? Number.NaN, 2)} | ${fixed(r.cachedMs ?? Number.NaN, 4)} ms | ${int(r.cachedSpeedup ?? Number.NaN)}x |`
+  )
+  .join('\n')}
+`)
+  for (const [db, r] of entries) {
+    const ratio = Number(r.ratio)
+    goals.push({
+      id: 'P5',
+      what: `analytics context t(${large} paths) / t(${small} paths), ${db}`,
+      goal: '<= 3',
+      measured: fixed(ratio, 2),
+      verdict: Number.isFinite(ratio) ? verdict(ratio <= 3) : 'NOT RUN',
+    })
+  }
+  for (const [db, r] of entries) {
+    const speedup = Number(r.cachedSpeedup)
+    goals.push({
+      id: 'P5',
+      what: `analytics context cold / cached, ${db}`,
+      goal: '>= 100x',
+      measured: `${int(speedup)}x`,
+      verdict: Number.isFinite(speedup) ? verdict(speedup >= 100) : 'NOT RUN',
+    })
+  }
+}
