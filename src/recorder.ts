@@ -10,6 +10,8 @@ import { isTrackingSkipped } from './skip.ts'
 export const MAX_PATH_LENGTH = 500
 /** Distinct user agents whose bot verdict is remembered */
 const BOT_CACHE_SIZE = 2000
+/** ip + user agent pairs whose digest is remembered (memory only) */
+const VISITOR_CACHE_SIZE = 4096
 
 const NON_ASCII = /[^\x20-\x7e]/
 // eslint-disable-next-line no-control-regex -- control characters are what is removed
@@ -91,6 +93,9 @@ export class TrackingRecorder {
   #now: () => number
   #dayCache = { day: '', from: 0, until: -1 }
   #botCache = new Map<string, boolean>()
+  /** digests by user agent, then ip */
+  #visitorCache = new Map<string, Map<string, string>>()
+  #visitorCacheSize = 0
 
   constructor(
     settings: TrackingSettings,
@@ -168,9 +173,37 @@ export class TrackingRecorder {
     hit.visitor = this.userId(ctx)
     if (hit.visitor === null && settings.trackAnonymous) {
       const ua = ctx.request.request.headers['user-agent'] ?? ''
-      hit.anonymous = hash('sha256', `${ctx.request.ip() ?? ''}\n${ua}`, 'base64url')
+      hit.anonymous = this.#anonymousDigest(ctx.request.ip() ?? '', ua)
     }
     return hit
+  }
+
+  /**
+   * The unsalted digest of ip + user agent. A visitor's next pages reuse it:
+   * hashing (and joining the two strings) on every request costs more than
+   * the rest of record(). Bounded, and in this process only, like the
+   * request itself.
+   */
+  #anonymousDigest(ip: string, userAgent: string): string {
+    const cache = this.#visitorCache
+    let byIp = cache.get(userAgent)
+    let digest = byIp?.get(ip)
+    if (digest === undefined) {
+      digest = hash('sha256', `${ip}\n${userAgent}`, 'base64url')
+      /* full: start over (cheaper than tracking recency on the hot path) */
+      if (this.#visitorCacheSize >= VISITOR_CACHE_SIZE) {
+        cache.clear()
+        this.#visitorCacheSize = 0
+        byIp = undefined
+      }
+      if (!byIp) {
+        byIp = new Map()
+        cache.set(userAgent, byIp)
+      }
+      byIp.set(ip, digest)
+      this.#visitorCacheSize++
+    }
+    return digest
   }
 
   /**
