@@ -21,6 +21,12 @@ export const MAX_PATH_LENGTH = 500
 /** Rows per multi-row upsert: well under every driver's bind-parameter limit */
 const MAX_ROWS_PER_STATEMENT = 1000
 
+/**
+ * Rows per upsert on SQLite: knex writes a multi-row insert as a compound
+ * SELECT, and SQLite refuses more than 500 terms (SQLITE_MAX_COMPOUND_SELECT)
+ */
+const MAX_ROWS_PER_SQLITE_STATEMENT = 400
+
 /** Attempts of one flush transaction on deadlocks and busy databases */
 const MAX_ATTEMPTS = 6
 
@@ -228,9 +234,12 @@ async function upsertPageViews(
 ) {
   const table = TRACKING_TABLES.pageViews
   const all = [...rows]
-  for (let start = 0; start < all.length; start += MAX_ROWS_PER_STATEMENT) {
+  const perStatement = trx.dialect.name.includes('sqlite')
+    ? MAX_ROWS_PER_SQLITE_STATEMENT
+    : MAX_ROWS_PER_STATEMENT
+  for (let start = 0; start < all.length; start += perStatement) {
     const values = all
-      .slice(start, start + MAX_ROWS_PER_STATEMENT)
+      .slice(start, start + perStatement)
       .map(([path, views]) => ({ path, date: day, views }))
     await trx
       .knexQuery()

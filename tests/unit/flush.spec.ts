@@ -4,13 +4,20 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import db from '@adonisjs/lucid/services/db'
-import { flushPageViews, parseDay, resolveDaySelection, sqlPath } from '../../src/flush.ts'
+import {
+  MAX_PATH_LENGTH,
+  flushPageViews,
+  parseDay,
+  resolveDaySelection,
+  sqlPath,
+} from '../../src/flush.ts'
 import type { FlushTarget } from '../../src/flush.ts'
 import { parseRetention, prunePageViews } from '../../src/prune.ts'
 import { AutoFlush } from '../../src/auto_flush.ts'
 import PageView from '../../src/models/page_view.ts'
 import DailyStat from '../../src/models/daily_stat.ts'
 import { RedisStore } from '../../src/stores/redis_store.ts'
+import { PathSketch } from '../../src/stores/path_sketch.ts'
 import type { TrackingBatch } from '../../src/stores/types.ts'
 import {
   buildManager,
@@ -293,6 +300,66 @@ test.group(`flushPageViews (${dbName})`, (group) => {
     assert.equal(await dayStat(DAY, 'views'), expected)
     assert.equal(sqlPath(''), '/')
     assert.equal(sqlPath('/a\u0000\uD800'), '/a\uFFFD\uFFFD')
+  })
+
+  test('raw paths that become one SQL path in different chunks are one row in the summary', async ({
+    assert,
+    cleanup,
+  }) => {
+    /* the memory store yields its paths in write order: chunkSize 1 puts each in its own chunk */
+    const tracking = buildManager({}, { store: 'memory' })
+    cleanup(() => tracking.cleanup())
+    const stem = `/${'y'.repeat(MAX_PATH_LENGTH - 1)}`
+    await tracking.manager.store.write(
+      batch({
+        [DAY]: {
+          [`${stem}-first-tail`]: 1,
+          '/a': 1,
+          [`${stem}-second-tail`]: 2,
+          [stem]: 3,
+          '': 1,
+          '/': 1,
+          '/b\uD800': 1,
+          '/b\uFFFD': 1,
+        },
+      })
+    )
+
+    const summary = await flushPageViews(tracking.manager, db, { chunkSize: 1 })
+    assert.deepEqual(summary, { days: 1, paths: 4, views: 11, recovered: 0 })
+    assert.deepEqual(await rowsOf(DAY), { [stem]: 6, '/a': 1, '/': 2, '/b\uFFFD': 2 })
+  })
+
+  test('the day keeps a sketch of its distinct paths, merged by every flush', async ({
+    assert,
+    cleanup,
+  }) => {
+    const tracking = buildManager()
+    cleanup(() => tracking.cleanup())
+    const store = tracking.manager.store
+    const pathsOf = async () => {
+      const stat = await DailyStat.findOrFail(DAY)
+      return PathSketch.fromBuffer(stat.pathsSketch)!
+    }
+
+    await store.write(batch({ [DAY]: { '/a': 1, '/b': 2 }, [DAY2]: { '/z': 1 } }))
+    await flushPageViews(tracking.manager, db)
+    await store.write(batch({ [DAY]: { '/b': 1, '/c': 1 } }))
+    await flushPageViews(tracking.manager, db)
+    const small = await pathsOf()
+    assert.isTrue(small.exact)
+    assert.equal(small.count(), 3)
+
+    /* 3,000 more paths in chunks of 1,000 (more rows than one SQLite statement takes) */
+    const views: Record<string, number> = {}
+    for (let i = 0; i < 3000; i++) views[`/p/${i}`] = 1
+    await store.write(batch({ [DAY]: views }))
+    const summary = await flushPageViews(tracking.manager, db, { chunkSize: 1000 })
+    assert.equal(summary.paths, 3000)
+    assert.equal(await countRows('tracking_page_views'), 3004)
+    const large = await pathsOf()
+    assert.isFalse(large.exact)
+    near(assert, large.count(), 3003)
   })
 
   test('a failure before the commit, then a re-run: exact totals', async ({ assert, cleanup }) => {
