@@ -401,7 +401,8 @@ async function mergeVisitors(store: TrackingStore, client: QueryClientContract, 
  *    and did not confirm.
  * 2. For every day to flush, takes the day's live keys aside under a new
  *    flush id and adds them to SQL in one transaction that also records the
- *    flush id, then deletes them.
+ *    flush id and unions the paths into the day's path sketch (tracked
+ *    pages, see src/stores/path_sketch.ts), then deletes them.
  * 3. Unions each flushed day's visitors into the stored HyperLogLog.
  */
 export async function flushPageViews(
