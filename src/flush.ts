@@ -130,6 +130,10 @@ export function resolveDaySelection(
  * U+FFFD), never empty, at most 500 characters (cut, never rejected).
  */
 export function sqlPath(path: string): string {
+  /* the common case, on every live path of every read: nothing to change */
+  if (path.length > 0 && path.length <= MAX_PATH_LENGTH && !path.includes('\u0000')) {
+    if (path.isWellFormed()) return path
+  }
   // eslint-disable-next-line no-control-regex
   let out = path.toWellFormed().replace(/\u0000/g, '\uFFFD')
   if (out.length > MAX_PATH_LENGTH) out = Array.from(out).slice(0, MAX_PATH_LENGTH).join('')

@@ -167,6 +167,14 @@ export function comparePaths(a: string, b: string): number {
   return a.length - b.length
 }
 
+/** The k-th largest of `count` numbers (k >= 1), 0 when there are fewer than k */
+function kthLargest(values: Iterable<number>, count: number, k: number): number {
+  if (count < k) return 0
+  /* a typed array sorts numbers natively, without a comparator call per pair */
+  const sorted = Float64Array.from(values).sort()
+  return sorted[sorted.length - k]
+}
+
 /** views desc, then path asc: the order of every ranked read */
 function byViews(a: PageCount, b: PageCount): number {
   return b.views - a.views || comparePaths(a.path, b.path)
@@ -497,13 +505,27 @@ export class TrackingSelector {
       ),
     ])
     days.forEach((day, i) => {
-      for (const [path, views] of hashes[i]) add(day, path, views)
+      const hash = hashes[i]
+      /* usually every live path is kept as SQL stores it: the store's (fresh) map serves as it is */
+      if (!out.has(day) && hash.size > 0 && this.#keptAsIs(hash)) out.set(day, hash)
+      else for (const [path, views] of hash) add(day, path, views)
     })
     return out
   }
 
-  /** Live views per path over the days of a range, optionally filtered by a search */
-  #livePaths(live: LiveDays, search = ''): Map<string, number> {
+  /** Every path is stored as it is, not skipped, with a count */
+  #keptAsIs(counts: Map<string, number>): boolean {
+    for (const [path, views] of counts) {
+      if (!Number.isFinite(views) || views === 0) return false
+      if (sqlPath(path) !== path || this.#isSkipped(path)) return false
+    }
+    return true
+  }
+
+  /** Live views per path over the days of a range, optionally filtered by a search (read only) */
+  #livePaths(live: LiveDays, search = ''): ReadonlyMap<string, number> {
+    /* usually today alone is live: its map serves as it is */
+    if (search === '' && live.size === 1) return live.values().next().value!
     const needle = search.toLowerCase()
     const out = new Map<string, number>()
     for (const paths of live.values()) {
@@ -551,8 +573,13 @@ export class TrackingSelector {
     const livePaths = this.#livePaths(loaded.live, search)
 
     /* 1. exact C of the busiest day's top paths and of the top live paths */
-    const byLive = [...livePaths].sort((a, b) => b[1] - a[1])
-    const exactPaths = new Set(byLive.slice(0, k).map(([path]) => path))
+    const exactPaths = new Set<string>()
+    const liveKth = kthLargest(livePaths.values(), livePaths.size, k)
+    for (const [path, views] of livePaths) if (views > liveKth) exactPaths.add(path)
+    for (const [path, views] of livePaths) {
+      if (exactPaths.size >= k) break
+      if (views === liveKth) exactPaths.add(path)
+    }
     let busiest: string | null = null
     for (const [day, row] of stored) {
       if (busiest === null || row.views > stored.get(busiest)!.views) busiest = day
@@ -568,12 +595,15 @@ export class TrackingSelector {
 
     /* 2. the threshold: K paths reach it */
     const bounds: number[] = []
-    for (const [path, views] of livePaths) bounds.push(views + (sums.get(path) ?? 0))
+    let otherLive = 0
+    for (const [path, views] of livePaths) {
+      bounds.push(views + (sums.get(path) ?? 0))
+      if (views > otherLive && !exactPaths.has(path)) otherLive = views
+    }
     for (const path of exactPaths) if (!livePaths.has(path)) bounds.push(sums.get(path) ?? 0)
-    const threshold = bounds.length >= k ? bounds.sort((a, b) => b - a)[k - 1] : 0
+    const threshold = kthLargest(bounds, bounds.length, k)
 
-    /* 3. the other paths that can reach it */
-    const otherLive = byLive.find(([path]) => !exactPaths.has(path))?.[1] ?? 0
+    /* 3. the other paths that can reach it (otherLive is L) */
     const minDayViews = threshold > 0 ? Math.ceil((threshold - otherLive) / range.days) : 0
     const restricted = minDayViews > 1
     let listed: number
