@@ -585,7 +585,9 @@ export class TrackingSelector {
       if (busiest === null || row.views > stored.get(busiest)!.views) busiest = day
     }
     if (busiest !== null) {
-      const seeds = (await this.#rows(client, this.#day(busiest), search)
+      /* `date = ?`, not a range: the (date, views) index then yields the rows in order */
+      const day = client.from(TRACKING_TABLES.pageViews).where('date', busiest)
+      const seeds = (await this.#matching(client, this.#notSkipped(day), search)
         .select('path')
         .orderBy('views', 'desc')
         .limit(k)) as Array<{ path: string }>
@@ -711,10 +713,11 @@ export class TrackingSelector {
       }
     }
     for (const paths of live.values()) for (const path of paths.keys()) sketch.add(path)
-    /* the sketches hold every recorded path: take the skipped ones off */
+    /* the sketches hold every recorded path: take the skipped ones off (if any has a row) */
     const exact = sketch.exact
     let skipped = 0
-    for (const query of this.#skippedRows(client, range)) {
+    const queries = loaded.skipped.size > 0 ? this.#skippedRows(client, range) : []
+    for (const query of queries) {
       if (exact) {
         const rows = (await query.distinct('path')) as Array<{ path: string }>
         for (const row of rows) sketch.delete(row.path)
