@@ -4,6 +4,7 @@ import { DateTime } from 'luxon'
 import type { QueryClientContract, TransactionClientContract } from '@adonisjs/lucid/types/database'
 import debug from './debug.ts'
 import { E_TRACKING_INVALID_DATE } from './errors.ts'
+import { PathSketch } from './stores/path_sketch.ts'
 import type { TakenFlush, TrackingStore } from './stores/types.ts'
 import type { TrackingSettings } from './types.ts'
 
@@ -79,7 +80,7 @@ export interface FlushOptions {
 export interface FlushSummary {
   /** distinct days that received counts */
   days: number
-  /** page view rows upserted (a path counted once per flushed day) */
+  /** distinct page view rows upserted (a SQL path counted once per flushed day and flush) */
   paths: number
   /** views added to SQL */
   views: number
@@ -129,10 +130,27 @@ export function resolveDaySelection(
  * U+FFFD), never empty, at most 500 characters (cut, never rejected).
  */
 export function sqlPath(path: string): string {
+  /* the common case, on every live path of every read: nothing to change */
+  if (path.length > 0 && path.length <= MAX_PATH_LENGTH && !path.includes('\u0000')) {
+    if (path.isWellFormed()) return path
+  }
   // eslint-disable-next-line no-control-regex
   let out = path.toWellFormed().replace(/\u0000/g, '\uFFFD')
   if (out.length > MAX_PATH_LENGTH) out = Array.from(out).slice(0, MAX_PATH_LENGTH).join('')
   return out === '' ? '/' : out
+}
+
+/**
+ * Whether another raw path may end up as this SQL path too: sqlPath only
+ * changes a path into `/`, one holding U+FFFD or one of exactly 500 code
+ * points, so only such paths can meet again in a later chunk
+ */
+function mayCollide(path: string): boolean {
+  return (
+    path === '/' ||
+    path.includes('\uFFFD') ||
+    (path.length >= MAX_PATH_LENGTH && Array.from(path).length === MAX_PATH_LENGTH)
+  )
 }
 
 /**
@@ -236,6 +254,22 @@ async function upsertPageViews(
   }
 }
 
+/**
+ * Unions the paths of a flush into the day's stored path sketch. The day
+ * row is already locked by addDayViews in the same transaction, so the
+ * read-merge-write of two flushers of one day cannot interleave.
+ */
+async function mergePaths(trx: TransactionClientContract, day: string, paths: PathSketch) {
+  const table = TRACKING_TABLES.dailyStats
+  const query = trx.from(table).where('date', day).select('paths_sketch')
+  if (trx.dialect.name === 'postgres' || isMysql(trx)) query.forUpdate()
+  const row = await query.first()
+  const stored = row?.paths_sketch
+  /* bytes that are not a sketch are replaced: the selector recounts such days from the rows */
+  if (stored && stored.length > 0) paths.merge(Buffer.from(stored))
+  await trx.from(table).where('date', day).update({ paths_sketch: paths.toBuffer() })
+}
+
 async function addDayViews(trx: TransactionClientContract, day: string, views: number) {
   const table = TRACKING_TABLES.dailyStats
   await trx
@@ -284,14 +318,28 @@ async function applyFlush(
       /* the day row first: flushes of one day queue here, not on page rows in random order */
       await addDayViews(trx, flush.day, expected)
 
+      /*
+       * Rows are counted per chunk; a SQL path that two raw paths became
+       * (see mayCollide) is remembered so a later chunk does not count it again
+       */
       let paths = 0
       let views = 0
+      const sketch = new PathSketch()
+      const colliding = new Set<string>()
       for await (const chunk of store.readTaken(flush.flushId, options.chunkSize)) {
         const rows = coalesce(chunk)
         await upsertPageViews(trx, flush.day, rows)
-        paths += rows.size
-        for (const count of rows.values()) views += count
+        for (const [path, count] of rows) {
+          views += count
+          sketch.add(path)
+          if (!mayCollide(path)) paths++
+          else if (!colliding.has(path)) {
+            colliding.add(path)
+            paths++
+          }
+        }
       }
+      if (paths > 0) await mergePaths(trx, flush.day, sketch)
 
       /* the paths are what the rows received; a total key that disagrees is corrected */
       if (views !== expected) {
@@ -357,7 +405,8 @@ async function mergeVisitors(store: TrackingStore, client: QueryClientContract, 
  *    and did not confirm.
  * 2. For every day to flush, takes the day's live keys aside under a new
  *    flush id and adds them to SQL in one transaction that also records the
- *    flush id, then deletes them.
+ *    flush id and unions the paths into the day's path sketch (tracked
+ *    pages, see src/stores/path_sketch.ts), then deletes them.
  * 3. Unions each flushed day's visitors into the stored HyperLogLog.
  */
 export async function flushPageViews(

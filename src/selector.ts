@@ -3,6 +3,7 @@ import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import debug from './debug.ts'
 import { E_TRACKING_INVALID_DATE, E_TRACKING_INVALID_RANGE } from './errors.ts'
 import { sqlPath, TRACKING_TABLES } from './flush.ts'
+import { PathSketch } from './stores/path_sketch.ts'
 import type { TakenFlush, TrackingStore } from './stores/types.ts'
 import type { TrackingSettings } from './types.ts'
 import type { AnalyticsContext, AnalyticsRange, WidgetTrend } from './widgets/types.ts'
@@ -28,6 +29,12 @@ export const DEFAULT_TOP_LIMIT = 10
 
 /** Paths per `WHERE path IN (...)`: well under every driver's bind limit */
 const IN_CHUNK = 500
+
+/**
+ * A page whose last row is within this share of an estimated path count
+ * gets the exact count, so the estimate (about 1% off) never hides a last page
+ */
+const ESTIMATE_MARGIN = 0.05
 
 /** What the selector reads from the manager (the TrackingManager satisfies it) */
 export interface SelectorSource {
@@ -106,6 +113,8 @@ interface StoredDay {
   views: number
   uniqueVisitors: number
   sketch: Buffer | null
+  /** the day's path sketch, when it was asked for and stored */
+  paths: Buffer | null
 }
 
 /**
@@ -127,7 +136,13 @@ interface LoadedRange {
   skipped: Map<string, number>
   live: LiveDays
   /** distinct paths (no search), counted once */
-  trackedPages?: Promise<number>
+  trackedPages?: Promise<TrackedPages>
+}
+
+/** Distinct paths of a range and whether the count is exact (not a HyperLogLog estimate) */
+interface TrackedPages {
+  total: number
+  exact: boolean
 }
 
 /* ---------------------------------------------------------------------------
@@ -150,6 +165,14 @@ export function comparePaths(a: string, b: string): number {
     return x - y
   }
   return a.length - b.length
+}
+
+/** The k-th largest of `count` numbers (k >= 1), 0 when there are fewer than k */
+function kthLargest(values: Iterable<number>, count: number, k: number): number {
+  if (count < k) return 0
+  /* a typed array sorts numbers natively, without a comparator call per pair */
+  const sorted = Float64Array.from(values).sort()
+  return sorted[sorted.length - k]
 }
 
 /** views desc, then path asc: the order of every ranked read */
@@ -227,6 +250,11 @@ function prefixUpperBound(prefix: string): string | null {
  * - Ranked reads order by views desc, then path asc (code point order).
  * - Unique visitors of a range are the HyperLogLog union of the stored
  *   sketches and the live visitors, never a sum of days.
+ * - Tracked pages (distinct paths) of a range are the union of the days'
+ *   path sketches and the live paths: exact up to 2,048 paths, an estimate
+ *   about 1% off beyond (src/stores/path_sketch.ts). Views, totals and
+ *   ranked pages are always exact; a table page near the end of an
+ *   estimated count gets the exact count.
  *
  * Bound to the container as `tracking.selector` (see src/bindings.ts).
  */
@@ -312,9 +340,11 @@ export class TrackingSelector {
     return query
   }
 
-  #matching(query: any, search: string) {
-    if (search !== '') query.whereRaw(`LOWER(path) LIKE ? ESCAPE '!'`, [likePattern(search)])
-    return query
+  #matching(client: QueryClientContract, query: any, search: string) {
+    if (search === '') return query
+    /* the column's "C" collation would lower ASCII letters only on PostgreSQL */
+    const path = client.dialect.name === 'postgres' ? 'path COLLATE "default"' : 'path'
+    return query.whereRaw(`LOWER(${path}) LIKE ? ESCAPE '!'`, [likePattern(search)])
   }
 
   /** Page view rows of a range, skipped paths hidden, search applied */
@@ -322,63 +352,80 @@ export class TrackingSelector {
     const query = client
       .from(TRACKING_TABLES.pageViews)
       .whereBetween('date', [range.from, range.to])
-    return this.#matching(this.#notSkipped(query), search)
+    return this.#matching(client, this.#notSkipped(query), search)
   }
 
-  /** The stored days of a range: views, unique visitors and sketch */
+  /** The stored days of a range: views, unique visitors and sketches */
   async #storedDays(
     client: QueryClientContract,
-    range: AnalyticsRange
+    range: AnalyticsRange,
+    withPaths = false
   ): Promise<Map<string, StoredDay>> {
+    const columns = ['date', 'views', 'unique_visitors', 'visitors_sketch']
+    if (withPaths) columns.push('paths_sketch')
     const rows = await client
       .from(TRACKING_TABLES.dailyStats)
       .whereBetween('date', [range.from, range.to])
-      .select('date', 'views', 'unique_visitors', 'visitors_sketch')
+      .select(columns)
     const out = new Map<string, StoredDay>()
     for (const row of rows) {
       out.set(isoDay(row.date), {
         views: Number(row.views ?? 0),
         uniqueVisitors: Number(row.unique_visitors ?? 0),
         sketch: toBuffer(row.visitors_sketch),
+        paths: withPaths ? toBuffer(row.paths_sketch) : null,
       })
     }
     return out
   }
 
   /**
-   * Views of skipped paths per day, to take off the stored day totals. On
-   * SQLite and MySQL (binary order) each prefix is an index range of
-   * (path, date); substr keeps the test exact on every collation.
+   * Queries of the rows of a range under the current skip prefixes, whose
+   * results add up: prefixes under another one are dropped, so no row
+   * is in two of them. The path column sorts by code point on every
+   * database (BINARY, utf8mb4_bin, COLLATE "C", see the migration), so a
+   * prefix is a range of the (path, date) index and the cost follows the
+   * skipped rows, not the rows of the range; substr keeps the test exact.
+   * SQLite gets one query per prefix (its planner scans the range for a
+   * long OR), the others one query with an OR of ranges.
    */
+  #skippedRows(client: QueryClientContract, range: AnalyticsRange): any[] {
+    const all = [...new Set(this.settings.skipPrefixes)]
+    const prefixes = all.filter((prefix) => !all.some((o) => o !== prefix && prefix.startsWith(o)))
+    if (prefixes.length === 0) return []
+    const sqlite = client.dialect.name.includes('sqlite')
+    const underPrefix = (query: any, prefix: string) => {
+      const upper = prefixUpperBound(prefix)
+      if (upper !== null) query.where('path', '>=', prefix).where('path', '<', upper)
+      return query.whereRaw(`substr(path, 1, ${Array.from(prefix).length}) = ?`, [prefix])
+    }
+    const inRange = () => {
+      const query = client.from(TRACKING_TABLES.pageViews)
+      /* on SQLite, `+date` keeps the planner on the (path, date) index of the prefix range */
+      if (sqlite) return query.whereRaw('+date BETWEEN ? AND ?', [range.from, range.to])
+      return query.whereBetween('date', [range.from, range.to])
+    }
+    if (sqlite) return prefixes.map((prefix) => underPrefix(inRange(), prefix))
+    return [
+      inRange().where((group: any) => {
+        for (const prefix of prefixes) group.orWhere((one: any) => underPrefix(one, prefix))
+      }),
+    ]
+  }
+
+  /** Views of skipped paths per day, to take off the stored day totals */
   async #skippedPerDay(
     client: QueryClientContract,
     range: AnalyticsRange
   ): Promise<Map<string, number>> {
-    const prefixes = this.settings.skipPrefixes
     const out = new Map<string, number>()
-    if (prefixes.length === 0) return out
-    const binaryOrder = client.dialect.name !== 'postgres'
-    const query = client.from(TRACKING_TABLES.pageViews)
-    /* on SQLite, `+date` keeps the planner on the (path, date) index of the prefix ranges */
-    if (client.dialect.name.includes('sqlite')) {
-      query.whereRaw('+date BETWEEN ? AND ?', [range.from, range.to])
-    } else {
-      query.whereBetween('date', [range.from, range.to])
+    for (const query of this.#skippedRows(client, range)) {
+      const rows = await query.groupBy('date').select('date').sum('views as views')
+      for (const row of rows) {
+        const day = isoDay(row.date)
+        out.set(day, (out.get(day) ?? 0) + Number(row.views ?? 0))
+      }
     }
-    const rows = await query
-      .where((group: any) => {
-        for (const prefix of prefixes) {
-          group.orWhere((one: any) => {
-            const upper = binaryOrder ? prefixUpperBound(prefix) : null
-            if (upper !== null) one.where('path', '>=', prefix).where('path', '<', upper)
-            one.whereRaw(`substr(path, 1, ${Array.from(prefix).length}) = ?`, [prefix])
-          })
-        }
-      })
-      .groupBy('date')
-      .select('date')
-      .sum('views as views')
-    for (const row of rows) out.set(isoDay(row.date), Number(row.views ?? 0))
     return out
   }
 
@@ -458,13 +505,27 @@ export class TrackingSelector {
       ),
     ])
     days.forEach((day, i) => {
-      for (const [path, views] of hashes[i]) add(day, path, views)
+      const hash = hashes[i]
+      /* usually every live path is kept as SQL stores it: the store's (fresh) map serves as it is */
+      if (!out.has(day) && hash.size > 0 && this.#keptAsIs(hash)) out.set(day, hash)
+      else for (const [path, views] of hash) add(day, path, views)
     })
     return out
   }
 
-  /** Live views per path over the days of a range, optionally filtered by a search */
-  #livePaths(live: LiveDays, search = ''): Map<string, number> {
+  /** Every path is stored as it is, not skipped, with a count */
+  #keptAsIs(counts: Map<string, number>): boolean {
+    for (const [path, views] of counts) {
+      if (!Number.isFinite(views) || views === 0) return false
+      if (sqlPath(path) !== path || this.#isSkipped(path)) return false
+    }
+    return true
+  }
+
+  /** Live views per path over the days of a range, optionally filtered by a search (read only) */
+  #livePaths(live: LiveDays, search = ''): ReadonlyMap<string, number> {
+    /* usually today alone is live: its map serves as it is */
+    if (search === '' && live.size === 1) return live.values().next().value!
     const needle = search.toLowerCase()
     const out = new Map<string, number>()
     for (const paths of live.values()) {
@@ -486,18 +547,19 @@ export class TrackingSelector {
    *
    * Why it is exact. Let S(p) be a path's SQL sum over the range, l(p) its
    * live views, C(p) = S(p) + l(p), K = offset + limit and m the days.
-   * 1. Lower bounds: the top K paths of the busiest stored day get their
-   *    exact C; every live path has C >= l. With K distinct paths bounded,
-   *    T = the K-th largest bound: K paths have C >= T, so a path with
-   *    C < T is not in the answer.
-   * 2. Let lmax be the largest l below T and x = ceil((T - lmax) / m). A
-   *    path whose rows are all < x has S <= m(x - 1) < T - lmax, so unless
-   *    l(p) >= T its C is < T. SQL therefore only sums the paths that have a
-   *    row >= x in the range (the (date, views) index finds them), and the
-   *    few live paths with l >= T get their S from the (path, date) index.
-   * 3. Every path with C >= T now has an exact C; sorting them (views desc,
+   * 1. Exact values: the top K paths of the busiest stored day and the K
+   *    live paths with the most live views get their exact C (S from the
+   *    (path, date) index). Every other live path has C >= l.
+   * 2. With K distinct paths bounded, T = the K-th largest of these values:
+   *    K paths have C >= T, so a path with C < T is not in the answer.
+   * 3. Let L be the largest l of the live paths not summed in 1 (0 when
+   *    none) and x = ceil((T - L) / m). A path not summed in 1 whose rows
+   *    are all < x has S <= m(x - 1) < T - L and l <= L, so C < T. SQL
+   *    therefore only sums the paths with a row >= x in the range (the
+   *    (date, views) index finds them).
+   * 4. Every path with C >= T now has an exact C; sorting them (views desc,
    *    path asc) gives the exact rows. Nothing relies on SQL's sort order.
-   * With no bound (fewer than K paths) every path is summed: still exact.
+   * With no useful bound (x <= 1) every path is summed: still exact.
    */
   async #rank(
     client: QueryClientContract,
@@ -509,64 +571,72 @@ export class TrackingSelector {
     const k = offset + limit
     if (k === 0) return []
     const livePaths = this.#livePaths(loaded.live, search)
-    const sums = new Map<string, number>()
 
-    /* 1. lower bounds: live views, and the exact C of the busiest day's top paths */
-    const bounds = new Map(livePaths)
+    /* 1. exact C of the busiest day's top paths and of the top live paths */
+    const exactPaths = new Set<string>()
+    const liveKth = kthLargest(livePaths.values(), livePaths.size, k)
+    for (const [path, views] of livePaths) if (views > liveKth) exactPaths.add(path)
+    for (const [path, views] of livePaths) {
+      if (exactPaths.size >= k) break
+      if (views === liveKth) exactPaths.add(path)
+    }
     let busiest: string | null = null
     for (const [day, row] of stored) {
       if (busiest === null || row.views > stored.get(busiest)!.views) busiest = day
     }
     if (busiest !== null) {
-      const seeds = (await this.#rows(client, this.#day(busiest), search)
+      /* `date = ?`, not a range: the (date, views) index then yields the rows in order */
+      const day = client.from(TRACKING_TABLES.pageViews).where('date', busiest)
+      const seeds = (await this.#matching(client, this.#notSkipped(day), search)
         .select('path')
         .orderBy('views', 'desc')
         .limit(k)) as Array<{ path: string }>
-      const seedSums = await this.#sumsOf(
-        client,
-        range,
-        seeds.map((row) => row.path)
-      )
-      for (const [path, views] of seedSums) {
-        sums.set(path, views)
-        bounds.set(path, views + (livePaths.get(path) ?? 0))
-      }
+      for (const row of seeds) exactPaths.add(row.path)
     }
-    const threshold = bounds.size >= k ? [...bounds.values()].sort((a, b) => b - a)[k - 1] : 0
+    const sums = await this.#sumsOf(client, range, [...exactPaths])
 
-    /* 2. the paths that can reach the threshold */
-    let lmax = 0
-    const highLive: string[] = []
+    /* 2. the threshold: K paths reach it */
+    const bounds: number[] = []
+    let otherLive = 0
     for (const [path, views] of livePaths) {
-      if (threshold > 0 && views >= threshold) highLive.push(path)
-      else if (views > lmax) lmax = views
+      bounds.push(views + (sums.get(path) ?? 0))
+      if (views > otherLive && !exactPaths.has(path)) otherLive = views
     }
-    const minDayViews = threshold > 0 ? Math.ceil((threshold - lmax) / range.days) : 0
+    for (const path of exactPaths) if (!livePaths.has(path)) bounds.push(sums.get(path) ?? 0)
+    const threshold = kthLargest(bounds, bounds.length, k)
+
+    /* 3. the other paths that can reach it (otherLive is L) */
+    const minDayViews = threshold > 0 ? Math.ceil((threshold - otherLive) / range.days) : 0
     const restricted = minDayViews > 1
-    const query = this.#rows(client, range, search)
-      .groupBy('path')
-      .select('path')
-      .sum('views as views')
+    let listed: number
     if (restricted) {
-      const days = daysOf(range).filter((day) => stored.has(day))
-      query.whereIn('path', (sub: any) => {
-        this.#matching(this.#notSkipped(sub.from(TRACKING_TABLES.pageViews)), search)
-          .whereIn('date', days)
-          .where('views', '>=', minDayViews)
-          .select('path')
-      })
-    }
-    const listed = (await query) as Array<{ path: string; views: unknown }>
-    for (const row of listed) sums.set(row.path, Number(row.views ?? 0))
-    const candidates = new Set(sums.keys())
-    if (restricted) {
-      const missing = highLive.filter((path) => !sums.has(path))
-      for (const [path, views] of await this.#sumsOf(client, range, missing)) sums.set(path, views)
-      for (const path of highLive) candidates.add(path)
+      /*
+       * One index range per day (date = ?, views >= ?) finds the paths, then
+       * the (path, date) index sums them: two steps, so no planner can
+       * misjudge a semi-join into a scan of the range
+       */
+      const found = (await this.#matching(
+        client,
+        this.#notSkipped(client.from(TRACKING_TABLES.pageViews)),
+        search
+      )
+        .whereIn('date', daysOf(range))
+        .where('views', '>=', minDayViews)
+        .distinct('path')) as Array<{ path: string }>
+      const more = found.map((row) => row.path).filter((path) => !exactPaths.has(path))
+      for (const [path, views] of await this.#sumsOf(client, range, more)) sums.set(path, views)
+      listed = found.length
     } else {
-      /* every SQL path was summed: a live path without a sum has no row */
-      for (const path of livePaths.keys()) candidates.add(path)
+      const rows = (await this.#rows(client, range, search)
+        .groupBy('path')
+        .select('path')
+        .sum('views as views')) as Array<{ path: string; views: unknown }>
+      for (const row of rows) sums.set(row.path, Number(row.views ?? 0))
+      listed = rows.length
     }
+    const candidates = new Set([...sums.keys(), ...exactPaths])
+    /* unrestricted, every SQL path was summed: a live path without a sum has no row */
+    if (!restricted) for (const path of livePaths.keys()) candidates.add(path)
     debug(
       'rank %s..%s k=%d: %d live, threshold %d (rows >= %d), %d summed',
       range.from,
@@ -575,10 +645,10 @@ export class TrackingSelector {
       livePaths.size,
       threshold,
       minDayViews,
-      listed.length
+      listed
     )
 
-    /* 3. exact C of every candidate */
+    /* 4. exact C of every candidate */
     return [...candidates]
       .map((path) => ({ path, views: (sums.get(path) ?? 0) + (livePaths.get(path) ?? 0) }))
       .sort(byViews)
@@ -587,27 +657,76 @@ export class TrackingSelector {
 
   /**
    * Distinct paths of a range with views (SQL and live), search applied.
-   * The live paths are looked up in SQL to count each path once; the
-   * unsearched count is computed once per loaded range.
+   *
+   * Without a search it is the union of the days' path sketches (written
+   * by the flush) and the live paths, minus the paths under the current
+   * skip prefixes (read from an index range of those prefixes): exact up
+   * to 2,048 distinct paths, a HyperLogLog estimate (about 1% off) beyond,
+   * computed once per loaded range. `upTo` is the last row a page shows:
+   * when the estimate could cut that page short, the exact count is read.
+   * With a search, SQL counts the matching paths exactly.
    */
-  #matchingPaths(
+  async #matchingPaths(
+    client: QueryClientContract,
+    loaded: LoadedRange,
+    search: string,
+    upTo = 0
+  ): Promise<number> {
+    if (search !== '') return this.#countPaths(client, loaded, search)
+    loaded.trackedPages ??= this.#trackedPages(client, loaded)
+    const tracked = await loaded.trackedPages
+    if (tracked.exact || upTo < tracked.total * (1 - ESTIMATE_MARGIN)) return tracked.total
+    return this.#countPaths(client, loaded, '')
+  }
+
+  /** Exact distinct paths: SQL counts its rows, live paths are looked up to count each once */
+  async #countPaths(
     client: QueryClientContract,
     loaded: LoadedRange,
     search: string
   ): Promise<number> {
-    if (search === '' && loaded.trackedPages) return loaded.trackedPages
-    const work = (async () => {
-      const livePaths = [...this.#livePaths(loaded.live, search).keys()]
-      const [row, inSql] = await Promise.all([
-        this.#rows(client, loaded.range, search).countDistinct('path as total').first(),
-        this.#sumsOf(client, loaded.range, livePaths),
-      ])
-      let total = Number(row?.total ?? 0)
-      for (const path of livePaths) if (!inSql.has(path)) total++
-      return total
-    })()
-    if (search === '') loaded.trackedPages = work
-    return work
+    const livePaths = [...this.#livePaths(loaded.live, search).keys()]
+    const [row, inSql] = await Promise.all([
+      this.#rows(client, loaded.range, search).countDistinct('path as total').first(),
+      this.#sumsOf(client, loaded.range, livePaths),
+    ])
+    let total = Number(row?.total ?? 0)
+    for (const path of livePaths) if (!inSql.has(path)) total++
+    return total
+  }
+
+  /** Distinct paths of a range without a search, from the sketches (see #matchingPaths) */
+  async #trackedPages(client: QueryClientContract, loaded: LoadedRange): Promise<TrackedPages> {
+    const { range, stored, live } = loaded
+    const sketch = new PathSketch()
+    const unsketched: string[] = []
+    for (const [day, row] of stored) {
+      if (!(row.paths && sketch.merge(row.paths)) && row.views !== 0) unsketched.push(day)
+    }
+    if (unsketched.length > 0) {
+      for (let start = 0; start < unsketched.length; start += IN_CHUNK) {
+        const rows = (await client
+          .from(TRACKING_TABLES.pageViews)
+          .whereIn('date', unsketched.slice(start, start + IN_CHUNK))
+          .distinct('path')) as Array<{ path: string }>
+        for (const row of rows) sketch.add(row.path)
+      }
+    }
+    for (const paths of live.values()) for (const path of paths.keys()) sketch.add(path)
+    /* the sketches hold every recorded path: take the skipped ones off (if any has a row) */
+    const exact = sketch.exact
+    let skipped = 0
+    const queries = loaded.skipped.size > 0 ? this.#skippedRows(client, range) : []
+    for (const query of queries) {
+      if (exact) {
+        const rows = (await query.distinct('path')) as Array<{ path: string }>
+        for (const row of rows) sketch.delete(row.path)
+      } else {
+        const row = await query.countDistinct('path as total').first()
+        skipped += Number(row?.total ?? 0)
+      }
+    }
+    return { total: Math.max(0, sketch.count() - skipped), exact }
   }
 
   /* -------------------------------------------------------------------------
@@ -675,13 +794,15 @@ export class TrackingSelector {
    | One range
    */
 
+  /** What a read of a range needs; path sketches only when it counts tracked pages */
   async #loadRange(
     client: QueryClientContract,
     range: AnalyticsRange,
-    index: LiveIndex
+    index: LiveIndex,
+    withPaths = true
   ): Promise<LoadedRange> {
     const [stored, skipped, live] = await Promise.all([
-      this.#storedDays(client, range),
+      this.#storedDays(client, range, withPaths),
       this.#skippedPerDay(client, range),
       this.#liveDays(range, index),
     ])
@@ -741,7 +862,8 @@ export class TrackingSelector {
 
   /**
    * One page of the paths of a range ranked by views, with the number of
-   * matching paths. `perPage` is not capped here (the table caps it).
+   * matching paths (see the class about estimates). `perPage` is not capped
+   * here (the table caps it).
    */
   async pagesForRange(input: RangeInput, options: TableOptions = {}): Promise<RankedPage> {
     const range = this.resolveRange(input)
@@ -750,10 +872,10 @@ export class TrackingSelector {
     const search = (options.search ?? '').trim()
     const client = this.#client()
     const index = await this.#liveIndex(client)
-    const loaded = await this.#loadRange(client, range, index)
+    const loaded = await this.#loadRange(client, range, index, search === '')
     const [rows, total] = await Promise.all([
       this.#rank(client, loaded, { offset: (page - 1) * perPage, limit: perPage, search }),
-      this.#matchingPaths(client, loaded, search),
+      this.#matchingPaths(client, loaded, search, page * perPage),
     ])
     return { rows, total }
   }
@@ -796,11 +918,11 @@ export class TrackingSelector {
   async #dayTotals(range: AnalyticsRange): Promise<number[]> {
     const client = this.#client()
     const index = await this.#liveIndex(client)
-    const { stored, skipped, live } = await this.#loadRange(client, range, index)
+    const { stored, skipped, live } = await this.#loadRange(client, range, index, false)
     return this.#viewsPerDay(range, stored, skipped, live)
   }
 
-  /** Distinct paths with views in a range */
+  /** Distinct paths with views in a range (an estimate beyond 2,048 paths, see the class) */
   async trackedPagesForRange(input: RangeInput): Promise<number> {
     const ranked = await this.pagesForRange(input, { perPage: 0 })
     return ranked.total
@@ -875,7 +997,7 @@ export class TrackingSelector {
     if (search === '') {
       table = {
         rows: ranked.slice((page - 1) * perPage, page * perPage),
-        total: current.trackedPages,
+        total: await this.#matchingPaths(client, loaded, '', page * perPage),
       }
     } else {
       const [rows, total] = await Promise.all([

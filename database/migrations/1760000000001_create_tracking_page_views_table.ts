@@ -7,13 +7,20 @@ export default class extends BaseSchema {
   protected tableName = 'tracking_page_views'
 
   async up() {
-    const mysql = this.db.dialect.name === 'mysql'
+    const dialect = this.db.dialect.name
 
     this.schema.createTable(this.tableName, (table) => {
       table.bigIncrements('id')
-      /* a binary collation on MySQL: /About and /about are two pages, as in Redis */
-      const path = table.string('path', 500).notNullable()
-      if (mysql) path.collate('utf8mb4_bin')
+      /*
+       * Code point order on every database (SQLite's BINARY, utf8mb4_bin, "C"):
+       * /About and /about are two pages, as in Redis, and the paths under a
+       * skip prefix are one range of the (path, date) index
+       */
+      const path =
+        dialect === 'postgres'
+          ? table.specificType('path', 'varchar(500) collate "C"').notNullable()
+          : table.string('path', 500).notNullable()
+      if (dialect === 'mysql') path.collate('utf8mb4_bin')
       table.date('date').notNullable()
       table.bigInteger('views').notNullable().defaultTo(0)
       table.unique(['path', 'date'], { indexName: 'tracking_page_views_path_date_unique' })

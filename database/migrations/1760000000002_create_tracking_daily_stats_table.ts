@@ -1,8 +1,9 @@
 import { BaseSchema } from '@adonisjs/lucid/schema'
 
 /**
- * Totals of a day and its unique visitors, kept as HyperLogLog bytes so the
- * count survives the Redis TTL and can be merged again (adonis-tracking)
+ * Totals of a day, its unique visitors and its distinct paths, kept as
+ * sketches so they survive the Redis TTL and days can be unioned without
+ * reading every page view row (adonis-tracking)
  */
 export default class extends BaseSchema {
   protected tableName = 'tracking_daily_stats'
@@ -14,6 +15,8 @@ export default class extends BaseSchema {
       table.bigInteger('unique_visitors').notNullable().defaultTo(0)
       /* a dense HyperLogLog is 12 KB: blob (MySQL), bytea (PostgreSQL), blob (SQLite) */
       table.binary('visitors_sketch').nullable()
+      /* the day's distinct paths (src/stores/path_sketch.ts): exact up to 2,048, then HyperLogLog */
+      table.binary('paths_sketch').nullable()
       table.timestamp('updated_at').nullable()
     })
   }

@@ -7,6 +7,8 @@ import type { MergedSketch, TakenFlush, TrackingBatch, TrackingStore } from './t
 const SALT_TTL_SECONDS = 36 * 3600
 /** Seconds a per-minute visitor sketch lives */
 const MINUTE_TTL_SECONDS = 10 * 60
+/** Fields a live-day read asks HSCAN for at once */
+const DAILY_SCAN_COUNT = 5000
 
 /**
  * Moves a day's live views and total aside under a flush id, atomically, and
@@ -162,10 +164,20 @@ export class RedisStore implements TrackingStore {
     return salt
   }
 
+  /**
+   * HSCAN rather than HGETALL: ioredis turns an HGETALL reply into an object
+   * with one property per path, about twice as slow for 10k paths. A path
+   * HSCAN returns twice (the hash grows meanwhile) is set, not added, again.
+   */
   async getDaily(day: string): Promise<Map<string, number>> {
-    const raw = await this.#client().hgetall(this.keys.views(day))
+    const key = this.keys.views(day)
     const out = new Map<string, number>()
-    for (const [path, views] of Object.entries(raw)) out.set(path, Number(views))
+    let cursor = '0'
+    do {
+      const [next, flat] = await this.#client().hscan(key, cursor, 'COUNT', DAILY_SCAN_COUNT)
+      cursor = next
+      for (let i = 0; i < flat.length; i += 2) out.set(flat[i], Number(flat[i + 1]))
+    } while (cursor !== '0')
     return out
   }
 

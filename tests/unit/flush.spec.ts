@@ -4,13 +4,21 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import db from '@adonisjs/lucid/services/db'
-import { flushPageViews, parseDay, resolveDaySelection, sqlPath } from '../../src/flush.ts'
-import type { FlushTarget } from '../../src/flush.ts'
+import {
+  MAX_PATH_LENGTH,
+  flushPageViews,
+  parseDay,
+  resolveDaySelection,
+  sqlPath,
+} from '../../src/flush.ts'
+import type { FlushOptions, FlushTarget } from '../../src/flush.ts'
+import type { TrackingStoreName } from '../../src/types.ts'
 import { parseRetention, prunePageViews } from '../../src/prune.ts'
 import { AutoFlush } from '../../src/auto_flush.ts'
 import PageView from '../../src/models/page_view.ts'
 import DailyStat from '../../src/models/daily_stat.ts'
 import { RedisStore } from '../../src/stores/redis_store.ts'
+import { PathSketch } from '../../src/stores/path_sketch.ts'
 import type { TrackingBatch } from '../../src/stores/types.ts'
 import {
   buildManager,
@@ -98,6 +106,23 @@ async function dayStat(day: string, column: 'views' | 'unique_visitors'): Promis
   return Number(row?.[column] ?? Number.NaN)
 }
 
+/** What a flush with nothing to move returns */
+const NOTHING_FLUSHED = { days: 0, paths: 0, views: 0, recovered: 0 }
+
+/**
+ * A manager on its own key prefix (Redis unless `store` says otherwise),
+ * cleaned up after the test, with its store and a flush of it
+ */
+function tracked(cleanup: (handler: () => Promise<void>) => void, store?: TrackingStoreName) {
+  const tracking = buildManager({}, { store })
+  cleanup(() => tracking.cleanup())
+  return {
+    ...tracking,
+    store: tracking.manager.store,
+    flush: (options?: FlushOptions) => flushPageViews(tracking.manager, db, options),
+  }
+}
+
 /** views a flush added */
 async function flushedViews(flush: Promise<{ views: number }>): Promise<number> {
   const summary = await flush
@@ -131,15 +156,14 @@ test.group(`flushPageViews (${dbName})`, (group) => {
   group.each.setup(() => truncateTrackingTables())
 
   test('live counts and existing rows add up', async ({ assert, cleanup }) => {
-    const tracking = buildManager()
-    cleanup(() => tracking.cleanup())
-    const store = tracking.manager.store
+    const tracking = tracked(cleanup)
+    const { store } = tracking
 
     await PageView.create({ path: '/a', date: DateTime.fromISO(DAY), views: 10 })
     await DailyStat.create({ date: DateTime.fromISO(DAY), views: 10, uniqueVisitors: 0 })
     await store.write(batch({ [DAY]: { '/a': 5, '/b': 3 }, [DAY2]: { '/a': 1 } }))
 
-    const summary = await flushPageViews(tracking.manager, db)
+    const summary = await tracking.flush()
     assert.deepEqual(summary, { days: 2, paths: 3, views: 9, recovered: 0 })
     assert.deepEqual(await rowsOf(DAY), { '/a': 15, '/b': 3 })
     assert.deepEqual(await rowsOf(DAY2), { '/a': 1 })
@@ -159,20 +183,9 @@ test.group(`flushPageViews (${dbName})`, (group) => {
   })
 
   test('empty Redis flushes 0 and writes nothing', async ({ assert, cleanup }) => {
-    const tracking = buildManager()
-    cleanup(() => tracking.cleanup())
-    assert.deepEqual(await flushPageViews(tracking.manager, db), {
-      days: 0,
-      paths: 0,
-      views: 0,
-      recovered: 0,
-    })
-    assert.deepEqual(await flushPageViews(tracking.manager, db, { date: DAY }), {
-      days: 0,
-      paths: 0,
-      views: 0,
-      recovered: 0,
-    })
+    const tracking = tracked(cleanup)
+    assert.deepEqual(await tracking.flush(), NOTHING_FLUSHED)
+    assert.deepEqual(await tracking.flush({ date: DAY }), NOTHING_FLUSHED)
     for (const table of ['tracking_page_views', 'tracking_daily_stats', 'tracking_flushes']) {
       assert.equal(await countRows(table), 0, table)
     }
@@ -182,10 +195,9 @@ test.group(`flushPageViews (${dbName})`, (group) => {
     assert,
     cleanup,
   }) => {
-    const tracking = buildManager({}, { store: 'memory' })
-    cleanup(() => tracking.cleanup())
-    await tracking.manager.store.write(batch({ [DAY]: { '/m': 4 } }, { [DAY]: ['a', 'b', 'c'] }))
-    assert.deepEqual(await flushPageViews(tracking.manager, db), {
+    const tracking = tracked(cleanup, 'memory')
+    await tracking.store.write(batch({ [DAY]: { '/m': 4 } }, { [DAY]: ['a', 'b', 'c'] }))
+    assert.deepEqual(await tracking.flush(), {
       days: 1,
       paths: 1,
       views: 4,
@@ -193,76 +205,48 @@ test.group(`flushPageViews (${dbName})`, (group) => {
     })
     assert.deepEqual(await rowsOf(DAY), { '/m': 4 })
     assert.equal(await dayStat(DAY, 'unique_visitors'), 3)
-    assert.deepEqual(await flushPageViews(tracking.manager, db), {
-      days: 0,
-      paths: 0,
-      views: 0,
-      recovered: 0,
-    })
+    assert.deepEqual(await tracking.flush(), NOTHING_FLUSHED)
   })
 
   test('a day flushed twice is not doubled', async ({ assert, cleanup }) => {
-    const tracking = buildManager()
-    cleanup(() => tracking.cleanup())
-    await tracking.manager.store.write(batch({ [DAY]: { '/a': 7, '/b': 2 } }))
-    assert.equal(await flushedViews(flushPageViews(tracking.manager, db, { date: DAY })), 9)
-    assert.deepEqual(await flushPageViews(tracking.manager, db, { date: DAY }), {
-      days: 0,
-      paths: 0,
-      views: 0,
-      recovered: 0,
-    })
-    assert.deepEqual(await flushPageViews(tracking.manager, db), {
-      days: 0,
-      paths: 0,
-      views: 0,
-      recovered: 0,
-    })
+    const tracking = tracked(cleanup)
+    await tracking.store.write(batch({ [DAY]: { '/a': 7, '/b': 2 } }))
+    assert.equal(await flushedViews(tracking.flush({ date: DAY })), 9)
+    assert.deepEqual(await tracking.flush({ date: DAY }), NOTHING_FLUSHED)
+    assert.deepEqual(await tracking.flush(), NOTHING_FLUSHED)
     assert.deepEqual(await rowsOf(DAY), { '/a': 7, '/b': 2 })
     assert.equal(await dayStat(DAY, 'views'), 9)
   })
 
   test('--date and --from/--to flush only the days asked for', async ({ assert, cleanup }) => {
-    const tracking = buildManager()
-    cleanup(() => tracking.cleanup())
-    const store = tracking.manager.store
+    const tracking = tracked(cleanup)
+    const { store } = tracking
     await store.write(batch({ [DAY]: { '/a': 1 }, [DAY2]: { '/a': 2 }, [DAY3]: { '/a': 4 } }))
 
-    assert.equal(await flushedViews(flushPageViews(tracking.manager, db, { date: DAY2 })), 2)
+    assert.equal(await flushedViews(tracking.flush({ date: DAY2 })), 2)
     assert.deepEqual(await store.pendingDays(), [DAY, DAY3])
-    assert.equal(
-      await flushedViews(flushPageViews(tracking.manager, db, { from: DAY3, to: DAY3 })),
-      4
-    )
+    assert.equal(await flushedViews(tracking.flush({ from: DAY3, to: DAY3 })), 4)
     assert.deepEqual(await store.pendingDays(), [DAY])
-    assert.equal(await flushedViews(flushPageViews(tracking.manager, db, { to: DAY })), 1)
+    assert.equal(await flushedViews(tracking.flush({ to: DAY })), 1)
     assert.equal(await sqlTotal('tracking_page_views'), 7)
   })
 
-  test('dates are validated and the message names the option', async ({ assert }) => {
+  test('dates are validated and the message names the option', async ({ assert, cleanup }) => {
     assert.equal(parseDay('2026-02-28', '--date'), '2026-02-28')
     assert.throws(() => parseDay('2026-13-45', '--date'), /"--date": "2026-13-45"/)
     assert.throws(() => parseDay('2026-02-30', 'date'), /"date"/)
     assert.throws(() => parseDay('2026-3-1', 'date'), /"date"/)
     assert.throws(() => resolveDaySelection({ from: DAY2, to: DAY }, '--'), /"--from".*after --to/)
     assert.throws(() => resolveDaySelection({ date: DAY, to: DAY }, '--'), /"--date"/)
-    const tracking = buildManager()
-    try {
-      await assert.rejects(
-        () => flushPageViews(tracking.manager, db, { date: 'yesterday' }),
-        /"date"/
-      )
-    } finally {
-      await tracking.cleanup()
-    }
+    const tracking = tracked(cleanup)
+    await assert.rejects(() => tracking.flush({ date: 'yesterday' }), /"date"/)
   })
 
   test('paths are stored valid, cut at 500 characters, case-sensitive; 3000 paths in chunks', async ({
     assert,
     cleanup,
   }) => {
-    const tracking = buildManager()
-    cleanup(() => tracking.cleanup())
+    const tracking = tracked(cleanup)
     const long = `/${'x'.repeat(600)}`
     const emoji = `/${'😀'.repeat(520)}`
     const views: Record<string, number> = {
@@ -274,10 +258,10 @@ test.group(`flushPageViews (${dbName})`, (group) => {
       '/café/ß': 6,
     }
     for (let i = 0; i < 3000; i++) views[`/p/${i}`] = (i % 5) + 1
-    await tracking.manager.store.write(batch({ [DAY]: views }))
+    await tracking.store.write(batch({ [DAY]: views }))
     const expected = Object.values(views).reduce((a, b) => a + b, 0)
 
-    const summary = await flushPageViews(tracking.manager, db, { chunkSize: 100 })
+    const summary = await tracking.flush({ chunkSize: 100 })
     assert.equal(summary.views, expected)
     assert.equal(summary.paths, 3000 + 5)
     const rows = await rowsOf(DAY)
@@ -295,15 +279,72 @@ test.group(`flushPageViews (${dbName})`, (group) => {
     assert.equal(sqlPath('/a\u0000\uD800'), '/a\uFFFD\uFFFD')
   })
 
+  test('raw paths that become one SQL path in different chunks are one row in the summary', async ({
+    assert,
+    cleanup,
+  }) => {
+    /* the memory store yields its paths in write order: chunkSize 1 puts each in its own chunk */
+    const tracking = tracked(cleanup, 'memory')
+    const stem = `/${'y'.repeat(MAX_PATH_LENGTH - 1)}`
+    await tracking.store.write(
+      batch({
+        [DAY]: {
+          [`${stem}-first-tail`]: 1,
+          '/a': 1,
+          [`${stem}-second-tail`]: 2,
+          [stem]: 3,
+          '': 1,
+          '/': 1,
+          '/b\uD800': 1,
+          '/b\uFFFD': 1,
+        },
+      })
+    )
+
+    const summary = await tracking.flush({ chunkSize: 1 })
+    assert.deepEqual(summary, { days: 1, paths: 4, views: 11, recovered: 0 })
+    assert.deepEqual(await rowsOf(DAY), { [stem]: 6, '/a': 1, '/': 2, '/b\uFFFD': 2 })
+  })
+
+  test('the day keeps a sketch of its distinct paths, merged by every flush', async ({
+    assert,
+    cleanup,
+  }) => {
+    const tracking = tracked(cleanup)
+    const { store } = tracking
+    const pathsOf = async () => {
+      const stat = await DailyStat.findOrFail(DAY)
+      return PathSketch.fromBuffer(stat.pathsSketch)!
+    }
+
+    await store.write(batch({ [DAY]: { '/a': 1, '/b': 2 }, [DAY2]: { '/z': 1 } }))
+    await tracking.flush()
+    await store.write(batch({ [DAY]: { '/b': 1, '/c': 1 } }))
+    await tracking.flush()
+    const small = await pathsOf()
+    assert.isTrue(small.exact)
+    assert.equal(small.count(), 3)
+
+    /* 3,000 more paths in chunks of 1,000 (more rows than one SQLite statement takes) */
+    const views: Record<string, number> = {}
+    for (let i = 0; i < 3000; i++) views[`/p/${i}`] = 1
+    await store.write(batch({ [DAY]: views }))
+    const summary = await tracking.flush({ chunkSize: 1000 })
+    assert.equal(summary.paths, 3000)
+    assert.equal(await countRows('tracking_page_views'), 3004)
+    const large = await pathsOf()
+    assert.isFalse(large.exact)
+    near(assert, large.count(), 3003)
+  })
+
   test('a failure before the commit, then a re-run: exact totals', async ({ assert, cleanup }) => {
-    const tracking = buildManager()
-    cleanup(() => tracking.cleanup())
-    const store = tracking.manager.store
+    const tracking = tracked(cleanup)
+    const { store } = tracking
     await store.write(batch({ [DAY]: { '/a': 5, '/b': 1 } }))
 
     await assert.rejects(
       () =>
-        flushPageViews(tracking.manager, db, {
+        tracking.flush({
           chunkSize: 1,
           hooks: {
             beforeCommit: () => {
@@ -319,7 +360,7 @@ test.group(`flushPageViews (${dbName})`, (group) => {
 
     /* traffic keeps arriving for the same day meanwhile */
     await store.write(batch({ [DAY]: { '/a': 2 } }))
-    const summary = await flushPageViews(tracking.manager, db)
+    const summary = await tracking.flush()
     assert.equal(summary.recovered, 1)
     assert.equal(summary.views, 8)
     assert.deepEqual(await rowsOf(DAY), { '/a': 7, '/b': 1 })
@@ -331,14 +372,13 @@ test.group(`flushPageViews (${dbName})`, (group) => {
     assert,
     cleanup,
   }) => {
-    const tracking = buildManager()
-    cleanup(() => tracking.cleanup())
-    const store = tracking.manager.store
+    const tracking = tracked(cleanup)
+    const { store } = tracking
     await store.write(batch({ [DAY]: { '/a': 5, '/b': 1 }, [DAY2]: { '/c': 3 } }))
 
     await assert.rejects(
       () =>
-        flushPageViews(tracking.manager, db, {
+        tracking.flush({
           hooks: {
             afterCommit: () => {
               throw new Error('crash after commit')
@@ -353,7 +393,7 @@ test.group(`flushPageViews (${dbName})`, (group) => {
     assert.deepEqual(await store.pendingDays(), [DAY2])
 
     await store.write(batch({ [DAY]: { '/b': 10 } }))
-    const summary = await flushPageViews(tracking.manager, db)
+    const summary = await tracking.flush()
     assert.equal(summary.recovered, 1)
     assert.equal(summary.views, 13)
     assert.deepEqual(await rowsOf(DAY), { '/a': 5, '/b': 11 })
@@ -445,9 +485,8 @@ test.group(`flushPageViews (${dbName})`, (group) => {
     assert,
     cleanup,
   }) => {
-    const tracking = buildManager()
-    cleanup(() => tracking.cleanup())
-    const store = tracking.manager.store
+    const tracking = tracked(cleanup)
+    const { store } = tracking
     const ids = (from: number, to: number) =>
       Array.from({ length: to - from }, (_, i) => `visitor-${from + i}`)
 
@@ -457,7 +496,7 @@ test.group(`flushPageViews (${dbName})`, (group) => {
         { [DAY]: ids(0, 100), [DAY2]: ids(50, 150) }
       )
     )
-    await flushPageViews(tracking.manager, db)
+    await tracking.flush()
     near(assert, await dayStat(DAY, 'unique_visitors'), 100)
 
     /* the day's keys expire */
@@ -471,7 +510,7 @@ test.group(`flushPageViews (${dbName})`, (group) => {
     await store.write(
       batch({ [DAY]: { '/': 1 } }, { [DAY]: [...ids(80, 100), ...ids(1000, 1050)] })
     )
-    await flushPageViews(tracking.manager, db)
+    await tracking.flush()
     near(assert, await dayStat(DAY, 'unique_visitors'), 150)
 
     /* union of several days from the stored sketches only: 0..99, 1000..1049 and 50..149 */
@@ -502,9 +541,8 @@ test.group(`flushPageViews (${dbName})`, (group) => {
     assert,
     cleanup,
   }) => {
-    const tracking = buildManager()
-    cleanup(() => tracking.cleanup())
-    const store = tracking.manager.store
+    const tracking = tracked(cleanup)
+    const { store } = tracking
     await store.write(batch({ [DAY]: { '/a': 5, '/b': 1, '/c': 2 } }))
 
     const killedBefore = await runChild({ keyPrefix: tracking.keyPrefix, mode: 'kill-before' })
@@ -519,7 +557,7 @@ test.group(`flushPageViews (${dbName})`, (group) => {
     assert.deepEqual(await rowsOf(DAY), { '/a': 5, '/b': 1, '/c': 2 })
     assert.isNotEmpty(await store.takenFlushes())
 
-    const summary = await flushPageViews(tracking.manager, db)
+    const summary = await tracking.flush()
     assert.deepEqual(await rowsOf(DAY), { '/a': 6, '/b': 1, '/c': 2 })
     assert.deepEqual(await rowsOf(DAY2), { '/d': 4 })
     assert.equal(await sqlTotal('tracking_daily_stats'), 13)
@@ -529,9 +567,8 @@ test.group(`flushPageViews (${dbName})`, (group) => {
   }).timeout(60_000)
 
   test('4 flusher processes while traffic arrives', async ({ assert, cleanup }) => {
-    const tracking = buildManager()
-    cleanup(() => tracking.cleanup())
-    const store = tracking.manager.store
+    const tracking = tracked(cleanup)
+    const { store } = tracking
     const children = Array.from({ length: 4 }, () =>
       runChild({ keyPrefix: tracking.keyPrefix, mode: 'loop' })
     )
@@ -553,7 +590,7 @@ test.group(`flushPageViews (${dbName})`, (group) => {
       results.reduce((sum, result) => sum + JSON.parse(result.stdout || '{"runs":0}').runs, 0),
       4
     )
-    await flushPageViews(tracking.manager, db)
+    await tracking.flush()
     assert.equal(await sqlTotal('tracking_page_views'), expected)
     assert.equal(await sqlTotal('tracking_daily_stats'), expected)
     const rows = await rowsOf(DAY)

@@ -5,6 +5,7 @@ import { flushPageViews } from '../../src/flush.ts'
 import { E_TRACKING_INVALID_RANGE } from '../../src/errors.ts'
 import { TrackingSelector, comparePaths } from '../../src/selector.ts'
 import { TrackingKeys } from '../../src/stores/keys.ts'
+import { PathSketch, SPARSE_LIMIT, hashPath } from '../../src/stores/path_sketch.ts'
 import type { TrackingBatch } from '../../src/stores/types.ts'
 import type { TrackingManager } from '../../src/manager.ts'
 import { buildTrend, rangeCaption } from '../../src/widgets/builders.ts'
@@ -465,6 +466,195 @@ test.group('Selector | exactness', (group) => {
       to: D1,
       days: 1,
     })
+  })
+})
+
+test.group('Selector | tracked pages', (group) => {
+  const state = setup(group)
+
+  /** `count` paths `/p/<from>`, `/p/<from + 1>`, ... with 1 to 3 views each */
+  function pages(from: number, count: number, prefix = '/p/'): Record<string, number> {
+    const out: Record<string, number> = {}
+    for (let i = from; i < from + count; i++) out[`${prefix}${i}`] = 1 + (i % 3)
+    return out
+  }
+
+  /** Views per path over days of batches, to rank by brute force */
+  function brute(...days: Array<Record<string, number>>) {
+    const sums = new Map<string, number>()
+    for (const views of days) {
+      for (const [path, count] of Object.entries(views)) {
+        sums.set(path, (sums.get(path) ?? 0) + count)
+      }
+    }
+    return sums
+  }
+
+  test('exact up to 2,048 paths, within 3% beyond; views and top pages stay exact', async ({
+    assert,
+  }) => {
+    const { manager, keyPrefix } = state.tracking
+    const d4 = pages(0, 1500)
+    const d5 = { ...pages(1000, 1800), ...pages(0, 120, '/admin/') }
+    const d6 = { ...pages(2900, 300), '/admin/live': 5, '/p/7': 40 }
+    await manager.store.write(batch({ [D4]: d4, [D5]: d5 }))
+    await flush(manager)
+    await manager.store.write(batch({ [D6]: d6 }))
+
+    const later = buildManager({ keyPrefix, timezone: 'UTC', skipPrefixes: ['/admin/'] })
+    try {
+      const selector = selectorOf(later.manager)
+      /* one day below the exact limit: exact, /admin/ paths taken off by name */
+      assert.equal(await selector.trackedPagesForRange({ from: D4, to: D4 }), 1500)
+      assert.equal(await selector.trackedPagesForRange({ from: D5, to: D5 }), 1800)
+
+      /* /p/0../p/2799 and /p/2900../p/3199 over three days: a HyperLogLog estimate */
+      const range = { from: D4, to: D6 }
+      const tracked = await selector.trackedPagesForRange(range)
+      assert.closeTo(tracked, 3100, 3100 * 0.03)
+      const context = await selector.getAnalyticsContext(range)
+      assert.equal(context.trackingTrackedPages.value, tracked)
+
+      /* views and rankings are exact, /admin/ hidden everywhere */
+      const sums = brute(d4, d5, d6)
+      const visible = [...sums].filter(([path]) => !path.startsWith('/admin/'))
+      const total = visible.reduce((sum, [, views]) => sum + views, 0)
+      assert.equal(await selector.totalViewsForRange(range), total)
+      assert.equal(context.trackingTotalViews.value, total)
+      const ranked = visible
+        .map(([path, views]) => ({ path, views }))
+        .sort((a, b) => b.views - a.views || comparePaths(a.path, b.path))
+      assert.deepEqual(await selector.topPagesForRange(range, 25), ranked.slice(0, 25))
+      assert.deepEqual(
+        context.trackingTopPages.items.map((item) => ({ path: item.label, views: item.value })),
+        ranked.slice(0, 10)
+      )
+      const page = await selector.pagesForRange(range, { page: 7, perPage: 50 })
+      assert.deepEqual(page.rows, ranked.slice(300, 350))
+    } finally {
+      await later.manager.shutdown()
+    }
+  }).timeout(30_000)
+
+  test('a table page near the end of an estimated count gets the exact total', async ({
+    assert,
+  }) => {
+    const { manager } = state.tracking
+    await manager.store.write(batch({ [D5]: pages(0, 2600) }))
+    await flush(manager)
+    await manager.store.write(batch({ [D6]: pages(2500, 150) }))
+    const selector = selectorOf(manager)
+    const range = { from: D5, to: D6 }
+
+    const first = await selector.getAnalyticsContext(range, { perPage: 100 })
+    assert.closeTo(first.trackingRecentPageViews.total, 2650, 2650 * 0.03)
+    const last = await selector.getAnalyticsContext(range, { page: 27, perPage: 100 })
+    assert.equal(last.trackingRecentPageViews.total, 2650)
+    assert.lengthOf(last.trackingRecentPageViews.rows, 50)
+    const ranked = await selector.pagesForRange(range, { page: 27, perPage: 100 })
+    assert.equal(ranked.total, 2650)
+    assert.deepEqual(ranked.rows, last.trackingRecentPageViews.rows)
+  }).timeout(30_000)
+
+  test('days stored without a path sketch are counted from their rows', async ({ assert }) => {
+    const { manager } = state.tracking
+    /* rows written by something else than the flush: no path sketch */
+    await db.table('tracking_page_views').multiInsert([
+      { path: '/old/a', date: D2, views: 2 },
+      { path: '/old/b', date: D2, views: 1 },
+      { path: '/shared', date: D2, views: 1 },
+    ])
+    await db.table('tracking_daily_stats').insert({ date: D2, views: 4, unique_visitors: 0 })
+    await manager.store.write(batch({ [D3]: { '/shared': 2, '/new': 1 } }))
+    await flush(manager)
+    await manager.store.write(batch({ [D4]: { '/live': 1, '/new': 1 } }))
+
+    const selector = selectorOf(manager)
+    assert.equal(await selector.trackedPagesForRange({ from: D2, to: D4 }), 5)
+    assert.equal(await selector.trackedPagesForRange({ from: D2, to: D2 }), 3)
+    assert.equal(await selector.totalViewsForRange({ from: D2, to: D4 }), 9)
+  })
+
+  test('nested and repeated skip prefixes take each skipped view off once', async ({ assert }) => {
+    const { manager, keyPrefix } = state.tracking
+    await manager.store.write(
+      batch({
+        [D5]: {
+          '/admin/users/1': 4,
+          '/admin/x': 2,
+          '/static/app.css': 3,
+          '/a': 5,
+          '/adminx': 1,
+        },
+      })
+    )
+    await flush(manager)
+    const later = buildManager({
+      keyPrefix,
+      timezone: 'UTC',
+      skipPrefixes: ['/admin/users/', '/admin/', '/static/', '/admin/users/1'],
+    })
+    try {
+      const selector = selectorOf(later.manager)
+      assert.equal(await selector.totalViews(D5), 6)
+      assert.equal(await selector.trackedPagesForRange({ from: D5, to: D5 }), 2)
+      assert.deepEqual(await selector.topPages(D5), [
+        { path: '/a', views: 5 },
+        { path: '/adminx', views: 1 },
+      ])
+    } finally {
+      await later.manager.shutdown()
+    }
+  })
+})
+
+test.group('PathSketch', () => {
+  test('exact while small: union, removal and bytes round trip', ({ assert }) => {
+    const day1 = new PathSketch()
+    const day2 = new PathSketch()
+    for (const path of ['/a', '/b', '/c']) day1.add(path)
+    for (const path of ['/c', '/d', '/\u{1F600}']) day2.add(path)
+    const union = PathSketch.fromBuffer(day1.toBuffer())!
+    assert.isTrue(union.merge(day2.toBuffer()))
+    /* merging the same day again changes nothing */
+    assert.isTrue(union.merge(day2))
+    assert.equal(union.count(), 5)
+    assert.isTrue(union.exact)
+    assert.isTrue(union.delete('/b'))
+    assert.equal(union.count(), 4)
+    assert.equal(hashPath('/a'), hashPath('/a'))
+    assert.notEqual(hashPath('/a'), hashPath('/A'))
+    assert.isBelow(hashPath('/a'), 2 ** 48)
+  })
+
+  test('a HyperLogLog beyond 2,048 paths, within 3% at every size', ({ assert }) => {
+    for (const size of [SPARSE_LIMIT + 1, 5_000, 20_000, 60_000, 200_000]) {
+      const sketch = new PathSketch()
+      for (let i = 0; i < size; i++) sketch.add(`/posts/${i}`)
+      assert.isFalse(sketch.exact)
+      assert.closeTo(sketch.count(), size, size * 0.03, `${size} paths`)
+      assert.isFalse(sketch.delete('/posts/1'))
+      /* the bytes hold the same registers */
+      assert.equal(PathSketch.fromBuffer(sketch.toBuffer())!.count(), sketch.count())
+    }
+    /* a union of overlapping halves counts the overlap once */
+    const left = new PathSketch()
+    const right = new PathSketch()
+    for (let i = 0; i < 30_000; i++) left.add(`/x/${i}`)
+    for (let i = 20_000; i < 50_000; i++) right.add(`/x/${i}`)
+    left.merge(right.toBuffer())
+    assert.closeTo(left.count(), 50_000, 1_500)
+  })
+
+  test('bytes that are not a sketch are refused', ({ assert }) => {
+    assert.isNull(PathSketch.fromBuffer(null))
+    assert.isNull(PathSketch.fromBuffer(Buffer.alloc(0)))
+    assert.isNull(PathSketch.fromBuffer(Buffer.from('hello')))
+    assert.isNull(PathSketch.fromBuffer(Buffer.from([0x01, 1, 2, 3])))
+    const registers = Buffer.alloc(2 ** 14 + 1)
+    registers[0] = 0x02
+    registers[5] = 200
+    assert.isNull(PathSketch.fromBuffer(registers))
   })
 })
 
