@@ -57,20 +57,32 @@ export default class TrackingProvider {
         ])
       })
       const url = new URL(settings.redisUrl)
-      const connection = new RedisConnection('tracking', {
-        host: url.hostname,
-        port: Number(url.port || 6379),
-        username: decodeURIComponent(url.username) || undefined,
-        password: decodeURIComponent(url.password) || undefined,
-        db: Number(url.pathname.slice(1) || 0),
-        tls: url.protocol === 'rediss:' ? {} : undefined,
-      })
-      connection.on('error', ({ error }) => debug('redis error %s', error?.message))
+      const open = () => {
+        const opened = new RedisConnection('tracking', {
+          host: url.hostname,
+          port: Number(url.port || 6379),
+          username: decodeURIComponent(url.username) || undefined,
+          password: decodeURIComponent(url.password) || undefined,
+          db: Number(url.pathname.slice(1) || 0),
+          tls: url.protocol === 'rediss:' ? {} : undefined,
+        })
+        opened.on('error', ({ error }) => debug('redis error %s', error?.message))
+        return opened
+      }
+      let connection = open()
+      let closed = false
       return new RedisStore({
-        client: () => connection.ioConnection,
+        /* a connection whose retry strategy gave up is replaced: an outage is not the end of tracking */
+        client: () => {
+          if (!closed && connection.ioConnection.status === 'end') connection = open()
+          return connection.ioConnection
+        },
         keyPrefix: settings.keyPrefix,
         ttlSeconds: settings.ttlSeconds,
-        onClose: () => connection.quit(),
+        onClose: () => {
+          closed = true
+          return connection.quit()
+        },
       })
     }
 
@@ -80,9 +92,14 @@ export default class TrackingProvider {
       ])
     }
     const redis: RedisService = await this.app.container.make('redis' as any)
-    const connection = redis.connection(settings.redisConnection)
+    const name = settings.redisConnection
+    redis.connection(name)
     return new RedisStore({
-      client: () => connection.ioConnection,
+      /*
+       * Asked on every use: @adonisjs/redis forgets a connection that ended
+       * (its retry strategy gave up during an outage) and opens a new one
+       */
+      client: () => redis.connection(name).ioConnection,
       keyPrefix: settings.keyPrefix,
       ttlSeconds: settings.ttlSeconds,
     })
