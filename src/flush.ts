@@ -20,6 +20,20 @@ export const MAX_PATH_LENGTH = 500
 /** Rows per multi-row upsert: well under every driver's bind-parameter limit */
 const MAX_ROWS_PER_STATEMENT = 1000
 
+/**
+ * SQLite gets a multi-row insert as one compound SELECT, and a compound
+ * SELECT has at most 500 terms (SQLITE_MAX_COMPOUND_SELECT); 300 rows also
+ * stay under the 999 variables of older builds
+ */
+const MAX_ROWS_PER_SQLITE_STATEMENT = 300
+
+function rowsPerStatement(client: QueryClientContract): number {
+  const dialect = client.dialect.name
+  return dialect.includes('sqlite') || dialect === 'libsql'
+    ? MAX_ROWS_PER_SQLITE_STATEMENT
+    : MAX_ROWS_PER_STATEMENT
+}
+
 /** Attempts of one flush transaction on deadlocks and busy databases */
 const MAX_ATTEMPTS = 6
 
@@ -214,9 +228,10 @@ async function upsertPageViews(
 ) {
   const table = TRACKING_TABLES.pageViews
   const all = [...rows]
-  for (let start = 0; start < all.length; start += MAX_ROWS_PER_STATEMENT) {
+  const perStatement = rowsPerStatement(trx)
+  for (let start = 0; start < all.length; start += perStatement) {
     const values = all
-      .slice(start, start + MAX_ROWS_PER_STATEMENT)
+      .slice(start, start + perStatement)
       .map(([path, views]) => ({ path, date: day, views }))
     await trx
       .knexQuery()

@@ -295,6 +295,25 @@ test.group(`flushPageViews (${dbName})`, (group) => {
     assert.equal(sqlPath('/a\u0000\uD800'), '/a\uFFFD\uFFFD')
   })
 
+  test('a day with 2,000 paths flushes with the default chunk size', async ({
+    assert,
+    cleanup,
+  }) => {
+    /* regression (soak R2): SQLite refused multi-row upserts of more than 500 rows */
+    const tracking = buildManager()
+    cleanup(() => tracking.cleanup())
+    const views: Record<string, number> = {}
+    for (let i = 0; i < 2000; i++) views[`/many/${i}`] = (i % 3) + 1
+    await tracking.manager.store.write(batch({ [DAY]: views }))
+    const expected = Object.values(views).reduce((a, b) => a + b, 0)
+
+    const summary = await flushPageViews(tracking.manager, db)
+    assert.equal(summary.views, expected)
+    assert.equal(await sqlTotal('tracking_page_views'), expected)
+    assert.equal(await countRows('tracking_page_views'), 2000)
+    assert.deepEqual(await tracking.manager.store.takenFlushes(), [])
+  })
+
   test('a failure before the commit, then a re-run: exact totals', async ({ assert, cleanup }) => {
     const tracking = buildManager()
     cleanup(() => tracking.cleanup())
