@@ -40,8 +40,8 @@ const wanted = (name: string) => !only || only.includes(name)
 /** Sizes per mode: quick keeps every check, with less traffic and shorter phases */
 const SIZES = quick
   ? {
-      r1: { rate: 150, warmupMs: 1500, beforeMs: 3000, outageMs: 3000, afterMs: 3000 },
-      r2: { kills: 5, concurrentMs: 3000, rate: 60, directRate: 2000, paths: 2000 },
+      r1: { rate: 150, warmupMs: 1000, beforeMs: 2000, outageMs: 3000, afterMs: 2000 },
+      r2: { kills: 3, concurrentMs: 2000, rate: 60, directRate: 2000, paths: 2000 },
       r3: { connections: 8, loadMs: 3000 },
       r4: { requests: 1000, concurrency: 16, seed: Number(process.env.SOAK_SEED ?? 9) },
     }
@@ -57,12 +57,19 @@ const started = Date.now()
 let hasError = false
 
 /** Fresh schema (package + demo migrations) on one database, once per run */
-const migrated = new Set<DbName>()
-async function migrate(db: DbName) {
-  if (migrated.has(db)) return
-  const result = await ace(['migration:fresh', '--force'], appEnv({ db, redisPort: 6379 }))
-  if (result.code !== 0) throw new Error(`migration:fresh on ${db} failed:\n${result.output}`)
-  migrated.add(db)
+const migrations = new Map<DbName, Promise<void>>()
+function migrate(db: DbName): Promise<void> {
+  let migration = migrations.get(db)
+  if (!migration) {
+    migration = ace(['migration:fresh', '--force'], appEnv({ db, redisPort: 6379 })).then(
+      (result) => {
+        if (result.code !== 0) throw new Error(`migration:fresh on ${db} failed:\n${result.output}`)
+      }
+    )
+    migration.catch(() => {})
+    migrations.set(db, migration)
+  }
+  return migration
 }
 
 async function scenario(name: string, run: () => Promise<void>) {
@@ -80,6 +87,10 @@ async function scenario(name: string, run: () => Promise<void>) {
 
 mkdirSync(new URL('../tmp/', import.meta.url), { recursive: true })
 console.log(`soak (${quick ? 'quick' : 'full'}) on node ${process.version}`)
+
+/* both schemas are prepared while the first scenarios run */
+void migrate('sqlite')
+if (wanted('R2')) void migrate('pg')
 
 await scenario('R1', async () => {
   await migrate('sqlite')

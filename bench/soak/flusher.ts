@@ -8,7 +8,8 @@
 | SOAK_FLUSHER (JSON) = { db, redisPort, mode }:
 |   once   flushes once, prints "done <json summary>"
 |   loop   flushes until the key "soak:stop" exists, prints "done <runs>"
-| Both print "flushing" once Redis and the database answer.
+| Both print "ready" once Redis and the database answer, then wait for a
+| line on stdin and print "flushing" when they start.
 |
 */
 
@@ -28,6 +29,9 @@ const target = {
 try {
   await database.connection().rawQuery('select 1')
   await redis.ping()
+  /* booted and connected: wait for "go" on stdin, so the parent times the flush, not the boot */
+  process.stdout.write('ready\n')
+  await new Promise((resolve) => process.stdin.once('data', resolve))
   process.stdout.write('flushing\n')
   if (mode === 'loop') {
     let runs = 0

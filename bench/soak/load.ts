@@ -46,6 +46,8 @@ export interface LoadOptions {
   maxOutstanding?: number
   /** reuse connections (default true); false: one connection per request */
   keepAlive?: boolean
+  /** the client gives up on a request after this many ms (default 15 s) */
+  timeoutMs?: number
 }
 
 /**
@@ -56,11 +58,12 @@ export function get(
   port: number,
   path: string,
   headers: Record<string, string>,
-  at = performance.now()
+  at = performance.now(),
+  timeoutMs = 15_000
 ): Promise<Sample> {
   return new Promise((resolve) => {
     const req = request(
-      { host: '127.0.0.1', port, path, method: 'GET', headers, agent, timeout: 15_000 },
+      { host: '127.0.0.1', port, path, method: 'GET', headers, agent, timeout: timeoutMs },
       (res) => {
         res.resume()
         res.on('end', () =>
@@ -117,11 +120,16 @@ export class Load {
 
   #fire(at: number) {
     const i = this.#sent++
-    const done = get(this.#agent, this.#options.port, this.#path(i), this.#headers(i), at).then(
-      (sample) => {
-        this.samples.push(sample)
-      }
-    )
+    const done = get(
+      this.#agent,
+      this.#options.port,
+      this.#path(i),
+      this.#headers(i),
+      at,
+      this.#options.timeoutMs
+    ).then((sample) => {
+      this.samples.push(sample)
+    })
     this.#pending.add(done)
     void done.finally(() => this.#pending.delete(done))
     return done
