@@ -106,12 +106,25 @@ export async function flushExactlyOnce(report: Report, db: DbName, options: Flus
      * processes at once would stall the app and make clients time out on
      * requests the app still counts); each then waits for its turn
      */
-    const reference = startFlusher(db, redisServer.port, 'once')
-    const killed = Array.from({ length: options.kills }, () =>
-      startFlusher(db, redisServer.port, 'once')
-    )
-    const concurrent = Array.from({ length: 4 }, () => startFlusher(db, redisServer.port, 'loop'))
-    await Promise.all([reference, ...killed, ...concurrent].map((flusher) => flusher.ready))
+    const modes: Array<'once' | 'loop'> = [
+      'once',
+      ...Array.from({ length: options.kills }, () => 'once' as const),
+      'loop',
+      'loop',
+      'loop',
+      'loop',
+    ]
+    const flushers: Array<ReturnType<typeof startFlusher>> = []
+    for (let start = 0; start < modes.length; start += 5) {
+      const batch = modes
+        .slice(start, start + 5)
+        .map((mode) => startFlusher(db, redisServer.port, mode))
+      await Promise.all(batch.map((flusher) => flusher.ready))
+      flushers.push(...batch)
+    }
+    const reference = flushers[0]
+    const killed = flushers.slice(1, 1 + options.kills)
+    const concurrent = flushers.slice(1 + options.kills)
 
     app = await DemoApp.start(appEnv({ db, redisPort: redisServer.port }))
 
