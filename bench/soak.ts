@@ -40,7 +40,7 @@ const wanted = (name: string) => !only || only.includes(name)
 /** Sizes per mode: quick keeps every check, with less traffic and shorter phases */
 const SIZES = quick
   ? {
-      r1: { rate: 150, warmupMs: 1000, beforeMs: 2000, outageMs: 3000, afterMs: 2000 },
+      r1: { rate: 150, warmupMs: 1000, beforeMs: 2500, outageMs: 4000, afterMs: 2000 },
       r2: { kills: 3, concurrentMs: 2000, rate: 60, directRate: 2000, paths: 2000 },
       r3: { connections: 8, loadMs: 3000 },
       r4: { requests: 1000, concurrency: 16, seed: Number(process.env.SOAK_SEED ?? 9) },
