@@ -6,6 +6,7 @@ import type { ApplicationService } from '@adonisjs/core/types'
 import { defineConfig, errors } from '../../index.ts'
 import { TrackingManager } from '../../src/manager.ts'
 import type { TrackingConfig } from '../../src/types.ts'
+import { TestRedisServer } from '../redis_server.ts'
 
 const BASE_URL = new URL('../../tmp/provider-app/', import.meta.url)
 
@@ -14,7 +15,11 @@ const BASE_URL = new URL('../../tmp/provider-app/', import.meta.url)
  * @adonisjs/redis provider, config/tracking.ts made with defineConfig and,
  * optionally, a legacy config/cabinet.ts tracking section
  */
-async function bootApp(tracking: TrackingConfig, cabinet?: Record<string, unknown>) {
+async function bootApp(
+  tracking: TrackingConfig,
+  cabinet?: Record<string, unknown>,
+  redisConnection: Record<string, unknown> = {}
+) {
   const original = demoApp
   const ignitor = new IgnitorFactory()
     .merge({
@@ -37,6 +42,7 @@ async function bootApp(tracking: TrackingConfig, cabinet?: Record<string, unknow
             main: {
               host: process.env.REDIS_HOST ?? '127.0.0.1',
               port: Number(process.env.REDIS_PORT ?? 6379),
+              ...redisConnection,
             },
           },
         }),
@@ -113,5 +119,34 @@ test.group('TrackingProvider', (group) => {
       () => bootApp({ redisConnection: 'missing' }),
       /redisConnection.*"missing"/
     )
+  })
+
+  test('counting resumes after an outage longer than the Redis retry strategy', async ({
+    assert,
+    cleanup,
+  }) => {
+    /* regression (soak R1): the connection ended for good and every later view was lost */
+    const server = await new TestRedisServer().start()
+    cleanup(() => server.stop())
+    const app = await bootApp({ keyPrefix: 'provider-outage', trackAnonymous: true }, undefined, {
+      port: server.port,
+      retryStrategy: (times: number) => (times > 2 ? null : 20),
+    })
+    apps.push(app)
+    const manager = await app.container.make('tracking.manager')
+    const redis = await app.container.make('redis')
+    const day = manager.recorder.dayOf(Date.now())
+
+    manager.recorder.recordView({ path: '/before' })
+    await manager.drain()
+    await server.stop()
+    for (let i = 0; i < 100 && redis.connection('main').ioConnection.status !== 'end'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    await server.start()
+
+    manager.recorder.recordView({ path: '/after' })
+    await manager.drain()
+    assert.deepEqual([...(await manager.store.getDaily(day))], [['/after', 1]])
   })
 })

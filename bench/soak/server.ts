@@ -1,0 +1,48 @@
+/*
+|--------------------------------------------------------------------------
+| The demo app as the soak suite runs it
+|--------------------------------------------------------------------------
+|
+| bin/server.ts plus what bin/demo.ts does after the start (the two demo
+| users are seeded), and, with SOAK_CATCH_ALL=1, a catch-all page under
+| /fuzz/* (the slug pages of a CMS) so that fuzzed paths can answer 200 and
+| be recorded. Prints "soak server ready" once it serves requests.
+|
+*/
+
+import { Ignitor, prettyPrintError } from '@adonisjs/core'
+import type { ApplicationService } from '@adonisjs/core/types'
+
+const APP_ROOT = new URL('../../', import.meta.url)
+
+const IMPORTER = (filePath: string) => {
+  if (filePath.startsWith('./') || filePath.startsWith('../')) {
+    return import(new URL(filePath, APP_ROOT).href)
+  }
+  return import(filePath)
+}
+
+try {
+  await new Ignitor(APP_ROOT, { importer: IMPORTER })
+    .tap((app) => {
+      app.booting(async () => {
+        await import('#start/env')
+      })
+      if (process.env.SOAK_CATCH_ALL === '1') {
+        app.booted(async () => {
+          const router = await (app as ApplicationService).container.make('router')
+          router.get('/fuzz/*', ({ response }) => response.send('fuzz page'))
+        })
+      }
+      app.listen('SIGTERM', () => app.terminate())
+      app.listen('SIGINT', () => app.terminate())
+    })
+    .httpServer()
+    .start()
+  const { seedDemoUsers } = await import('#demo/seed')
+  await seedDemoUsers()
+  console.log('soak server ready')
+} catch (error) {
+  process.exitCode = 1
+  await prettyPrintError(error)
+}

@@ -1,0 +1,65 @@
+/*
+|--------------------------------------------------------------------------
+| SQL access of the soak run (the same connections as config/database.ts)
+|--------------------------------------------------------------------------
+*/
+
+import { join } from 'node:path'
+import { Database } from '@adonisjs/lucid/database'
+import { LoggerFactory } from '@adonisjs/core/factories/logger'
+import { EmitterFactory } from '@adonisjs/core/factories/events'
+import { AppFactory } from '@adonisjs/core/factories/app'
+import type { ConnectionConfig } from '@adonisjs/lucid/types/database'
+import { ROOT, type DbName } from './processes.ts'
+
+/**
+ * The Lucid connection config the demo app uses for `db` when NODE_ENV is
+ * production (SQLite: tmp/db.sqlite3)
+ */
+export function connectionConfig(db: DbName): ConnectionConfig {
+  const env = process.env
+  if (db === 'sqlite') {
+    return {
+      client: 'better-sqlite3',
+      connection: { filename: join(ROOT, 'tmp', 'db.sqlite3') },
+      useNullAsDefault: true,
+    }
+  }
+  return {
+    client: db === 'pg' ? 'pg' : 'mysql2',
+    connection: {
+      host: env.DB_HOST ?? '127.0.0.1',
+      port: Number(env.DB_PORT ?? (db === 'pg' ? 5432 : 3306)),
+      user: env.DB_USER ?? (db === 'pg' ? 'postgres' : 'root'),
+      password: env.DB_PASSWORD ?? '',
+      database: env.DB_DATABASE ?? 'test_soak',
+    },
+  } as ConnectionConfig
+}
+
+/** A Lucid Database on one connection named "soak" (close it with closeAll) */
+export function openDatabase(db: DbName): Database {
+  return new Database(
+    { connection: 'soak', connections: { soak: connectionConfig(db) } },
+    new LoggerFactory().create(),
+    new EmitterFactory().create(new AppFactory().create(new URL(`file://${ROOT}`)))
+  )
+}
+
+/** Closes every connection of a Database made by openDatabase */
+export async function closeDatabase(database: Database) {
+  await database.manager.closeAll()
+}
+
+/** Sum of a bigint column (0 for an empty table) */
+export async function sumOf(database: Database, table: string, column = 'views'): Promise<number> {
+  const row = await database.connection().from(table).sum(`${column} as total`).first()
+  return Number(row?.total ?? 0)
+}
+
+/** Empties the package's tables (the demo users stay) */
+export async function truncateTracking(database: Database) {
+  for (const table of ['tracking_page_views', 'tracking_daily_stats', 'tracking_flushes']) {
+    await database.connection().truncate(table, true)
+  }
+}
