@@ -21,6 +21,7 @@
 import { mkdirSync } from 'node:fs'
 import { Report } from './soak/checks.ts'
 import { ace, appEnv, type DbName } from './soak/processes.ts'
+import { ensureDatabase } from './soak/sql.ts'
 import { redisOutage } from './soak/r1_outage.ts'
 import { flushExactlyOnce } from './soak/r2_flush.ts'
 import { sigtermDrain } from './soak/r3_sigterm.ts'
@@ -52,7 +53,7 @@ const SIZES = quick
       r4: { requests: 10_000, concurrency: 16, seed: Number(process.env.SOAK_SEED ?? 9) },
     }
 
-const report = new Report()
+const report = new Report({ timingGoals: !quick })
 const started = Date.now()
 let hasError = false
 
@@ -61,10 +62,10 @@ const migrations = new Map<DbName, Promise<void>>()
 function migrate(db: DbName): Promise<void> {
   let migration = migrations.get(db)
   if (!migration) {
-    migration = ace(['migration:fresh', '--force'], appEnv({ db, redisPort: 6379 })).then(
-      (result) => {
+    migration = ensureDatabase(db).then(() =>
+      ace(['migration:fresh', '--force'], appEnv({ db, redisPort: 6379 })).then((result) => {
         if (result.code !== 0) throw new Error(`migration:fresh on ${db} failed:\n${result.output}`)
-      }
+      })
     )
     migration.catch(() => {})
     migrations.set(db, migration)

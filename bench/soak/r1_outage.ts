@@ -147,7 +147,7 @@ export async function redisOutage(report: Report, options: OutageOptions) {
       'median p99 of half-second windows, Redis up (before and after) / down',
       `${formatNumber(steadyUp)} ms / ${formatNumber(steadyDown)} ms`
     )
-    report.check(
+    report.timingCheck(
       S,
       'p99 down / up (median of half-second windows)',
       ratio <= 1.2,

@@ -37,10 +37,35 @@ export function connectionConfig(db: DbName): ConnectionConfig {
   } as ConnectionConfig
 }
 
+/**
+ * Creates the run's database on PostgreSQL or MySQL when it is missing (a
+ * fresh machine has only `test`)
+ */
+export async function ensureDatabase(db: DbName) {
+  if (db === 'sqlite') return
+  const config = connectionConfig(db) as { client: string; connection: { database: string } }
+  const name = config.connection.database
+  const admin = openDatabase(db, { ...config.connection, database: db === 'pg' ? 'postgres' : '' })
+  try {
+    if (db === 'pg') {
+      const found = await admin.rawQuery('SELECT 1 FROM pg_database WHERE datname = ?', [name])
+      if (found.rows.length === 0) await admin.rawQuery(`CREATE DATABASE "${name}"`)
+    } else {
+      await admin.rawQuery(`CREATE DATABASE IF NOT EXISTS \`${name}\``)
+    }
+  } finally {
+    await closeDatabase(admin)
+  }
+}
+
 /** A Lucid Database on one connection named "soak" (close it with closeAll) */
-export function openDatabase(db: DbName): Database {
+export function openDatabase(db: DbName, connection?: object): Database {
+  const config = connectionConfig(db)
   return new Database(
-    { connection: 'soak', connections: { soak: connectionConfig(db) } },
+    {
+      connection: 'soak',
+      connections: { soak: connection ? ({ ...config, connection } as ConnectionConfig) : config },
+    },
     new LoggerFactory().create(),
     new EmitterFactory().create(new AppFactory().create(new URL(`file://${ROOT}`)))
   )
