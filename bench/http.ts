@@ -200,6 +200,8 @@ export async function benchHttp(options: {
     LOG_LEVEL: 'warn',
     APP_KEY: randomBytes(32).toString('base64url'),
     DB: 'sqlite',
+    /* never the demo's own tmp/db.sqlite3 */
+    DB_SQLITE_FILE: 'bench-http.sqlite3',
     SESSION_DRIVER: 'cookie',
   }
   const servers = VARIANTS.map((variant) => new DemoServer(variant))

@@ -59,6 +59,8 @@ process.env.HOST = '127.0.0.1'
 process.env.PORT = String(await freePort())
 process.env.APP_KEY ??= randomBytes(32).toString('base64url')
 process.env.DB = 'sqlite'
+/* a database of its own: the demo's tmp/db.sqlite3 stays as the user left it */
+process.env.DB_SQLITE_FILE = 'browser.sqlite3'
 process.env.TRACKING_STORE ??= 'memory'
 process.env.SESSION_DRIVER = 'cookie'
 process.env.LOG_LEVEL ??= 'warn'

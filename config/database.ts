@@ -25,7 +25,10 @@ const dbConfig = defineConfig({
     sqlite: {
       client: 'better-sqlite3',
       connection: {
-        filename: app.tmpPath(app.inTest ? 'test.sqlite3' : 'db.sqlite3'),
+        /* DB_SQLITE_FILE (a name in tmp/) keeps the checks and benchmarks off the demo's data */
+        filename: app.tmpPath(
+          env.get('DB_SQLITE_FILE') ?? (app.inTest ? 'test.sqlite3' : 'db.sqlite3')
+        ),
       },
       useNullAsDefault: true,
       migrations,

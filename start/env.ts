@@ -49,7 +49,7 @@ export default await Env.create(new URL('../', import.meta.url), {
 
   /*
   |----------------------------------------------------------
-  | SQL: DB=sqlite (default, a file in tmp/), pg or mysql
+  | SQL: DB=sqlite (default, a file in tmp/: DB_SQLITE_FILE), pg or mysql
   |----------------------------------------------------------
   */
   DB: Env.schema.enum.optional(['sqlite', 'pg', 'mysql'] as const),
@@ -58,4 +58,5 @@ export default await Env.create(new URL('../', import.meta.url), {
   DB_USER: Env.schema.string.optional(),
   DB_PASSWORD: Env.schema.string.optional(),
   DB_DATABASE: Env.schema.string.optional(),
+  DB_SQLITE_FILE: Env.schema.string.optional(),
 })

@@ -30,6 +30,9 @@ export type DbName = 'sqlite' | 'pg' | 'mysql'
 /**
  * Environment of the demo app and of ace for one scenario
  */
+/** The run's SQLite database, in tmp/ (never the demo's tmp/db.sqlite3) */
+export const SOAK_SQLITE_FILE = 'soak.sqlite3'
+
 export function appEnv(options: {
   db: DbName
   redisPort: number
@@ -49,6 +52,7 @@ export function appEnv(options: {
     REDIS_PORT: String(options.redisPort),
     DB: options.db,
     DB_DATABASE: process.env.DB_DATABASE ?? 'test_soak',
+    DB_SQLITE_FILE: SOAK_SQLITE_FILE,
     ...options.extra,
   }
 }

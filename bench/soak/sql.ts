@@ -10,18 +10,18 @@ import { LoggerFactory } from '@adonisjs/core/factories/logger'
 import { EmitterFactory } from '@adonisjs/core/factories/events'
 import { AppFactory } from '@adonisjs/core/factories/app'
 import type { ConnectionConfig } from '@adonisjs/lucid/types/database'
-import { ROOT, type DbName } from './processes.ts'
+import { ROOT, SOAK_SQLITE_FILE, type DbName } from './processes.ts'
 
 /**
  * The Lucid connection config the demo app uses for `db` when NODE_ENV is
- * production (SQLite: tmp/db.sqlite3)
+ * production (SQLite: tmp/soak.sqlite3)
  */
 export function connectionConfig(db: DbName): ConnectionConfig {
   const env = process.env
   if (db === 'sqlite') {
     return {
       client: 'better-sqlite3',
-      connection: { filename: join(ROOT, 'tmp', 'db.sqlite3') },
+      connection: { filename: join(ROOT, 'tmp', SOAK_SQLITE_FILE) },
       useNullAsDefault: true,
     }
   }
