@@ -350,7 +350,17 @@ async function applyFlush(
       let views = 0
       const sketch = new PathSketch()
       const colliding = new Set<string>()
-      for await (const chunk of store.readTaken(flush.flushId, options.chunkSize)) {
+      const chunks = store.readTaken(flush.flushId, options.chunkSize)[Symbol.asyncIterator]()
+      let next = chunks.next()
+      for (;;) {
+        const { value: chunk, done } = await next
+        if (done) break
+        /*
+         * the store reads the next chunk while SQL writes this one (at most
+         * two chunks in memory); if the write fails, the read is dropped
+         */
+        next = chunks.next()
+        next.catch(() => {})
         const rows = coalesce(chunk)
         await upsertPageViews(trx, flush.day, rows)
         for (const [path, count] of rows) {

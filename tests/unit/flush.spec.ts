@@ -377,6 +377,52 @@ test.group(`flushPageViews (${dbName})`, (group) => {
     assert.deepEqual(await tracking.store.takenFlushes(), [])
   })
 
+  test('a store read that fails mid-flush (the next chunk is read during a write) rolls back; a re-run adds it once', async ({
+    assert,
+    cleanup,
+  }) => {
+    /* the memory store yields exactly chunkSize paths per chunk */
+    const tracking = tracked(cleanup, 'memory')
+    const { store } = tracking
+    const views: Record<string, number> = {}
+    for (let i = 0; i < 50; i++) views[`/r/${i}`] = 2
+    await store.write(batch({ [DAY]: views }))
+
+    const failing = new Proxy(store, {
+      get(target, property) {
+        if (property === 'readTaken') {
+          return async function* (flushId: string, chunkSize: number) {
+            let reads = 0
+            for await (const chunk of target.readTaken(flushId, chunkSize)) {
+              if (++reads === 3) throw new Error('store connection lost')
+              yield chunk
+            }
+          }
+        }
+        const value = Reflect.get(target, property, target)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    await assert.rejects(
+      () =>
+        flushPageViews({ store: failing, settings: { timezone: 'UTC' } }, db, { chunkSize: 10 }),
+      'store connection lost'
+    )
+    assert.equal(await countRows('tracking_page_views'), 0)
+    assert.equal(await countRows('tracking_flushes'), 0)
+    assert.lengthOf(await store.takenFlushes(), 1)
+
+    assert.deepEqual(await tracking.flush({ chunkSize: 10 }), {
+      days: 1,
+      paths: 50,
+      views: 100,
+      recovered: 1,
+    })
+    assert.equal(await sqlTotal('tracking_page_views'), 100)
+    assert.equal(await dayStat(DAY, 'views'), 100)
+    assert.deepEqual(await store.takenFlushes(), [])
+  })
+
   test('a failure before the commit, then a re-run: exact totals', async ({ assert, cleanup }) => {
     const tracking = tracked(cleanup)
     const { store } = tracking
