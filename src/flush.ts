@@ -25,7 +25,7 @@ export const MAX_PATH_LENGTH = 500
 const MAX_ROWS_PER_MYSQL_STATEMENT = 5000
 
 /** Paths read from the store at once, and upserted by one statement on PostgreSQL and SQLite */
-const DEFAULT_CHUNK_SIZE = 10_000
+const DEFAULT_CHUNK_SIZE = 5000
 
 /** Attempts of one flush transaction on deadlocks and busy databases */
 const MAX_ATTEMPTS = 6
@@ -66,7 +66,7 @@ export interface FlushOptions {
   from?: string
   /** Last day of a range (inclusive, YYYY-MM-DD) */
   to?: string
-  /** Paths read from the store at once (default 10,000) */
+  /** Paths read from the store at once (default 5,000) */
   chunkSize?: number
   /** Lucid connection name (default: the app's default connection) */
   connection?: string
