@@ -18,14 +18,14 @@ export const TRACKING_TABLES = Object.freeze({
 /** Longest path a page view row holds (varchar(500)) */
 export const MAX_PATH_LENGTH = 500
 
-/** Rows per multi-row upsert: well under every driver's bind-parameter limit */
-const MAX_ROWS_PER_STATEMENT = 1000
-
 /**
- * Rows per upsert on SQLite: knex writes a multi-row insert as a compound
- * SELECT, and SQLite refuses more than 500 terms (SQLITE_MAX_COMPOUND_SELECT)
+ * Rows per multi-row upsert on MySQL: 3 bind parameters a row, well under
+ * its 65,535 placeholders and a default max_allowed_packet
  */
-const MAX_ROWS_PER_SQLITE_STATEMENT = 400
+const MAX_ROWS_PER_MYSQL_STATEMENT = 5000
+
+/** Paths read from the store at once, and upserted by one statement on PostgreSQL and SQLite */
+const DEFAULT_CHUNK_SIZE = 5000
 
 /** Attempts of one flush transaction on deadlocks and busy databases */
 const MAX_ATTEMPTS = 6
@@ -66,7 +66,7 @@ export interface FlushOptions {
   from?: string
   /** Last day of a range (inclusive, YYYY-MM-DD) */
   to?: string
-  /** Paths read from the store at once (default 1000) */
+  /** Paths read from the store at once (default 5,000) */
   chunkSize?: number
   /** Lucid connection name (default: the app's default connection) */
   connection?: string
@@ -231,19 +231,43 @@ function increment(trx: TransactionClientContract, table: string, column: string
     : trx.knexRawQuery('?? + ??', [`${table}.${column}`, `excluded.${column}`])
 }
 
+/**
+ * Adds a chunk of rows to the day's page views. PostgreSQL and SQLite get
+ * the whole chunk in one statement with a fixed number of parameters (two
+ * arrays, one JSON text): short to parse and never near a bind-parameter
+ * limit, whatever the chunk size. MySQL gets multi-row inserts.
+ */
 async function upsertPageViews(
   trx: TransactionClientContract,
   day: string,
   rows: Map<string, number>
 ) {
+  if (rows.size === 0) return
   const table = TRACKING_TABLES.pageViews
+  const dialect = trx.dialect.name
+  if (dialect === 'postgres') {
+    await trx.rawQuery(
+      `INSERT INTO ${table} (path, date, views)
+       SELECT path, ?::date, views FROM unnest(?::text[], ?::bigint[]) AS chunk(path, views)
+       ON CONFLICT (path, date) DO UPDATE SET views = ${table}.views + excluded.views`,
+      [day, [...rows.keys()], [...rows.values()]]
+    )
+    return
+  }
+  if (dialect.includes('sqlite')) {
+    /* `WHERE true` tells SQLite's parser that ON CONFLICT is the upsert clause, not a join's */
+    await trx.rawQuery(
+      `INSERT INTO ${table} (path, date, views)
+       SELECT json_extract(value, '$[0]'), ?, json_extract(value, '$[1]') FROM json_each(?) WHERE true
+       ON CONFLICT (path, date) DO UPDATE SET views = ${table}.views + excluded.views`,
+      [day, JSON.stringify([...rows])]
+    )
+    return
+  }
   const all = [...rows]
-  const perStatement = trx.dialect.name.includes('sqlite')
-    ? MAX_ROWS_PER_SQLITE_STATEMENT
-    : MAX_ROWS_PER_STATEMENT
-  for (let start = 0; start < all.length; start += perStatement) {
+  for (let start = 0; start < all.length; start += MAX_ROWS_PER_MYSQL_STATEMENT) {
     const values = all
-      .slice(start, start + perStatement)
+      .slice(start, start + MAX_ROWS_PER_MYSQL_STATEMENT)
       .map(([path, views]) => ({ path, date: day, views }))
     await trx
       .knexQuery()
@@ -326,7 +350,17 @@ async function applyFlush(
       let views = 0
       const sketch = new PathSketch()
       const colliding = new Set<string>()
-      for await (const chunk of store.readTaken(flush.flushId, options.chunkSize)) {
+      const chunks = store.readTaken(flush.flushId, options.chunkSize)[Symbol.asyncIterator]()
+      let next = chunks.next()
+      for (;;) {
+        const { value: chunk, done } = await next
+        if (done) break
+        /*
+         * the store reads the next chunk while SQL writes this one (at most
+         * two chunks in memory); if the write fails, the read is dropped
+         */
+        next = chunks.next()
+        next.catch(() => {})
         const rows = coalesce(chunk)
         await upsertPageViews(trx, flush.day, rows)
         for (const [path, count] of rows) {
@@ -415,7 +449,7 @@ export async function flushPageViews(
   options: FlushOptions = {}
 ): Promise<FlushSummary> {
   const { date, from, to } = resolveDaySelection(options)
-  const chunkSize = Math.max(1, Math.floor(options.chunkSize ?? 1000))
+  const chunkSize = Math.max(1, Math.floor(options.chunkSize ?? DEFAULT_CHUNK_SIZE))
   const settings = { ...options, chunkSize }
   const store = target.store
   const client = db.connection(options.connection)

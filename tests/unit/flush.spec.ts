@@ -325,7 +325,7 @@ test.group(`flushPageViews (${dbName})`, (group) => {
     assert.isTrue(small.exact)
     assert.equal(small.count(), 3)
 
-    /* 3,000 more paths in chunks of 1,000 (more rows than one SQLite statement takes) */
+    /* 3,000 more paths in chunks of 1,000: the sketch is merged once per flush, not per chunk */
     const views: Record<string, number> = {}
     for (let i = 0; i < 3000; i++) views[`/p/${i}`] = 1
     await store.write(batch({ [DAY]: views }))
@@ -335,6 +335,92 @@ test.group(`flushPageViews (${dbName})`, (group) => {
     const large = await pathsOf()
     assert.isFalse(large.exact)
     near(assert, large.count(), 3003)
+  })
+
+  test('12,000 paths in one chunk add to existing rows (more rows than one statement holds)', async ({
+    assert,
+    cleanup,
+  }) => {
+    /* paths a JSON text or an SQL array literal must escape, kept byte for byte */
+    const awkward = [
+      '/q"uote',
+      "/it's",
+      '/back\\slash',
+      '/{brace},comma',
+      'NULL',
+      '/tab\there',
+      '/😀\uFFFD',
+    ]
+    const pathOf = (i: number) => (i < awkward.length ? awkward[i] : `/big/${i}`)
+    const tracking = tracked(cleanup)
+    const first: Record<string, number> = {}
+    for (let i = 0; i < 6000; i++) first[pathOf(i)] = 1
+    await tracking.store.write(batch({ [DAY]: first }))
+    const before = await tracking.flush({ chunkSize: 500 })
+    assert.equal(before.paths, 6000)
+
+    /* one chunk of 12,000: one statement on PostgreSQL and SQLite, three on MySQL */
+    const second: Record<string, number> = {}
+    for (let i = 0; i < 12_000; i++) second[pathOf(i)] = (i % 3) + 1
+    await tracking.store.write(batch({ [DAY]: second }))
+    const summary = await tracking.flush({ chunkSize: 20_000 })
+    assert.deepEqual(summary, { days: 1, paths: 12_000, views: 24_000, recovered: 0 })
+
+    const rows = await rowsOf(DAY)
+    assert.equal(Object.keys(rows).length, 12_000)
+    for (const [i, path] of awkward.entries()) assert.equal(rows[path], 1 + (i % 3) + 1, path)
+    assert.equal(rows['/big/5999'], 1 + (5999 % 3) + 1)
+    assert.equal(rows['/big/6000'], (6000 % 3) + 1)
+    assert.equal(rows['/big/11999'], (11_999 % 3) + 1)
+    assert.equal(await sqlTotal('tracking_page_views'), 30_000)
+    assert.equal(await dayStat(DAY, 'views'), 30_000)
+    assert.deepEqual(await tracking.store.takenFlushes(), [])
+  })
+
+  test('a store read that fails mid-flush (the next chunk is read during a write) rolls back; a re-run adds it once', async ({
+    assert,
+    cleanup,
+  }) => {
+    /* the memory store yields exactly chunkSize paths per chunk */
+    const tracking = tracked(cleanup, 'memory')
+    const { store } = tracking
+    const views: Record<string, number> = {}
+    for (let i = 0; i < 50; i++) views[`/r/${i}`] = 2
+    await store.write(batch({ [DAY]: views }))
+
+    const failing = new Proxy(store, {
+      get(target, property) {
+        if (property === 'readTaken') {
+          return async function* (flushId: string, chunkSize: number) {
+            let reads = 0
+            for await (const chunk of target.readTaken(flushId, chunkSize)) {
+              if (++reads === 3) throw new Error('store connection lost')
+              yield chunk
+            }
+          }
+        }
+        const value = Reflect.get(target, property, target)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    await assert.rejects(
+      () =>
+        flushPageViews({ store: failing, settings: { timezone: 'UTC' } }, db, { chunkSize: 10 }),
+      'store connection lost'
+    )
+    assert.equal(await countRows('tracking_page_views'), 0)
+    assert.equal(await countRows('tracking_flushes'), 0)
+    assert.lengthOf(await store.takenFlushes(), 1)
+
+    assert.deepEqual(await tracking.flush({ chunkSize: 10 }), {
+      days: 1,
+      paths: 50,
+      views: 100,
+      recovered: 1,
+    })
+    assert.equal(await sqlTotal('tracking_page_views'), 100)
+    assert.equal(await dayStat(DAY, 'views'), 100)
+    assert.deepEqual(await store.takenFlushes(), [])
   })
 
   test('a failure before the commit, then a re-run: exact totals', async ({ assert, cleanup }) => {
