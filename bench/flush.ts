@@ -11,52 +11,16 @@
  * GC; "flat" compares the flush's peak heap growth at the large size with
  * the small size (10x the paths).
  */
-import { mkdirSync, rmSync } from 'node:fs'
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
-import knex from 'knex'
-import { AppFactory } from '@adonisjs/core/factories/app'
-import { Emitter } from '@adonisjs/core/events'
-import { Logger } from '@adonisjs/core/logger'
-import { Database } from '@adonisjs/lucid/database'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import { flushPageViews, TRACKING_TABLES } from '../src/flush.ts'
 import { RedisStore } from '../src/stores/redis_store.ts'
 import type { TrackingStore } from '../src/stores/types.ts'
-import { collectGarbage, ROOT, withMemorySampling } from './lib.ts'
+import { collectGarbage, migrateFresh, openBenchDatabase, withMemorySampling } from './lib.ts'
 
-const MIGRATIONS = [
-  '1760000000001_create_tracking_page_views_table.ts',
-  '1760000000002_create_tracking_daily_stats_table.ts',
-  '1760000000003_create_tracking_flushes_table.ts',
-]
 /** The flushed day: a fixed past day, so no live traffic can mix in */
 const DAY = '2025-06-01'
-
-/** Connection settings of PostgreSQL (env PG_HOST, PG_PORT, PG_USER, PG_PASSWORD, DB_DATABASE) */
-export function pgConnection() {
-  return {
-    host: process.env.PG_HOST ?? '127.0.0.1',
-    port: Number(process.env.PG_PORT ?? 5432),
-    user: process.env.PG_USER ?? 'postgres',
-    password: process.env.PG_PASSWORD ?? '',
-    database: process.env.DB_DATABASE ?? 'tracking_bench',
-  }
-}
-
-/** Creates the PostgreSQL database when missing; returns the server version */
-export async function preparePg(): Promise<string> {
-  const { database, ...server } = pgConnection()
-  const admin = knex({ client: 'pg', connection: { ...server, database: 'postgres' } })
-  try {
-    const found = await admin.raw('SELECT 1 FROM pg_database WHERE datname = ?', [database])
-    if (found.rows.length === 0) await admin.raw(`CREATE DATABASE "${database}"`)
-    const version = await admin.raw('SHOW server_version')
-    return String(version.rows[0].server_version)
-  } finally {
-    await admin.destroy()
-  }
-}
 
 /** One flush or naive run */
 export interface FlushRun {
@@ -117,42 +81,6 @@ function sampledStore(store: RedisStore, sample: () => void): TrackingStore {
       return typeof value === 'function' ? value.bind(target) : value
     },
   })
-}
-
-async function openDatabase(name: 'sqlite' | 'pg') {
-  const app = new AppFactory().create(ROOT, () => {})
-  await app.init()
-  const sqliteFile = new URL('tmp/bench-flush.sqlite3', ROOT)
-  if (name === 'sqlite') {
-    mkdirSync(new URL('tmp/', ROOT), { recursive: true })
-    rmSync(sqliteFile, { force: true })
-  }
-  return new Database(
-    {
-      connection: name,
-      connections: {
-        sqlite: {
-          client: 'better-sqlite3',
-          connection: { filename: sqliteFile.pathname },
-          useNullAsDefault: true,
-        },
-        pg: { client: 'pg', connection: pgConnection() },
-      },
-    },
-    new Logger({ enabled: false }),
-    new Emitter<any>(app)
-  )
-}
-
-/** The package's own migrations, from scratch */
-async function migrate(client: QueryClientContract) {
-  for (const file of [...MIGRATIONS].reverse()) {
-    await client.schema.dropTableIfExists(file.replace(/^\d+_create_(.*)_table\.ts$/, '$1'))
-  }
-  for (const file of MIGRATIONS) {
-    const { default: Migration } = await import(new URL(`database/migrations/${file}`, ROOT).href)
-    await new Migration(client, file).execUp()
-  }
 }
 
 async function emptyTables(client: QueryClientContract) {
@@ -226,7 +154,7 @@ export async function benchFlush(options: {
   autocommitSample: number
   log: (line: string) => void
 }): Promise<FlushResult> {
-  const db = await openDatabase(options.db)
+  const { db } = await openBenchDatabase(options.db, { sqliteFile: 'bench-flush.sqlite3' })
   const client = db.connection()
   const redis = new Redis({ host: '127.0.0.1', port: options.redisPort })
   const keyPrefix = `bench-flush-${randomUUID().slice(0, 8)}`
@@ -237,7 +165,7 @@ export async function benchFlush(options: {
     if (rows !== paths) throw new Error(`${what}: ${rows} rows in SQL, expected ${paths}`)
   }
   try {
-    await migrate(client)
+    await migrateFresh(client)
     const flushRun = async (paths: number): Promise<FlushRun> => {
       await emptyTables(client)
       await seedDay(store, paths)

@@ -3,7 +3,14 @@
  */
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
+import { mkdirSync, rmSync } from 'node:fs'
 import { Redis } from 'ioredis'
+import knex from 'knex'
+import { AppFactory } from '@adonisjs/core/factories/app'
+import { Emitter } from '@adonisjs/core/events'
+import { Logger } from '@adonisjs/core/logger'
+import { Database } from '@adonisjs/lucid/database'
+import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 
 /** The repository root (the demo app and the package) */
 export const ROOT = new URL('../', import.meta.url)
@@ -115,4 +122,87 @@ export function commandCalls(info: Map<string, string>): Map<string, number> {
     if (calls) out.set(key.slice('cmdstat_'.length), Number(calls[1]))
   }
   return out
+}
+
+/** The package's migrations, in order */
+const MIGRATIONS = [
+  '1760000000001_create_tracking_page_views_table.ts',
+  '1760000000002_create_tracking_daily_stats_table.ts',
+  '1760000000003_create_tracking_flushes_table.ts',
+]
+
+/**
+ * PostgreSQL of the benchmarks: PG_HOST, PG_PORT, PG_USER, PG_PASSWORD and
+ * PG_DATABASE (or DB_DATABASE; default tracking_bench)
+ */
+export function pgConnection() {
+  return {
+    host: process.env.PG_HOST ?? '127.0.0.1',
+    port: Number(process.env.PG_PORT ?? 5432),
+    user: process.env.PG_USER ?? 'postgres',
+    password: process.env.PG_PASSWORD ?? '',
+    database: process.env.PG_DATABASE ?? process.env.DB_DATABASE ?? 'tracking_bench',
+  }
+}
+
+/** Creates the PostgreSQL database when missing; returns the server version */
+export async function preparePg(): Promise<string> {
+  const { database, ...server } = pgConnection()
+  const admin = knex({ client: 'pg', connection: { ...server, database: 'postgres' } })
+  try {
+    const found = await admin.raw('SELECT 1 FROM pg_database WHERE datname = ?', [database])
+    if (found.rows.length === 0) await admin.raw('CREATE DATABASE ??', [database])
+    const version = await admin.raw('SHOW server_version')
+    return String(version.rows[0].server_version)
+  } finally {
+    await admin.destroy()
+  }
+}
+
+/**
+ * A Lucid Database on SQLite (a fresh file in tmp/) or PostgreSQL (created
+ * when missing), with its emitter (db:query events when `debug`)
+ */
+export async function openBenchDatabase(
+  name: 'sqlite' | 'pg',
+  options: { sqliteFile: string; debug?: boolean }
+) {
+  const app = new AppFactory().create(ROOT, () => {})
+  await app.init()
+  const sqliteFile = new URL(`tmp/${options.sqliteFile}`, ROOT)
+  if (name === 'sqlite') {
+    mkdirSync(new URL('tmp/', ROOT), { recursive: true })
+    rmSync(sqliteFile, { force: true })
+  } else {
+    await preparePg()
+  }
+  const emitter = new Emitter<any>(app)
+  const db = new Database(
+    {
+      connection: name,
+      connections: {
+        sqlite: {
+          client: 'better-sqlite3',
+          connection: { filename: sqliteFile.pathname },
+          useNullAsDefault: true,
+          debug: options.debug,
+        },
+        pg: { client: 'pg', connection: pgConnection(), debug: options.debug },
+      },
+    },
+    new Logger({ enabled: false }),
+    emitter
+  )
+  return { db, emitter }
+}
+
+/** The package's tables, dropped and migrated from scratch */
+export async function migrateFresh(client: QueryClientContract) {
+  for (const file of [...MIGRATIONS].reverse()) {
+    await client.schema.dropTableIfExists(file.replace(/^\d+_create_(.*)_table\.ts$/, '$1'))
+  }
+  for (const file of MIGRATIONS) {
+    const { default: Migration } = await import(new URL(`database/migrations/${file}`, ROOT).href)
+    await new Migration(client, file).execUp()
+  }
 }

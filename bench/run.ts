@@ -25,8 +25,18 @@ import { fileURLToPath } from 'node:url'
 import { TestRedisServer } from '../tests/redis_server.ts'
 import { benchHttp, httpSummary, redisPer1000, type HttpResult } from './http.ts'
 import { benchRecorder } from './recorder.ts'
-import { benchFlush, pgConnection, preparePg, type FlushResult } from './flush.ts'
-import { cleanups, fixed, int, mib, parseInfo, redisClient, ROOT } from './lib.ts'
+import { benchFlush, type FlushResult } from './flush.ts'
+import {
+  cleanups,
+  fixed,
+  int,
+  mib,
+  parseInfo,
+  pgConnection,
+  preparePg,
+  redisClient,
+  ROOT,
+} from './lib.ts'
 
 const { values: args } = parseArgs({
   options: {

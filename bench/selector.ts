@@ -22,20 +22,15 @@
  * (the same sizes, a few seconds less; the medians are noisier).
  *
  * Env: REDIS_HOST/REDIS_PORT, PG_HOST/PG_PORT/PG_USER/PG_PASSWORD,
- * PG_DATABASE (default `tracking_bench`, created when missing; its tracking
+ * PG_DATABASE or DB_DATABASE (default `tracking_bench`, created when missing; its tracking
  * tables are dropped), BENCH_DBS=sqlite,pg, BENCH_PATHS=1000,10000,
  * BENCH_ROUNDS=15 (5 with --quick).
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { randomUUID } from 'node:crypto'
 import { DateTime } from 'luxon'
 import { Redis } from 'ioredis'
-import knex from 'knex'
-import { AppFactory } from '@adonisjs/core/factories/app'
-import { Emitter } from '@adonisjs/core/events'
-import { Logger } from '@adonisjs/core/logger'
-import { Database } from '@adonisjs/lucid/database'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import { resolveSettings } from '../src/settings.ts'
 import { TrackingManager } from '../src/manager.ts'
@@ -45,11 +40,11 @@ import { PathSketch } from '../src/stores/path_sketch.ts'
 import { TrackingSelector } from '../src/selector.ts'
 import { Cabinet } from '../src/cabinet/registry.ts'
 import { declareTrackingCabinet } from '../src/cabinet/tracking.ts'
+import { median, migrateFresh, openBenchDatabase, ROOT } from './lib.ts'
 
 const { values: flags } = parseArgs({
   options: { json: { type: 'string' }, quick: { type: 'boolean', default: false } },
 })
-const ROOT = new URL('../', import.meta.url)
 const DAYS_SHOWN = 30
 const DAYS_STORED = 2 * DAYS_SHOWN
 /* 15 rounds: on a shared machine the median of a few is at the mercy of the load */
@@ -59,22 +54,10 @@ const CACHED_CALLS = flags.quick ? 500 : 2000
 const WARM_UP_MS = flags.quick ? 1000 : 2000
 const DBS = (process.env.BENCH_DBS ?? 'sqlite,pg').split(',') as Array<'sqlite' | 'pg'>
 const PATH_COUNTS = (process.env.BENCH_PATHS ?? '1000,10000').split(',').map(Number)
-const PG = {
-  host: process.env.PG_HOST ?? '127.0.0.1',
-  port: Number(process.env.PG_PORT ?? 5432),
-  user: process.env.PG_USER ?? 'postgres',
-  password: process.env.PG_PASSWORD ?? '',
-}
-const PG_DATABASE = process.env.PG_DATABASE ?? 'tracking_bench'
 /** BENCH_PROFILE=1: time of each SQL statement of one cold context */
 const PROFILE = process.env.BENCH_PROFILE === '1'
 const profile = new Map<string, { count: number; ms: number }>()
 let profiling = false
-const MIGRATIONS = [
-  '1760000000001_create_tracking_page_views_table.ts',
-  '1760000000002_create_tracking_daily_stats_table.ts',
-  '1760000000003_create_tracking_flushes_table.ts',
-]
 
 /** Deterministic pseudo-random numbers */
 function lcg(initial: number) {
@@ -85,48 +68,11 @@ function lcg(initial: number) {
   }
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]
-}
-
-async function ensurePgDatabase() {
-  const admin = knex({ client: 'pg', connection: { ...PG, database: 'postgres' } })
-  try {
-    const found = await admin.raw('SELECT 1 FROM pg_database WHERE datname = ?', [PG_DATABASE])
-    if (found.rows.length === 0) await admin.raw('CREATE DATABASE ??', [PG_DATABASE])
-  } finally {
-    await admin.destroy()
-  }
-}
-
 async function openDatabase(name: 'sqlite' | 'pg') {
-  const app = new AppFactory().create(ROOT, () => {})
-  await app.init()
-  const sqliteFile = new URL('tmp/bench-selector.sqlite3', ROOT)
-  if (name === 'sqlite') {
-    mkdirSync(new URL('tmp/', ROOT), { recursive: true })
-    rmSync(sqliteFile, { force: true })
-  } else {
-    await ensurePgDatabase()
-  }
-  const emitter = new Emitter<any>(app)
-  const db = new Database(
-    {
-      connection: name,
-      connections: {
-        sqlite: {
-          client: 'better-sqlite3',
-          connection: { filename: sqliteFile.pathname },
-          useNullAsDefault: true,
-          debug: PROFILE,
-        },
-        pg: { client: 'pg', connection: { ...PG, database: PG_DATABASE }, debug: PROFILE },
-      },
-    },
-    new Logger({ enabled: false }),
-    emitter
-  )
+  const { db, emitter } = await openBenchDatabase(name, {
+    sqliteFile: 'bench-selector.sqlite3',
+    debug: PROFILE,
+  })
   if (PROFILE) {
     emitter.on('db:query', (query: any) => {
       if (!profiling) return
@@ -142,16 +88,6 @@ async function openDatabase(name: 'sqlite' | 'pg') {
 }
 
 /** The package's own migrations, run from scratch */
-async function migrate(client: QueryClientContract) {
-  for (const file of [...MIGRATIONS].reverse()) {
-    await client.schema.dropTableIfExists(file.replace(/^\d+_create_(.*)_table\.ts$/, '$1'))
-  }
-  for (const file of MIGRATIONS) {
-    const { default: Migration } = await import(new URL(`database/migrations/${file}`, ROOT).href)
-    await new Migration(client, file).execUp()
-  }
-}
-
 /**
  * 59 flushed days and today's live counts, `paths` paths a day, Zipf-like
  */
@@ -250,7 +186,7 @@ async function runCase(name: 'sqlite' | 'pg', paths: number, redis: Redis): Prom
     new RedisStore({ client: () => redis, keyPrefix, ttlSeconds: settings.ttlSeconds })
   )
   try {
-    await migrate(client)
+    await migrateFresh(client)
     const selector = new TrackingSelector(manager, db)
     const today = DateTime.fromISO(selector.today(), { zone: 'utc' })
     const days = Array.from({ length: DAYS_STORED }, (_, i) =>
