@@ -60,7 +60,8 @@ const LEGACY_NAMES: Record<string, keyof TrackingConfig> = {
   visitor_id: 'visitorId',
 }
 
-const KNOWN_KEYS = new Set<string>([
+/** Every key `defineConfig` accepts */
+export const KNOWN_KEYS: ReadonlySet<string> = new Set<string>([
   'enabled',
   'store',
   'redisEnabled',

@@ -28,6 +28,7 @@ import { RedisStore } from '../src/stores/redis_store.ts'
 import { TrackingKeys } from '../src/stores/keys.ts'
 import PageTrackingMiddleware from '../src/middleware/page_tracking_middleware.ts'
 import type { TrackingConfig, TrackingSettings, TrackingStoreName } from '../src/types.ts'
+import type { TrackingBatch } from '../src/stores/types.ts'
 import { DEMO_USERS, seedDemoUsers } from '../demo/seed.ts'
 import User from '../demo/models/user.ts'
 
@@ -221,4 +222,23 @@ export async function bootIsolatedApp(options: {
     setApp(original)
   }
   return isolated
+}
+
+/**
+ * A store batch: views per path of one or more days, and visitor ids per day
+ *
+ *   await store.write(storeBatch({ '2026-03-10': { '/': 2 } }, { '2026-03-10': ['u1'] }))
+ */
+export function storeBatch(
+  days: Record<string, Record<string, number>>,
+  visitors: Record<string, string[]> = {}
+): TrackingBatch {
+  const out: TrackingBatch = { days: new Map(), minutes: new Map() }
+  for (const day of new Set([...Object.keys(days), ...Object.keys(visitors)])) {
+    out.days.set(day, {
+      views: new Map(Object.entries(days[day] ?? {})),
+      visitors: new Set(visitors[day] ?? []),
+    })
+  }
+  return out
 }

@@ -1,12 +1,11 @@
 import { test } from '@japa/runner'
-import { IgnitorFactory } from '@adonisjs/core/factories'
-import demoApp, { setApp } from '@adonisjs/core/services/app'
 import { defineConfig as defineRedisConfig } from '@adonisjs/redis'
 import type { ApplicationService } from '@adonisjs/core/types'
 import { defineConfig, errors } from '../../index.ts'
 import { TrackingManager } from '../../src/manager.ts'
 import type { TrackingConfig } from '../../src/types.ts'
 import { TestRedisServer } from '../redis_server.ts'
+import { bootIsolatedApp } from '../helpers.ts'
 
 const BASE_URL = new URL('../../tmp/provider-app/', import.meta.url)
 
@@ -20,46 +19,27 @@ async function bootApp(
   cabinet?: Record<string, unknown>,
   redisConnection: Record<string, unknown> = {}
 ) {
-  const original = demoApp
-  const ignitor = new IgnitorFactory()
-    .merge({
-      rcFileContents: {
-        providers: [
-          () => import('@adonisjs/redis/redis_provider'),
-          () => import('../../providers/tracking_provider.ts'),
-        ],
-      },
-    })
-    .withCoreConfig()
-    .withCoreProviders()
-    .merge({
-      config: {
-        tracking: defineConfig(tracking),
-        ...(cabinet ? { cabinet: { tracking: cabinet } } : {}),
-        redis: defineRedisConfig({
-          connection: 'main',
-          connections: {
-            main: {
-              host: process.env.REDIS_HOST ?? '127.0.0.1',
-              port: Number(process.env.REDIS_PORT ?? 6379),
-              ...redisConnection,
-            },
+  return bootIsolatedApp({
+    root: BASE_URL,
+    providers: [
+      () => import('@adonisjs/redis/redis_provider'),
+      () => import('../../providers/tracking_provider.ts'),
+    ],
+    config: {
+      tracking: defineConfig(tracking),
+      ...(cabinet ? { cabinet: { tracking: cabinet } } : {}),
+      redis: defineRedisConfig({
+        connection: 'main',
+        connections: {
+          main: {
+            host: process.env.REDIS_HOST ?? '127.0.0.1',
+            port: Number(process.env.REDIS_PORT ?? 6379),
+            ...redisConnection,
           },
-        }),
-      },
-    })
-    .create(BASE_URL, {
-      importer: (filePath) => import(new URL(filePath, BASE_URL).href),
-    })
-  const app = ignitor.createApp('web') as ApplicationService
-  /* booting another app replaces the global app service: give it back */
-  try {
-    await app.init()
-    await app.boot()
-  } finally {
-    setApp(original)
-  }
-  return app
+        },
+      }),
+    },
+  })
 }
 
 test.group('TrackingProvider', (group) => {

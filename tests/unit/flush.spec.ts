@@ -19,7 +19,6 @@ import PageView from '../../src/models/page_view.ts'
 import DailyStat from '../../src/models/daily_stat.ts'
 import { RedisStore } from '../../src/stores/redis_store.ts'
 import { PathSketch } from '../../src/stores/path_sketch.ts'
-import type { TrackingBatch } from '../../src/stores/types.ts'
 import {
   buildManager,
   dbName,
@@ -27,29 +26,13 @@ import {
   redisClient,
   truncateTrackingTables,
   uniqueKeyPrefix,
+  storeBatch as batch,
 } from '../helpers.ts'
 import { DateTime } from 'luxon'
 
 const DAY = '2026-03-10'
 const DAY2 = '2026-03-11'
 const DAY3 = '2026-03-12'
-
-/**
- * A store batch: views per path of one or more days, and visitors
- */
-function batch(
-  days: Record<string, Record<string, number>>,
-  visitors: Record<string, string[]> = {}
-): TrackingBatch {
-  const out: TrackingBatch = { days: new Map(), minutes: new Map() }
-  for (const day of new Set([...Object.keys(days), ...Object.keys(visitors)])) {
-    out.days.set(day, {
-      views: new Map(Object.entries(days[day] ?? {})),
-      visitors: new Set(visitors[day] ?? []),
-    })
-  }
-  return out
-}
 
 /** page views of a day as { path: views } */
 async function rowsOf(day: string): Promise<Record<string, number>> {

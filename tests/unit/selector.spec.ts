@@ -6,10 +6,15 @@ import { E_TRACKING_INVALID_RANGE } from '../../src/errors.ts'
 import { TrackingSelector, comparePaths } from '../../src/selector.ts'
 import { TrackingKeys } from '../../src/stores/keys.ts'
 import { PathSketch, SPARSE_LIMIT, hashPath } from '../../src/stores/path_sketch.ts'
-import type { TrackingBatch } from '../../src/stores/types.ts'
 import type { TrackingManager } from '../../src/manager.ts'
 import { buildTrend, rangeCaption } from '../../src/widgets/builders.ts'
-import { buildManager, redisClient, truncateTrackingTables, type TestTracking } from '../helpers.ts'
+import {
+  buildManager,
+  redisClient,
+  truncateTrackingTables,
+  type TestTracking,
+  storeBatch as batch,
+} from '../helpers.ts'
 
 const D1 = '2026-03-08'
 const D2 = '2026-03-09'
@@ -19,21 +24,6 @@ const D5 = '2026-03-12'
 const D6 = '2026-03-13'
 /** "now" of the selectors below: noon of D6 in UTC */
 const NOW = Date.parse(`${D6}T12:00:00Z`)
-
-/** A store batch: views per path of days, visitors of days */
-function batch(
-  days: Record<string, Record<string, number>>,
-  seen: Record<string, string[]> = {}
-): TrackingBatch {
-  const out: TrackingBatch = { days: new Map(), minutes: new Map() }
-  for (const day of new Set([...Object.keys(days), ...Object.keys(seen)])) {
-    out.days.set(day, {
-      views: new Map(Object.entries(days[day] ?? {})),
-      visitors: new Set(seen[day] ?? []),
-    })
-  }
-  return out
-}
 
 function visitors(from: number, to: number, prefix = 'u'): string[] {
   const out: string[] = []
