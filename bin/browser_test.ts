@@ -19,39 +19,22 @@
 |
 */
 
-import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { copyFileSync, existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Ignitor, prettyPrintError } from '@adonisjs/core'
 import type { ApplicationService } from '@adonisjs/core/types'
 import { DateTime } from 'luxon'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import type { AnalyticsContextLoader } from '../src/http/analytics_controller.ts'
 import type { TrackingManager } from '../src/manager.ts'
-import type { AnalyticsRange } from '../src/widgets/types.ts'
+import { APP_ROOT, importer, runDemoMigrations } from './lib/demo_app.ts'
 import { writeCheckSummary } from './lib/summary.ts'
+import { freePort } from '../tests/redis_server.ts'
 
-const APP_ROOT = new URL('../', import.meta.url)
-const root = fileURLToPath(APP_ROOT)
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const SCREENSHOT = new URL('tmp/analytics.png', APP_ROOT)
 const README_SCREENSHOT = new URL('docs/analytics.png', APP_ROOT)
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
-
-/** A free TCP port on the loopback interface */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 /* the demo app, configured by env before it boots (process env wins over .env) */
 process.env.NODE_ENV = 'development'
@@ -70,143 +53,7 @@ if (!existsSync(CHROMIUM)) {
   console.error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`)
   process.exit(1)
 }
-mkdirSync(new URL('tmp/', APP_ROOT), { recursive: true })
-
-/* migrations in a child process, with the same loader flags as this one */
-const migrate = spawnSync(
-  process.execPath,
-  [...process.execArgv, 'ace.js', 'migration:run', '--force'],
-  { cwd: root, stdio: 'inherit', env: process.env }
-)
-if (migrate.status !== 0) {
-  console.error('migrations failed; see above')
-  process.exit(migrate.status ?? 1)
-}
-
-const IMPORTER = (filePath: string) => {
-  if (filePath.startsWith('./') || filePath.startsWith('../')) {
-    return import(new URL(filePath, APP_ROOT).href)
-  }
-  return import(filePath)
-}
-
-/**
- * TEMPORARY, while src/selector.ts has not landed: the analytics of the live
- * store alone (what this run recorded), in the selector's payload shape
- */
-function liveStoreLoader(manager: TrackingManager): AnalyticsContextLoader {
-  const store = manager.store
-  const daysOf = (range: AnalyticsRange) =>
-    Array.from({ length: range.days }, (_, index) =>
-      DateTime.fromISO(range.from).plus({ days: index }).toISODate()!
-    )
-  const trend = (value: number, previous: number) => {
-    if (previous === 0) return null
-    const percent = Math.round(((value - previous) / previous) * 100)
-    const direction = percent > 0 ? 'up' : percent < 0 ? 'down' : 'flat'
-    return { percent, label: `${percent > 0 ? '+' : ''}${percent}%`, direction, previous } as const
-  }
-  const totals = async (range: AnalyticsRange) => {
-    const days = daysOf(range)
-    const perPath = new Map<string, number>()
-    const rows: Array<{ day: string; path: string; views: number }> = []
-    for (const day of days) {
-      for (const [path, views] of await store.getDaily(day)) {
-        perPath.set(path, (perPath.get(path) ?? 0) + views)
-        rows.push({ day, path, views })
-      }
-    }
-    const perDay = await store.getMultiDay(days)
-    return {
-      days,
-      perDay,
-      perPath,
-      rows,
-      views: [...perPath.values()].reduce((sum, views) => sum + views, 0),
-      visitors: await store.getUniqueCount(days),
-    }
-  }
-  return async (_ctx, { range, page, perPage, search }) => {
-    const to = DateTime.fromISO(range.from).minus({ days: 1 })
-    const previousRange = {
-      from: to.minus({ days: range.days - 1 }).toISODate()!,
-      to: to.toISODate()!,
-      days: range.days,
-    }
-    const [now, before] = await Promise.all([totals(range), totals(previousRange)])
-    const caption = `last ${range.days} days`
-    const metric = (key: string, title: string, value: number, previous: number) => ({
-      kind: 'metric' as const,
-      key,
-      title,
-      caption,
-      value,
-      trend: trend(value, previous),
-    })
-    const rows = now.rows
-      .filter((row) => row.path.includes(search))
-      .sort(
-        (a, b) => b.day.localeCompare(a.day) || b.views - a.views || a.path.localeCompare(b.path)
-      )
-    const top = [...now.perPath]
-      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-      .slice(0, 10)
-    return {
-      range,
-      previousRange,
-      trackingTotalViews: metric('trackingTotalViews', 'Page views', now.views, before.views),
-      trackingUniqueVisitors: metric(
-        'trackingUniqueVisitors',
-        'Unique visitors',
-        now.visitors,
-        before.visitors
-      ),
-      trackingTrackedPages: metric(
-        'trackingTrackedPages',
-        'Tracked pages',
-        now.perPath.size,
-        before.perPath.size
-      ),
-      trackingViewsChart: {
-        kind: 'chart',
-        key: 'trackingViewsChart',
-        title: 'Views per day',
-        caption,
-        labels: now.days,
-        series: [
-          { key: 'views', name: 'Views', values: now.days.map((day) => now.perDay.get(day) ?? 0) },
-        ],
-      },
-      trackingTopPages: {
-        kind: 'list',
-        key: 'trackingTopPages',
-        title: 'Top pages',
-        caption,
-        items: top.map(([label, value]) => ({
-          label,
-          value,
-          share: now.views ? value / now.views : 0,
-        })),
-      },
-      trackingRecentPageViews: {
-        kind: 'table',
-        key: 'trackingRecentPageViews',
-        title: 'Page views',
-        caption: 'by day and path',
-        columns: [
-          { key: 'day', label: 'Day' },
-          { key: 'path', label: 'Path' },
-          { key: 'views', label: 'Views' },
-        ],
-        rows: rows.slice((page - 1) * perPage, page * perPage),
-        page,
-        perPage,
-        total: rows.length,
-      },
-      realtimeVisitors: await store.realtimeVisitors(5),
-    }
-  }
-}
+runDemoMigrations()
 
 /**
  * Records deterministic views for the last 28 days (before today) and
@@ -241,31 +88,6 @@ function seedHistory(manager: TrackingManager): number {
   return inDefaultRange
 }
 
-/**
- * The analytics views and routes, registered here when the provider has
- * not done it (both calls are no-ops otherwise)
- */
-async function ensureAnalytics(app: ApplicationService) {
-  const [{ default: edge }, { registerTrackingViews }, { registerTrackingRoutes }] =
-    await Promise.all([
-      import('edge.js'),
-      import('../src/http/views.ts'),
-      import('../src/http/routes.ts'),
-    ])
-  const router = await app.container.make('router')
-  const manager = await app.container.make('tracking.manager')
-  if (!edge.globals.trackingUi) registerTrackingViews(edge)
-  const hasSelector = existsSync(new URL('src/selector.ts', APP_ROOT))
-  if (!hasSelector) console.log('src/selector.ts is missing: the page reads the live store only')
-  if (manager.settings.registerRoutes) {
-    registerTrackingRoutes(
-      router,
-      manager.settings,
-      hasSelector ? {} : { loadContext: liveStoreLoader(manager) }
-    )
-  }
-}
-
 const checks: string[] = []
 const failures: string[] = []
 function check(name: string, ok: boolean, detail = '') {
@@ -277,11 +99,10 @@ function check(name: string, ok: boolean, detail = '') {
 let app: ApplicationService | undefined
 let browser: Browser | undefined
 try {
-  const ignitor = new Ignitor(APP_ROOT, { importer: IMPORTER }).tap((application) => {
+  const ignitor = new Ignitor(APP_ROOT, { importer }).tap((application) => {
     application.booting(async () => {
       await import('#start/env')
     })
-    application.booted(() => ensureAnalytics(application as ApplicationService))
   })
   await ignitor.httpServer().start()
   app = ignitor.getApp() as ApplicationService

@@ -9,16 +9,13 @@
 |
 */
 
-import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { parseEnv } from 'node:util'
 import { Redis } from 'ioredis'
 import { Ignitor, prettyPrintError } from '@adonisjs/core'
+import { APP_ROOT, importer, runDemoMigrations } from './lib/demo_app.ts'
 
-const APP_ROOT = new URL('../', import.meta.url)
-const root = fileURLToPath(APP_ROOT)
 const envFile = new URL('.env', APP_ROOT)
 
 /**
@@ -67,7 +64,6 @@ async function redisAnswers(host: string, port: number, timeoutMs = 800): Promis
 
 const fileEnv = ensureEnvFile()
 const setting = (name: string, fallback: string) => process.env[name] || fileEnv[name] || fallback
-mkdirSync(new URL('tmp/', APP_ROOT), { recursive: true })
 
 const redisHost = setting('REDIS_HOST', '127.0.0.1')
 const redisPort = Number(setting('REDIS_PORT', '6379'))
@@ -84,30 +80,10 @@ if (setting('TRACKING_STORE', 'redis') === 'redis') {
   console.log('tracking store: memory')
 }
 
-/* migrations in a child process, with the same loader flags as this one */
-const migrate = spawnSync(
-  process.execPath,
-  [...process.execArgv, 'ace.js', 'migration:run', '--force'],
-  {
-    cwd: root,
-    stdio: 'inherit',
-    env: process.env,
-  }
-)
-if (migrate.status !== 0) {
-  console.error('migrations failed; see above')
-  process.exit(migrate.status ?? 1)
-}
-
-const IMPORTER = (filePath: string) => {
-  if (filePath.startsWith('./') || filePath.startsWith('../')) {
-    return import(new URL(filePath, APP_ROOT).href)
-  }
-  return import(filePath)
-}
+runDemoMigrations()
 
 try {
-  await new Ignitor(APP_ROOT, { importer: IMPORTER })
+  await new Ignitor(APP_ROOT, { importer })
     .tap((app) => {
       app.booting(async () => {
         await import('#start/env')

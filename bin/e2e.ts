@@ -31,12 +31,13 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { createRequire } from 'node:module'
-import { createServer, connect } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { fixtureFiles } from '../tests/e2e/fixture_app.ts'
 import { writeCheckSummary } from './lib/summary.ts'
+import { freePort } from '../tests/redis_server.ts'
 
 const REPO = fileURLToPath(new URL('../', import.meta.url))
 const KEEP = process.argv.includes('--keep')
@@ -187,17 +188,6 @@ async function must(
   if (result.code !== 0) fail(`${label} exited with ${result.code}`, result.output)
   ok(`${label} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
   return result.output
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.on('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address()
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
 }
 
 function redisPing(): Promise<void> {

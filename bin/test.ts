@@ -16,6 +16,7 @@ import { Ignitor, prettyPrintError } from '@adonisjs/core'
 import { configure, processCLIArgs, run } from '@japa/runner'
 import { spec } from '@japa/runner/reporters'
 import type { NamedReporterContract } from '@japa/runner/types'
+import { APP_ROOT, importer } from './lib/demo_app.ts'
 
 process.env.NODE_ENV = 'test'
 /* a fresh clone has no .env: everything the env schema requires gets a test value */
@@ -26,16 +27,8 @@ process.env.TRACKING_STORE ??= 'redis'
 /* the api client's loginAs writes sessions into the memory store */
 process.env.SESSION_DRIVER ??= 'memory'
 
-const APP_ROOT = new URL('../', import.meta.url)
 /* the SQLite test database lives in tmp/, absent from a fresh clone */
 mkdirSync(new URL('tmp/', APP_ROOT), { recursive: true })
-
-const IMPORTER = (filePath: string) => {
-  if (filePath.startsWith('./') || filePath.startsWith('../')) {
-    return import(new URL(filePath, APP_ROOT).href)
-  }
-  return import(filePath)
-}
 
 /**
  * Writes the totals of the run for bin/test_all.ts
@@ -52,7 +45,7 @@ const summaryFile: NamedReporterContract = {
   },
 }
 
-new Ignitor(APP_ROOT, { importer: IMPORTER })
+new Ignitor(APP_ROOT, { importer })
   .tap((app) => {
     app.booting(async () => {
       await import('#start/env')

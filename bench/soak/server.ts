@@ -12,18 +12,10 @@
 
 import { Ignitor, prettyPrintError } from '@adonisjs/core'
 import type { ApplicationService } from '@adonisjs/core/types'
-
-const APP_ROOT = new URL('../../', import.meta.url)
-
-const IMPORTER = (filePath: string) => {
-  if (filePath.startsWith('./') || filePath.startsWith('../')) {
-    return import(new URL(filePath, APP_ROOT).href)
-  }
-  return import(filePath)
-}
+import { APP_ROOT, importer } from '../../bin/lib/demo_app.ts'
 
 try {
-  await new Ignitor(APP_ROOT, { importer: IMPORTER })
+  await new Ignitor(APP_ROOT, { importer })
     .tap((app) => {
       app.booting(async () => {
         await import('#start/env')
