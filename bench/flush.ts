@@ -17,7 +17,13 @@ import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import { flushPageViews, TRACKING_TABLES } from '../src/flush.ts'
 import { RedisStore } from '../src/stores/redis_store.ts'
 import type { TrackingStore } from '../src/stores/types.ts'
-import { collectGarbage, migrateFresh, openBenchDatabase, withMemorySampling } from './lib.ts'
+import {
+  collectGarbage,
+  deleteKeysOf,
+  migrateFresh,
+  openBenchDatabase,
+  withMemorySampling,
+} from './lib.ts'
 
 /** The flushed day: a fixed past day, so no live traffic can mix in */
 const DAY = '2025-06-01'
@@ -228,12 +234,7 @@ export async function benchFlush(options: {
       autocommitSample: options.autocommitSample,
     }
   } finally {
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `{${keyPrefix}}*`, 'COUNT', 1000)
-      if (keys.length > 0) await redis.unlink(...keys)
-      cursor = next
-    } while (cursor !== '0')
+    await deleteKeysOf(redis, keyPrefix)
     redis.disconnect()
     await db.manager.closeAll()
   }

@@ -206,3 +206,13 @@ export async function migrateFresh(client: QueryClientContract) {
     await new Migration(client, file).execUp()
   }
 }
+
+/** Deletes every key of a tracking key prefix (all carry the `{prefix}` hash tag) */
+export async function deleteKeysOf(redis: Redis, keyPrefix: string) {
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${keyPrefix}}*`, 'COUNT', 1000)
+    if (keys.length > 0) await redis.unlink(...keys)
+    cursor = next
+  } while (cursor !== '0')
+}

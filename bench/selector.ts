@@ -40,7 +40,7 @@ import { PathSketch } from '../src/stores/path_sketch.ts'
 import { TrackingSelector } from '../src/selector.ts'
 import { Cabinet } from '../src/cabinet/registry.ts'
 import { declareTrackingCabinet } from '../src/cabinet/tracking.ts'
-import { median, migrateFresh, openBenchDatabase, ROOT } from './lib.ts'
+import { deleteKeysOf, median, migrateFresh, openBenchDatabase, ROOT } from './lib.ts'
 
 const { values: flags } = parseArgs({
   options: { json: { type: 'string' }, quick: { type: 'boolean', default: false } },
@@ -156,15 +156,6 @@ async function seed(options: {
   }
 }
 
-async function deleteKeys(redis: Redis, keyPrefix: string) {
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${keyPrefix}}*`, 'COUNT', 1000)
-    if (keys.length > 0) await redis.unlink(...keys)
-    cursor = next
-  } while (cursor !== '0')
-}
-
 interface CaseResult {
   db: 'sqlite' | 'pg'
   paths: number
@@ -255,7 +246,7 @@ async function runCase(name: 'sqlite' | 'pg', paths: number, redis: Redis): Prom
       cachedSpeedup: coldMs / cachedMs,
     }
   } finally {
-    await deleteKeys(redis, keyPrefix)
+    await deleteKeysOf(redis, keyPrefix)
     await db.manager.closeAll()
   }
 }
