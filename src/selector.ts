@@ -29,6 +29,9 @@ export type { PageCount, RangeComparison, RangeFigures, RankedPage } from './rea
 export const DEFAULT_PER_PAGE = 25
 export const MAX_PER_PAGE = 100
 
+/** Rows of exportPages unless a limit is given (the CSV export's cap) */
+export const MAX_EXPORT_ROWS = 50_000
+
 /** Top pages shown by the analytics context */
 export const DEFAULT_TOP_LIMIT = 10
 
@@ -77,7 +80,7 @@ export interface ContextOptions extends TableOptions {
 export interface ExportOptions {
   /** case-insensitive part of the path */
   search?: string
-  /** rows at most (default: every path) */
+  /** rows at most (default 50,000, MAX_EXPORT_ROWS) */
   limit?: number
 }
 
@@ -203,7 +206,7 @@ export class TrackingSelector {
   async exportPages(input: RangeInput, options: ExportOptions = {}): Promise<Iterable<PageCount>> {
     const range = this.resolveRange(input)
     const search = (options.search ?? '').trim()
-    const limit = Math.max(0, Math.floor(options.limit ?? Number.MAX_SAFE_INTEGER))
+    const limit = Math.min(2 ** 31 - 1, Math.max(0, Math.floor(options.limit ?? MAX_EXPORT_ROWS)))
     const scope = this.#scope()
     return exportRows(scope, range, await liveIndex(scope), search, limit)
   }

@@ -3,6 +3,7 @@ import { skipTracking } from '../skip.ts'
 import debug from '../debug.ts'
 import type { TrackingSettings } from '../types.ts'
 import type { PageCount } from '../read/types.ts'
+import { MAX_EXPORT_ROWS } from '../selector.ts'
 import { PAGE_COLUMNS } from '../widgets/analytics_context.ts'
 import type { AnalyticsContext } from '../widgets/types.ts'
 import {
@@ -64,7 +65,7 @@ export interface AnalyticsRouteOptions {
 type Format = 'html' | 'json' | 'csv'
 
 /** The CSV export stops after this many rows */
-export const EXPORT_MAX_ROWS = 50_000
+export const EXPORT_MAX_ROWS = MAX_EXPORT_ROWS
 
 /**
  * The rows of a custom context loader, read page by page (a custom data

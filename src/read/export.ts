@@ -8,14 +8,16 @@ import type { LiveIndex, PageCount, ReadScope } from './types.ts'
  * Every path of a range ranked by views (SQL + live), search applied, up
  * to `limit` rows: the rows of an export, read once.
  *
- * The live paths (a few live days at most) get their exact SQL sums
- * first and are sorted by their total. ONE query then reads the other
- * paths' sums in the same order (views desc, path asc: the path column
- * sorts by code point on every database, as comparePaths does); for
- * them SQL is the whole count. Merging the two sorted sequences gives
- * the exact order of the ranked reads without holding more than
- * `limit` + live rows. The queries run before the first row is taken,
- * so a failure is an error answer, not a cut stream.
+ * ONE query reads the paths' SQL sums in rank order (views desc, path
+ * asc: the path column sorts by code point on every database, as
+ * comparePaths does), `limit` + the live paths at most. A live path (a
+ * few live days at most) takes its SQL sum from that answer; only when
+ * the answer was cut short are the live paths it lacks summed exactly
+ * (by the (path, date) index). The live paths, sorted by their totals,
+ * and the other SQL rows, whose sum is their whole count, are two
+ * sorted sequences: merging them gives the exact order of the ranked
+ * reads. The queries run before the first row is taken, so a failure is
+ * an error answer, not a cut stream.
  */
 export async function exportRows(
   scope: ReadScope,
@@ -25,16 +27,23 @@ export async function exportRows(
   limit: number
 ): Promise<Iterable<PageCount>> {
   const live = livePaths(await liveDays(scope, range, index), search)
-  const sums = await sumsOf(scope.client, range, [...live.keys()])
-  const liveRows = [...live]
-    .map(([path, views]) => ({ path, views: views + (sums.get(path) ?? 0) }))
-    .sort(byViews)
+  /* `limit` rows are left once the live paths among them are set aside */
+  const cap = limit + live.size
   const sqlRows = (await rangeRows(scope, range, search)
     .groupBy('path')
     .select('path')
     .sum('views as views')
     .orderByRaw('SUM(views) DESC, path ASC')
-    .limit(limit + live.size)) as Array<{ path: string; views: unknown }>
+    .limit(cap)) as Array<{ path: string; views: unknown }>
+  const sums = new Map<string, number>()
+  for (const row of sqlRows) if (live.has(row.path)) sums.set(row.path, Number(row.views ?? 0))
+  if (sqlRows.length === cap) {
+    const missing = [...live.keys()].filter((path) => !sums.has(path))
+    for (const [path, views] of await sumsOf(scope.client, range, missing)) sums.set(path, views)
+  }
+  const liveRows = [...live]
+    .map(([path, views]) => ({ path, views: views + (sums.get(path) ?? 0) }))
+    .sort(byViews)
   return merge(liveRows, sqlRows, live, limit)
 }
 

@@ -392,6 +392,36 @@ test.group('Selector | exactness', (group) => {
     assert.equal(await selector.totalViews(D5), 7)
   })
 
+  test('exported pages are the ranked rows, also when the SQL answer is cut short', async ({
+    assert,
+  }) => {
+    const { manager } = state.tracking
+    const stored: Record<string, number> = { '/assets/x.js': 500 }
+    for (let i = 0; i < 40; i++) stored[`/s/${i}`] = 100 - i * 2
+    await manager.store.write(batch({ [D4]: stored }))
+    await flush(manager)
+    /* live paths: one near the bottom of SQL that climbs to the top, ties, new paths */
+    await manager.store.write(
+      batch({ [D5]: { '/s/39': 200, '/s/1': 2, '/s/3': 6, '/new': 90, '/assets/y.js': 999 } })
+    )
+    const selector = selectorOf(manager)
+    const range = { from: D1, to: D6 }
+    for (const limit of [0, 1, 5, 12, 100]) {
+      const ranked = await selector.pagesForRange(range, { perPage: limit })
+      assert.deepEqual([...(await selector.exportPages(range, { limit }))], ranked.rows, `${limit}`)
+    }
+    const searched = await selector.pagesForRange(range, { perPage: 100, search: '/S/3' })
+    assert.deepEqual([...(await selector.exportPages(range, { search: '/S/3' }))], searched.rows)
+    assert.deepEqual(
+      [...(await selector.exportPages(range, { limit: 3 }))],
+      [
+        { path: '/s/39', views: 222 },
+        { path: '/s/0', views: 100 },
+        { path: '/s/1', views: 100 },
+      ]
+    )
+  })
+
   test('ranked pages equal a brute-force ranking (ties, live, pruning)', async ({ assert }) => {
     const { manager } = state.tracking
     const days = [D1, D2, D3, D4, D5]
