@@ -21,10 +21,17 @@
  * of 15, 1 s of warm-up instead of 2 and 500 cached calls instead of 2000
  * (the same sizes, a few seconds less; the medians are noisier).
  *
+ * Then the CSV export (`TrackingSelector.exportPages` through the streaming
+ * CSV writer, what `export.csv?dataset=pages` does) of BENCH_EXPORT_PATHS
+ * paths a day over 30 days (29 flushed, today live) against the JSON
+ * context of the same range, median of 5 rounds (3 with --quick), on
+ * BENCH_EXPORT_DBS; --json adds {"exports": {db: {paths, days, csvRows,
+ * exportMs, contextMs, ratio}}}.
+ *
  * Env: REDIS_HOST/REDIS_PORT, PG_HOST/PG_PORT/PG_USER/PG_PASSWORD,
  * PG_DATABASE or DB_DATABASE (default `tracking_bench`, created when missing; its tracking
  * tables are dropped), BENCH_DBS=sqlite,pg, BENCH_PATHS=1000,10000,
- * BENCH_ROUNDS=15 (5 with --quick).
+ * BENCH_ROUNDS=15 (5 with --quick), BENCH_EXPORT_DBS=sqlite,pg, BENCH_EXPORT_PATHS=12000.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -66,6 +73,21 @@ const EXPORT_ROUNDS = flags.quick ? 3 : 5
 const PROFILE = process.env.BENCH_PROFILE === '1'
 const profile = new Map<string, { count: number; ms: number }>()
 let profiling = false
+
+/** BENCH_PROFILE=1: the time of each SQL statement of one call */
+async function printProfile(label: string, work: () => Promise<unknown>) {
+  profile.clear()
+  profiling = true
+  const t0 = performance.now()
+  await work()
+  profiling = false
+  console.log(`  profile of ${label} (${Math.round(performance.now() - t0)} ms):`)
+  for (const [sql, entry] of [...profile].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)) {
+    console.log(
+      `    ${entry.ms.toFixed(1).padStart(8)} ms ${String(entry.count).padStart(4)}x  ${sql}`
+    )
+  }
+}
 
 /** Deterministic pseudo-random numbers */
 function lcg(initial: number) {
@@ -228,19 +250,7 @@ async function runCase(name: 'sqlite' | 'pg', paths: number, redis: Redis): Prom
       cold.push(performance.now() - start)
     }
 
-    if (PROFILE) {
-      profile.clear()
-      profiling = true
-      const t0 = performance.now()
-      await selector.getAnalyticsContext(DAYS_SHOWN)
-      profiling = false
-      console.log(`  profile of one context (${Math.round(performance.now() - t0)} ms):`)
-      for (const [sql, entry] of [...profile].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)) {
-        console.log(
-          `    ${entry.ms.toFixed(1).padStart(8)} ms ${String(entry.count).padStart(4)}x  ${sql}`
-        )
-      }
-    }
+    if (PROFILE) await printProfile('one context', () => selector.getAnalyticsContext(DAYS_SHOWN))
 
     /* cached: the dashboard provider serves the range from its cache */
     const cabinet = declareTrackingCabinet(new Cabinet(), {
@@ -313,6 +323,7 @@ async function runExport(name: 'sqlite' | 'pg', redis: Redis): Promise<ExportRes
     const contextOnce = async () => JSON.stringify(await selector.getAnalyticsContext(DAYS_SHOWN))
     /* warm-up: JIT and query plans */
     let csvRows = await exportOnce()
+    if (PROFILE) await printProfile('one CSV export', exportOnce)
     await contextOnce()
     const exportSamples: number[] = []
     const contextSamples: number[] = []

@@ -1,16 +1,15 @@
 import type { AnalyticsRange } from '../widgets/types.ts'
 import { liveDays, livePaths } from './live.ts'
 import { byViews } from './rank.ts'
-import { rangeRows, sumsOf } from './sql.ts'
+import { rankedSums, sumsOf } from './sql.ts'
 import type { LiveIndex, PageCount, ReadScope } from './types.ts'
 
 /**
  * Every path of a range ranked by views (SQL + live), search applied, up
  * to `limit` rows: the rows of an export, read once.
  *
- * ONE query reads the paths' SQL sums in rank order (views desc, path
- * asc: the path column sorts by code point on every database, as
- * comparePaths does), `limit` + the live paths at most. A live path (a
+ * ONE query reads the paths' SQL sums in rank order (rankedSums),
+ * `limit` + the live paths at most. A live path (a
  * few live days at most) takes its SQL sum from that answer; only when
  * the answer was cut short are the live paths it lacks summed exactly
  * (by the (path, date) index). The live paths, sorted by their totals,
@@ -29,12 +28,7 @@ export async function exportRows(
   const live = livePaths(await liveDays(scope, range, index), search)
   /* `limit` rows are left once the live paths among them are set aside */
   const cap = limit + live.size
-  const sqlRows = (await rangeRows(scope, range, search)
-    .groupBy('path')
-    .select('path')
-    .sum('views as views')
-    .orderByRaw('SUM(views) DESC, path ASC')
-    .limit(cap)) as Array<{ path: string; views: unknown }>
+  const sqlRows = await rankedSums(scope, range, search, cap)
   const sums = new Map<string, number>()
   for (const row of sqlRows) if (live.has(row.path)) sums.set(row.path, Number(row.views ?? 0))
   if (sqlRows.length === cap) {

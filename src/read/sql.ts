@@ -19,20 +19,49 @@ function prefixUpperBound(prefix: string): string | null {
   return points.join('') + String.fromCodePoint(last + 1)
 }
 
+/**
+ * How a path condition is added: to the rows (`whereRaw`) or, on a query
+ * grouped by path, to the groups (`havingRaw`, tested once a path)
+ */
+type PathFilter = 'whereRaw' | 'havingRaw'
+
 /** Hides the paths under the current skip prefixes */
-export function notSkipped(scope: ReadScope, query: any) {
+export function notSkipped(scope: ReadScope, query: any, filter: PathFilter = 'whereRaw') {
   for (const prefix of scope.settings.skipPrefixes) {
-    query.whereRaw(`substr(path, 1, ${Array.from(prefix).length}) <> ?`, [prefix])
+    query[filter](`substr(path, 1, ${Array.from(prefix).length}) <> ?`, [prefix])
   }
   return query
 }
 
 /** Keeps the paths holding `search` (case-insensitive); an empty search keeps all */
-export function matching(client: QueryClientContract, query: any, search: string) {
+export function matching(
+  client: QueryClientContract,
+  query: any,
+  search: string,
+  filter: PathFilter = 'whereRaw'
+) {
   if (search === '') return query
   /* the column's "C" collation would lower ASCII letters only on PostgreSQL */
   const path = client.dialect.name === 'postgres' ? 'path COLLATE "default"' : 'path'
-  return query.whereRaw(`LOWER(${path}) LIKE ? ESCAPE '!'`, [likePattern(search)])
+  return query[filter](`LOWER(${path}) LIKE ? ESCAPE '!'`, [likePattern(search)])
+}
+
+/**
+ * SQL sums per path over a range, skipped paths hidden, search applied,
+ * ranked (views desc, path asc: the path column sorts by code point on
+ * every database, as comparePaths does). The path tests run once a path
+ * (HAVING), not once a row.
+ */
+export function rankedSums(scope: ReadScope, range: AnalyticsRange, search: string, limit: number) {
+  const query = scope.client
+    .from(TRACKING_TABLES.pageViews)
+    .whereBetween('date', [range.from, range.to])
+    .groupBy('path')
+  return matching(scope.client, notSkipped(scope, query, 'havingRaw'), search, 'havingRaw')
+    .select('path')
+    .sum('views as views')
+    .orderByRaw('SUM(views) DESC, path ASC')
+    .limit(limit) as Promise<Array<{ path: string; views: unknown }>>
 }
 
 /** Page view rows of a range, skipped paths hidden, search applied */
