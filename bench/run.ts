@@ -581,25 +581,26 @@ async function spawnSelector(jsonFile: URL, goalRows: (reason: string) => void) 
   return true
 }
 
+/** The CSV export figures of bench/selector.ts --json, per database */
+type ExportFigures = Record<
+  string,
+  {
+    paths?: number
+    days?: number
+    csvRows?: number
+    exportMs?: number
+    contextMs?: number
+    ratio?: number
+  }
+>
+
 /**
  * The CSV export of bench/selector.ts: its table (for the P5 section) and
  * goal rows. Before, the export rebuilt a context per 100 rows (120
  * contexts for 12,000 paths); it now reads its rows once, so it must cost
  * a few contexts at most.
  */
-function exportSection(
-  exports: Record<
-    string,
-    {
-      paths?: number
-      days?: number
-      csvRows?: number
-      exportMs?: number
-      contextMs?: number
-      ratio?: number
-    }
-  >
-): string {
+function exportSection(exports: ExportFigures): string {
   const entries = Object.entries(exports)
   if (entries.length === 0) {
     notRun(
@@ -649,17 +650,7 @@ async function reportSelector(
       string,
       { t1kMs?: number; t10kMs?: number; ratio?: number; cachedMs?: number; cachedSpeedup?: number }
     >
-    exports?: Record<
-      string,
-      {
-        paths?: number
-        days?: number
-        csvRows?: number
-        exportMs?: number
-        contextMs?: number
-        ratio?: number
-      }
-    >
+    exports?: ExportFigures
   }
   try {
     data = JSON.parse(readFileSync(jsonFile, 'utf8'))
