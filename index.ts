@@ -34,5 +34,6 @@ export type {
   RangeFigures,
   RangeComparison,
   RankedPage,
+  ExportOptions,
 } from './src/selector.ts'
 export type * from './src/stores/types.ts'

@@ -21,10 +21,17 @@
  * of 15, 1 s of warm-up instead of 2 and 500 cached calls instead of 2000
  * (the same sizes, a few seconds less; the medians are noisier).
  *
+ * Then the CSV export (`TrackingSelector.exportPages` through the streaming
+ * CSV writer, what `export.csv?dataset=pages` does) of BENCH_EXPORT_PATHS
+ * paths a day over 30 days (29 flushed, today live) against the JSON
+ * context of the same range, median of 5 rounds (3 with --quick), on
+ * BENCH_EXPORT_DBS; --json adds {"exports": {db: {paths, days, csvRows,
+ * exportMs, contextMs, ratio}}}.
+ *
  * Env: REDIS_HOST/REDIS_PORT, PG_HOST/PG_PORT/PG_USER/PG_PASSWORD,
  * PG_DATABASE or DB_DATABASE (default `tracking_bench`, created when missing; its tracking
  * tables are dropped), BENCH_DBS=sqlite,pg, BENCH_PATHS=1000,10000,
- * BENCH_ROUNDS=15 (5 with --quick).
+ * BENCH_ROUNDS=15 (5 with --quick), BENCH_EXPORT_DBS=sqlite,pg, BENCH_EXPORT_PATHS=12000.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -35,10 +42,12 @@ import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import { resolveSettings } from '../src/settings.ts'
 import { TrackingManager } from '../src/manager.ts'
 import { RedisStore } from '../src/stores/redis_store.ts'
-import { TRACKING_TABLES } from '../src/flush.ts'
+import { TRACKING_TABLES } from '../src/tables.ts'
 import { PathSketch } from '../src/stores/path_sketch.ts'
 import { TrackingSelector } from '../src/selector.ts'
 import { Cabinet } from '../src/cabinet/registry.ts'
+import { EXPORT_MAX_ROWS } from '../src/http/analytics_controller.ts'
+import { csvStream } from '../src/http/csv.ts'
 import { declareTrackingCabinet } from '../src/cabinet/tracking.ts'
 import { deleteKeysOf, median, migrateFresh, openBenchDatabase, ROOT } from './lib.ts'
 
@@ -54,10 +63,31 @@ const CACHED_CALLS = flags.quick ? 500 : 2000
 const WARM_UP_MS = flags.quick ? 1000 : 2000
 const DBS = (process.env.BENCH_DBS ?? 'sqlite,pg').split(',') as Array<'sqlite' | 'pg'>
 const PATH_COUNTS = (process.env.BENCH_PATHS ?? '1000,10000').split(',').map(Number)
+/** The CSV export case: its databases, paths a day (over DAYS_SHOWN days) and rounds */
+const EXPORT_DBS = (process.env.BENCH_EXPORT_DBS ?? 'sqlite,pg')
+  .split(',')
+  .filter(Boolean) as Array<'sqlite' | 'pg'>
+const EXPORT_PATHS = Number(process.env.BENCH_EXPORT_PATHS ?? 12_000)
+const EXPORT_ROUNDS = flags.quick ? 3 : 5
 /** BENCH_PROFILE=1: time of each SQL statement of one cold context */
 const PROFILE = process.env.BENCH_PROFILE === '1'
 const profile = new Map<string, { count: number; ms: number }>()
 let profiling = false
+
+/** BENCH_PROFILE=1: the time of each SQL statement of one call */
+async function printProfile(label: string, work: () => Promise<unknown>) {
+  profile.clear()
+  profiling = true
+  const t0 = performance.now()
+  await work()
+  profiling = false
+  console.log(`  profile of ${label} (${Math.round(performance.now() - t0)} ms):`)
+  for (const [sql, entry] of [...profile].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)) {
+    console.log(
+      `    ${entry.ms.toFixed(1).padStart(8)} ms ${String(entry.count).padStart(4)}x  ${sql}`
+    )
+  }
+}
 
 /** Deterministic pseudo-random numbers */
 function lcg(initial: number) {
@@ -167,7 +197,8 @@ interface CaseResult {
   cachedSpeedup: number
 }
 
-async function runCase(name: 'sqlite' | 'pg', paths: number, redis: Redis): Promise<CaseResult> {
+/** A database with `days` days of `paths` paths a day seeded (today live), and its selector */
+async function prepareCase(name: 'sqlite' | 'pg', paths: number, daysStored: number, redis: Redis) {
   const db = await openDatabase(name)
   const client = db.connection()
   const keyPrefix = `bench-selector-${process.pid}-${randomUUID().slice(0, 8)}`
@@ -176,20 +207,33 @@ async function runCase(name: 'sqlite' | 'pg', paths: number, redis: Redis): Prom
     settings,
     new RedisStore({ client: () => redis, keyPrefix, ttlSeconds: settings.ttlSeconds })
   )
+  const close = async () => {
+    await deleteKeysOf(redis, keyPrefix)
+    await db.manager.closeAll()
+  }
   try {
     await migrateFresh(client)
     const selector = new TrackingSelector(manager, db)
     const today = DateTime.fromISO(selector.today(), { zone: 'utc' })
-    const days = Array.from({ length: DAYS_STORED }, (_, i) =>
-      today.minus({ days: DAYS_STORED - 1 - i }).toISODate()!
+    const days = Array.from({ length: daysStored }, (_, i) =>
+      today.minus({ days: daysStored - 1 - i }).toISODate()!
     )
     const seeding = performance.now()
     await seed({ client, manager, redis, keyPrefix, paths, days })
     const rowCount = await client.from(TRACKING_TABLES.pageViews).count('* as total').first()
     console.log(
-      `  ${name} ${paths} paths/day: seeded ${rowCount.total} rows in ${Math.round(performance.now() - seeding)} ms`
+      `  ${name} ${paths} paths/day x ${daysStored} days: seeded ${rowCount.total} rows in ${Math.round(performance.now() - seeding)} ms`
     )
+    return { manager, selector, rows: Number(rowCount.total), close }
+  } catch (error) {
+    await close()
+    throw error
+  }
+}
 
+async function runCase(name: 'sqlite' | 'pg', paths: number, redis: Redis): Promise<CaseResult> {
+  const { manager, selector, rows, close } = await prepareCase(name, paths, DAYS_STORED, redis)
+  try {
     /*
      * cold: a full computation each time. Warm-up first (JIT, query plans):
      * without it the first case of a run is about twice as slow as the same
@@ -206,19 +250,7 @@ async function runCase(name: 'sqlite' | 'pg', paths: number, redis: Redis): Prom
       cold.push(performance.now() - start)
     }
 
-    if (PROFILE) {
-      profile.clear()
-      profiling = true
-      const t0 = performance.now()
-      await selector.getAnalyticsContext(DAYS_SHOWN)
-      profiling = false
-      console.log(`  profile of one context (${Math.round(performance.now() - t0)} ms):`)
-      for (const [sql, entry] of [...profile].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)) {
-        console.log(
-          `    ${entry.ms.toFixed(1).padStart(8)} ms ${String(entry.count).padStart(4)}x  ${sql}`
-        )
-      }
-    }
+    if (PROFILE) await printProfile('one context', () => selector.getAnalyticsContext(DAYS_SHOWN))
 
     /* cached: the dashboard provider serves the range from its cache */
     const cabinet = declareTrackingCabinet(new Cabinet(), {
@@ -238,7 +270,7 @@ async function runCase(name: 'sqlite' | 'pg', paths: number, redis: Redis): Prom
     return {
       db: name,
       paths,
-      rows: Number(rowCount.total),
+      rows,
       coldMs,
       coldSamplesMs: cold.map((value) => Math.round(value * 100) / 100),
       firstDashboardMs,
@@ -246,8 +278,80 @@ async function runCase(name: 'sqlite' | 'pg', paths: number, redis: Redis): Prom
       cachedSpeedup: coldMs / cachedMs,
     }
   } finally {
-    await deleteKeysOf(redis, keyPrefix)
-    await db.manager.closeAll()
+    await close()
+  }
+}
+
+interface ExportResult {
+  db: 'sqlite' | 'pg'
+  paths: number
+  days: number
+  rows: number
+  csvRows: number
+  exportMs: number
+  contextMs: number
+  ratio: number
+}
+
+/** A CSV consumer that keeps nothing: what the export costs without the network */
+async function drain(stream: NodeJS.ReadableStream): Promise<number> {
+  let bytes = 0
+  for await (const chunk of stream) bytes += (chunk as Buffer).length
+  return bytes
+}
+
+/**
+ * The CSV export of every path of DAYS_SHOWN days (what
+ * `export.csv?dataset=pages` writes: exportPages through csvStream) against
+ * the JSON context of the same range (getAnalyticsContext + JSON.stringify)
+ */
+async function runExport(name: 'sqlite' | 'pg', redis: Redis): Promise<ExportResult> {
+  const { selector, rows, close } = await prepareCase(name, EXPORT_PATHS, DAYS_SHOWN, redis)
+  try {
+    const exportOnce = async () => {
+      const exported = await selector.exportPages(DAYS_SHOWN, { limit: EXPORT_MAX_ROWS })
+      let count = 0
+      const records = function* () {
+        for (const row of exported) {
+          count++
+          yield [row.path, row.views]
+        }
+      }
+      await drain(csvStream(['Path', 'Views'], records()))
+      return count
+    }
+    const contextOnce = async () => JSON.stringify(await selector.getAnalyticsContext(DAYS_SHOWN))
+    /* warm-up: JIT and query plans */
+    let csvRows = await exportOnce()
+    if (PROFILE) await printProfile('one CSV export', exportOnce)
+    await contextOnce()
+    const exportSamples: number[] = []
+    const contextSamples: number[] = []
+    for (let round = 0; round < EXPORT_ROUNDS; round++) {
+      let start = performance.now()
+      csvRows = await exportOnce()
+      exportSamples.push(performance.now() - start)
+      start = performance.now()
+      await contextOnce()
+      contextSamples.push(performance.now() - start)
+    }
+    const exportMs = median(exportSamples)
+    const contextMs = median(contextSamples)
+    console.log(
+      `  ${name} CSV export of ${csvRows} rows: ${exportMs.toFixed(1)} ms, JSON context ${contextMs.toFixed(1)} ms`
+    )
+    return {
+      db: name,
+      paths: EXPORT_PATHS,
+      days: DAYS_SHOWN,
+      rows,
+      csvRows,
+      exportMs,
+      contextMs,
+      ratio: exportMs / contextMs,
+    }
+  } finally {
+    await close()
   }
 }
 
@@ -256,6 +360,7 @@ const redis = new Redis({
   port: Number(process.env.REDIS_PORT ?? 6379),
 })
 const results: CaseResult[] = []
+const exports: ExportResult[] = []
 try {
   console.log(
     `Analytics context over ${DAYS_SHOWN} days (+ the previous ${DAYS_SHOWN} for trends), ${ROUNDS} rounds, median`
@@ -263,6 +368,8 @@ try {
   for (const name of DBS) {
     for (const paths of PATH_COUNTS) results.push(await runCase(name, paths, redis))
   }
+  console.log(`CSV export of ${EXPORT_PATHS} paths x ${DAYS_SHOWN} days vs the JSON context`)
+  for (const name of EXPORT_DBS) exports.push(await runExport(name, redis))
 } finally {
   redis.disconnect()
 }
@@ -323,6 +430,7 @@ writeFileSync(
       results,
       ratios: summary,
       minCachedSpeedup: minSpeedup,
+      exports,
     },
     null,
     2
@@ -332,7 +440,27 @@ console.log('figures written to tmp/bench-selector.json')
 if (flags.json) {
   writeFileSync(
     flags.json,
-    JSON.stringify({ sizes: { days: DAYS_SHOWN, small, large }, results: perDb }, null, 2) + '\n'
+    JSON.stringify(
+      {
+        sizes: { days: DAYS_SHOWN, small, large },
+        results: perDb,
+        exports: Object.fromEntries(
+          exports.map((result) => [
+            result.db,
+            {
+              paths: result.paths,
+              days: result.days,
+              csvRows: result.csvRows,
+              exportMs: round(result.exportMs, 2),
+              contextMs: round(result.contextMs, 2),
+              ratio: round(result.ratio, 3),
+            },
+          ])
+        ),
+      },
+      null,
+      2
+    ) + '\n'
   )
   console.log(`summary written to ${flags.json}`)
 }

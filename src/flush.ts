@@ -3,20 +3,15 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { DateTime } from 'luxon'
 import type { QueryClientContract, TransactionClientContract } from '@adonisjs/lucid/types/database'
 import debug from './debug.ts'
-import { E_TRACKING_INVALID_DATE } from './errors.ts'
+import { resolveDaySelection } from './ranges.ts'
 import { PathSketch } from './stores/path_sketch.ts'
 import type { TakenFlush, TrackingStore } from './stores/types.ts'
 import type { TrackingSettings } from './types.ts'
+import { MAX_PATH_LENGTH, sqlPath, TRACKING_TABLES } from './tables.ts'
 
-/** Tables written by the flush (see database/migrations) */
-export const TRACKING_TABLES = Object.freeze({
-  pageViews: 'tracking_page_views',
-  dailyStats: 'tracking_daily_stats',
-  flushes: 'tracking_flushes',
-})
-
-/** Longest path a page view row holds (varchar(500)) */
-export const MAX_PATH_LENGTH = 500
+/* kept here too for the `./flush` entry point and its callers */
+export { MAX_PATH_LENGTH, sqlPath, TRACKING_TABLES }
+export { parseDay, resolveDaySelection } from './ranges.ts'
 
 /**
  * Rows per multi-row upsert on MySQL: 3 bind parameters a row, well under
@@ -86,58 +81,6 @@ export interface FlushSummary {
   views: number
   /** taken-aside flushes left by an earlier run that were applied or confirmed */
   recovered: number
-}
-
-/**
- * Returns the day when `value` is a real calendar day written YYYY-MM-DD,
- * throws E_TRACKING_INVALID_DATE naming the flag otherwise.
- */
-export function parseDay(value: string, flag: string): string {
-  const parsed = DateTime.fromFormat(String(value).trim(), 'yyyy-MM-dd', { zone: 'utc' })
-  if (!parsed.isValid || parsed.toISODate() !== String(value).trim()) {
-    throw new E_TRACKING_INVALID_DATE([flag, String(value)])
-  }
-  return parsed.toISODate()
-}
-
-/**
- * Validates the day selection of a flush: one day, a range (either end may
- * be open) or nothing (every pending day). Flags are named as the caller
- * spells them (`date` or `--date`).
- */
-export function resolveDaySelection(
-  options: Pick<FlushOptions, 'date' | 'from' | 'to'>,
-  flagPrefix = ''
-): { date?: string; from?: string; to?: string } {
-  const date = options.date ? parseDay(options.date, `${flagPrefix}date`) : undefined
-  const from = options.from ? parseDay(options.from, `${flagPrefix}from`) : undefined
-  const to = options.to ? parseDay(options.to, `${flagPrefix}to`) : undefined
-  if (date && (from || to)) {
-    const error = new E_TRACKING_INVALID_DATE([`${flagPrefix}date`, date])
-    error.message = `Invalid date for "${flagPrefix}date": cannot be combined with ${flagPrefix}from/${flagPrefix}to`
-    throw error
-  }
-  if (from && to && from > to) {
-    const error = new E_TRACKING_INVALID_DATE([`${flagPrefix}from`, from])
-    error.message = `Invalid date for "${flagPrefix}from": "${from}" is after ${flagPrefix}to "${to}"`
-    throw error
-  }
-  return { date, from, to }
-}
-
-/**
- * A path as SQL may store it: valid UTF-8 (lone surrogates and NUL become
- * U+FFFD), never empty, at most 500 characters (cut, never rejected).
- */
-export function sqlPath(path: string): string {
-  /* the common case, on every live path of every read: nothing to change */
-  if (path.length > 0 && path.length <= MAX_PATH_LENGTH && !path.includes('\u0000')) {
-    if (path.isWellFormed()) return path
-  }
-  // eslint-disable-next-line no-control-regex
-  let out = path.toWellFormed().replace(/\u0000/g, '\uFFFD')
-  if (out.length > MAX_PATH_LENGTH) out = Array.from(out).slice(0, MAX_PATH_LENGTH).join('')
-  return out === '' ? '/' : out
 }
 
 /**

@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon'
 import string from '@adonisjs/core/helpers/string'
 import { E_TRACKING_INVALID_CONFIG } from './errors.ts'
+import { MAX_RANGE_DAYS } from './ranges.ts'
 import type {
   LegacyTrackingConfig,
   TrackingConfig,
@@ -302,7 +303,7 @@ export function resolveSettings(
     trackRedirects: bool('trackRedirects', merged.trackRedirects, true),
     trackDashboardWidgets: bool('trackDashboardWidgets', merged.trackDashboardWidgets, true),
     analyticsUrl: urlPath('analyticsUrl', merged.analyticsUrl, '/cabinet/tracking'),
-    analyticsDays: int('analyticsDays', merged.analyticsDays, 14, 1, 3660),
+    analyticsDays: int('analyticsDays', merged.analyticsDays, 14, 1, MAX_RANGE_DAYS),
     analyticsLayout: optionalString('analyticsLayout', merged.analyticsLayout),
     loginUrl: optionalUrl('loginUrl', merged.loginUrl),
     registerRoutes: bool('registerRoutes', merged.registerRoutes, true),

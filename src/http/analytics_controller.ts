@@ -2,15 +2,19 @@ import type { HttpContext } from '@adonisjs/core/http'
 import { skipTracking } from '../skip.ts'
 import debug from '../debug.ts'
 import type { TrackingSettings } from '../types.ts'
-import type { AnalyticsContext, TableWidgetData } from '../widgets/types.ts'
+import type { PageCount } from '../read/types.ts'
+import { MAX_EXPORT_ROWS } from '../selector.ts'
+import { PAGE_COLUMNS } from '../widgets/analytics_context.ts'
+import type { AnalyticsContext } from '../widgets/types.ts'
 import {
   MAX_PER_PAGE,
+  MAX_RANGE_DAYS,
   PRESET_DAYS,
   parseAnalyticsQuery,
   type AnalyticsQuery,
   type QueryProblem,
 } from './analytics_query.ts'
-import { chartToCsv, tableToCsv, type CsvDataset } from './csv.ts'
+import { chartToCsv, csvStream, type CsvDataset } from './csv.ts'
 import { trackingUi } from './view_helpers.ts'
 
 /**
@@ -20,6 +24,17 @@ export type AnalyticsContextLoader = (
   ctx: HttpContext,
   query: AnalyticsQuery
 ) => Promise<AnalyticsContext>
+
+/**
+ * Reads the rows of the CSV export of one request, ranked as the table
+ * ranks them, at most `limit` (the selector's exportPages, in production).
+ * The rows are read when the promise settles; iterating only walks them.
+ */
+export type AnalyticsRowsLoader = (
+  ctx: HttpContext,
+  query: AnalyticsQuery,
+  limit: number
+) => Promise<Iterable<PageCount>>
 
 /**
  * How the analytics routes behave beyond the tracking settings
@@ -40,18 +55,43 @@ export interface AnalyticsRouteOptions {
   loginUrl?: string | null
   /** Replaces the selector (tests, custom data sources) */
   loadContext?: AnalyticsContextLoader
+  /**
+   * Replaces the selector for the rows of the CSV export; with a custom
+   * `loadContext` and no `loadRows`, the export pages through `loadContext`
+   */
+  loadRows?: AnalyticsRowsLoader
 }
 
 type Format = 'html' | 'json' | 'csv'
 
-/** Rows read per selector call while building the CSV export */
-const EXPORT_PAGE_SIZE = MAX_PER_PAGE
 /** The CSV export stops after this many rows */
-export const EXPORT_MAX_ROWS = 50_000
+export const EXPORT_MAX_ROWS = MAX_EXPORT_ROWS
+
+/**
+ * The rows of a custom context loader, read page by page (a custom data
+ * source has no row reader of its own)
+ */
+function rowsFromContexts(loadContext: AnalyticsContextLoader): AnalyticsRowsLoader {
+  return async (ctx, query, limit) => {
+    const rows: PageCount[] = []
+    for (let page = 1; rows.length < limit; page++) {
+      const context = await loadContext(ctx, { ...query, page, perPage: MAX_PER_PAGE })
+      const table = context.trackingRecentPageViews
+      for (const row of table.rows) rows.push({ path: String(row.path), views: Number(row.views) })
+      if (table.rows.length === 0 || rows.length >= table.total) break
+    }
+    return rows.slice(0, limit)
+  }
+}
 
 /** What the request's view renderer looks like (Edge, when the app uses it) */
 interface ViewRenderer {
   render(template: string, state?: Record<string, unknown>): Promise<string>
+}
+
+/** Export rows as CSV records */
+function* records(rows: Iterable<PageCount>) {
+  for (const row of rows) yield [row.path, row.views]
 }
 
 /**
@@ -71,6 +111,7 @@ export class AnalyticsController {
   readonly #layout: string | null
   readonly #loginUrl: string | null
   readonly #loadContext: AnalyticsContextLoader
+  readonly #loadRows: AnalyticsRowsLoader
 
   constructor(
     settings: TrackingSettings,
@@ -79,6 +120,7 @@ export class AnalyticsController {
   ) {
     this.#settings = settings
     this.#loadContext = loadContext
+    this.#loadRows = options.loadRows ?? rowsFromContexts(loadContext)
     this.#layout = options.layout ?? this.#settings.analyticsLayout
     this.#loginUrl = options.loginUrl ?? this.#settings.loginUrl
   }
@@ -157,45 +199,28 @@ export class AnalyticsController {
       ])
     }
 
-    let body: string
+    const { from, to } = query.range
+    const headers = () => {
+      ctx.response.header('Content-Type', 'text/csv; charset=utf-8')
+      ctx.response.header(
+        'Content-Disposition',
+        `attachment; filename="tracking-${dataset}-${from}-${to}.csv"`
+      )
+    }
     if (dataset === 'daily') {
       const context = await this.#loadContext(ctx, { ...query, page: 1 })
-      body = chartToCsv(context.trackingViewsChart)
-    } else {
-      body = tableToCsv(await this.#allRows(ctx, query))
+      headers()
+      return ctx.response.send(chartToCsv(context.trackingViewsChart))
     }
-
-    const { from, to } = query.range
-    ctx.response.header('Content-Type', 'text/csv; charset=utf-8')
-    ctx.response.header(
-      'Content-Disposition',
-      `attachment; filename="tracking-${dataset}-${from}-${to}.csv"`
+    /* the rows are read at once (one query), then written to the response as they are turned into CSV */
+    const rows = await this.#loadRows(ctx, query, EXPORT_MAX_ROWS)
+    headers()
+    ctx.response.stream(
+      csvStream(
+        PAGE_COLUMNS.map((column) => column.label),
+        records(rows)
+      )
     )
-    return ctx.response.send(body)
-  }
-
-  /**
-   * Every row of the page-views table for the query (search included),
-   * read page by page up to EXPORT_MAX_ROWS
-   */
-  async #allRows(ctx: HttpContext, query: AnalyticsQuery): Promise<TableWidgetData> {
-    let page = 1
-    const firstContext = await this.#loadContext(ctx, { ...query, page, perPage: EXPORT_PAGE_SIZE })
-    const first = firstContext.trackingRecentPageViews
-    const rows = [...first.rows]
-    const total = Math.min(first.total, EXPORT_MAX_ROWS)
-    while (rows.length < total) {
-      page++
-      const nextContext = await this.#loadContext(ctx, {
-        ...query,
-        page,
-        perPage: EXPORT_PAGE_SIZE,
-      })
-      const next = nextContext.trackingRecentPageViews
-      if (next.rows.length === 0) break
-      rows.push(...next.rows)
-    }
-    return { ...first, rows: rows.slice(0, EXPORT_MAX_ROWS), page: 1, perPage: rows.length }
   }
 
   async #html(
@@ -253,7 +278,7 @@ export class AnalyticsController {
       baseUrl: base,
       exportUrl: `${base}/export.csv`,
       presets: [...new Set([this.#settings.analyticsDays, ...PRESET_DAYS])]
-        .filter((days) => days <= 366)
+        .filter((days) => days <= MAX_RANGE_DAYS)
         .sort((a, b) => a - b)
         .map((days) => ({
           days,

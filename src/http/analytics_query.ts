@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon'
-import { DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_RANGE_DAYS } from '../selector.ts'
+import { MAX_RANGE_DAYS, rangeBetween, rangeEnding, readDay } from '../ranges.ts'
+import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from '../selector.ts'
 import type { AnalyticsRange } from '../widgets/types.ts'
 
 /** The ranges offered by the picker, in days */
@@ -30,8 +31,6 @@ export interface QueryProblem {
 export type ParsedAnalyticsQuery =
   { ok: true; query: AnalyticsQuery } | { ok: false; problems: QueryProblem[] }
 
-const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/
-
 function first(value: unknown): unknown {
   return Array.isArray(value) ? value[0] : value
 }
@@ -43,28 +42,11 @@ function text(value: unknown): string | undefined {
   return trimmed === '' ? undefined : trimmed
 }
 
-function day(value: string, zone: string): DateTime | null {
-  if (!ISO_DAY.test(value)) return null
-  const parsed = DateTime.fromFormat(value, 'yyyy-MM-dd', { zone })
-  return parsed.isValid ? parsed.startOf('day') : null
-}
-
 /** A positive integer, clamped into [min, max]; the fallback when it is not a number */
 function clampInt(value: unknown, fallback: number, min: number, max: number): number {
   const raw = text(value)
   if (raw === undefined || !/^\d{1,9}$/.test(raw)) return fallback
   return Math.min(max, Math.max(min, Number(raw)))
-}
-
-/**
- * Builds the range `[to - days + 1, to]`
- */
-export function rangeEnding(to: DateTime, days: number): AnalyticsRange {
-  return {
-    from: to.minus({ days: days - 1 }).toISODate()!,
-    to: to.toISODate()!,
-    days,
-  }
 }
 
 /**
@@ -83,8 +65,7 @@ export function parseAnalyticsQuery(
   options: { timezone: string; defaultDays: number; now?: DateTime }
 ): ParsedAnalyticsQuery {
   const problems: QueryProblem[] = []
-  const zone = options.timezone
-  const today = (options.now ?? DateTime.now()).setZone(zone).startOf('day')
+  const today = (options.now ?? DateTime.now()).setZone(options.timezone).toISODate()!
   const defaultDays = Math.min(MAX_RANGE_DAYS, Math.max(1, options.defaultDays))
 
   let days = defaultDays
@@ -102,8 +83,8 @@ export function parseAnalyticsQuery(
 
   const rawFrom = text(qs.from)
   const rawTo = text(qs.to)
-  const from = rawFrom === undefined ? undefined : day(rawFrom, zone)
-  const to = rawTo === undefined ? undefined : day(rawTo, zone)
+  const from = rawFrom === undefined ? undefined : readDay(rawFrom)
+  const to = rawTo === undefined ? undefined : readDay(rawTo)
   if (from === null) problems.push({ field: 'from', message: 'from must be a date as YYYY-MM-DD' })
   if (to === null) problems.push({ field: 'to', message: 'to must be a date as YYYY-MM-DD' })
   if (problems.length > 0) return { ok: false, problems }
@@ -112,24 +93,14 @@ export function parseAnalyticsQuery(
   let mode: AnalyticsQuery['mode'] = 'preset'
   if (from || to) {
     mode = 'custom'
-    const end = to ?? today
-    const start = from ?? end.minus({ days: days - 1 })
-    if (end < start) {
-      return { ok: false, problems: [{ field: 'to', message: 'to must be on or after from' }] }
+    const end = to?.toISODate() ?? today
+    const start = from?.toISODate() ?? rangeEnding(end, days).from
+    const between = rangeBetween(start, end)
+    if ('problem' in between) {
+      const message = between.field === 'to' ? 'to must be on or after from' : between.problem
+      return { ok: false, problems: [{ field: between.field, message }] }
     }
-    const length = Math.round(end.diff(start, 'days').days) + 1
-    if (length > MAX_RANGE_DAYS) {
-      return {
-        ok: false,
-        problems: [
-          {
-            field: 'from',
-            message: `the range covers ${length} days; at most ${MAX_RANGE_DAYS} are allowed`,
-          },
-        ],
-      }
-    }
-    range = rangeEnding(end, length)
+    range = between.range
   } else {
     range = rangeEnding(today, days)
   }

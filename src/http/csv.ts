@@ -1,32 +1,45 @@
+import { Readable } from 'node:stream'
+import { stringify as stringifyStream, type Options } from 'csv-stringify'
 import { stringify } from 'csv-stringify/sync'
-import type { ChartWidgetData, TableWidgetData } from '../widgets/types.ts'
+import type { ChartWidgetData } from '../widgets/types.ts'
 
 /** The tables the CSV export can produce */
 export type CsvDataset = 'pages' | 'daily'
 
+/** A CSV record: text and number cells */
+export type CsvRecord = Array<string | number>
+
 /**
- * Writes rows as RFC 4180 CSV. Every text cell that a spreadsheet would run
- * as a formula (starting with = + - @, tab or carriage return, or their
- * full-width twins) gets a leading apostrophe, so a tracked path such as
- * `=cmd()` stays text. Numbers are left alone: -3 is a number, not a formula.
+ * RFC 4180 CSV. Every text cell that a spreadsheet would run as a formula
+ * (starting with = + - @, tab or carriage return, or their full-width
+ * twins) gets a leading apostrophe, so a tracked path such as `=cmd()`
+ * stays text. Numbers are left alone: -3 is a number, not a formula.
  */
-export function toCsv(header: string[], rows: Array<Array<string | number>>): string {
-  return stringify([header, ...rows], {
-    escape_formulas: true,
-    record_delimiter: '\r\n',
-    quoted_match: /[\r\n]/,
-  })
+const CSV_OPTIONS: Options = {
+  escape_formulas: true,
+  record_delimiter: '\r\n',
+  quoted_match: /[\r\n]/,
+}
+
+/** Writes rows as CSV (see CSV_OPTIONS) */
+export function toCsv(header: string[], rows: CsvRecord[]): string {
+  return stringify([header, ...rows], CSV_OPTIONS)
 }
 
 /**
- * The page-views table as CSV, with the table's own columns
+ * The same CSV as toCsv, written as the records are read: a stream for
+ * `ctx.response.stream`, never the whole file in memory
  */
-export function tableToCsv(table: TableWidgetData): string {
-  const columns = table.columns
-  return toCsv(
-    columns.map((column) => column.label),
-    table.rows.map((row) => columns.map((column) => row[column.key] ?? ''))
-  )
+export function csvStream(header: string[], rows: Iterable<CsvRecord>): Readable {
+  function* records() {
+    yield header
+    yield* rows
+  }
+  const out = stringifyStream(CSV_OPTIONS)
+  Readable.from(records())
+    .on('error', (error) => out.destroy(error))
+    .pipe(out)
+  return out
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   AnalyticsController,
   type AnalyticsContextLoader,
   type AnalyticsRouteOptions,
+  type AnalyticsRowsLoader,
 } from './analytics_controller.ts'
 
 /**
@@ -18,6 +19,12 @@ const selectorLoader: AnalyticsContextLoader = async (ctx: HttpContext, query) =
     perPage: query.perPage,
     search: query.search,
   })
+}
+
+/** The default rows of the CSV export: the selector reads them once */
+const selectorRows: AnalyticsRowsLoader = async (ctx: HttpContext, query, limit) => {
+  const selector = await ctx.containerResolver.make('tracking.selector')
+  return selector.exportPages(query.range, { search: query.search, limit })
 }
 
 /** The routes already registered, per router and URL: registering twice is harmless */
@@ -52,8 +59,13 @@ export function registerTrackingRoutes(
   const existing = known.get(settings.analyticsUrl)
   if (existing) return existing
 
-  const { loadContext = selectorLoader, name = 'tracking.analytics', ...rest } = options
-  const controller = new AnalyticsController(settings, loadContext, rest)
+  const { loadContext, loadRows, name = 'tracking.analytics', ...rest } = options
+  /* a custom context loader without a row reader: the export pages through it */
+  const rows = loadRows ?? (loadContext ? undefined : selectorRows)
+  const controller = new AnalyticsController(settings, loadContext ?? selectorLoader, {
+    ...rest,
+    loadRows: rows,
+  })
   const base = settings.analyticsUrl === '/' ? '' : settings.analyticsUrl
 
   const page = router.get(settings.analyticsUrl, (ctx) => controller.show(ctx)).as(name)

@@ -5,13 +5,18 @@ import router from '@adonisjs/core/services/router'
 import db from '@adonisjs/lucid/services/db'
 import edge from 'edge.js'
 import type { HttpContext } from '@adonisjs/core/http'
+import { configProvider } from '@adonisjs/core'
+import { defineConfig, errors } from '../../index.ts'
+import { flushPageViews } from '../../src/flush.ts'
 import { registerTrackingRoutes } from '../../src/http/routes.ts'
 import { registerTrackingViews } from '../../src/http/views.ts'
+import { MAX_RANGE_DAYS } from '../../src/ranges.ts'
+import { TrackingSelector } from '../../src/selector.ts'
 import { resolveSettings } from '../../src/settings.ts'
 import type { TrackingManager } from '../../src/manager.ts'
 import type { TrackingSettings } from '../../src/types.ts'
 import type { AnalyticsContext, AnalyticsRange } from '../../src/widgets/types.ts'
-import { loginAs, useTrackingManager, truncateTrackingTables } from '../helpers.ts'
+import { loginAs, storeBatch, useTrackingManager, truncateTrackingTables } from '../helpers.ts'
 
 const XSS_PATH = '/"><script>alert(1)</script>'
 
@@ -167,13 +172,6 @@ async function selectorContext(
 ): Promise<AnalyticsContext> {
   const to = DateTime.now().setZone(appSettings.timezone).startOf('day')
   const range = { from: to.minus({ days: days - 1 }).toISODate()!, to: to.toISODate()!, days }
-  /* TEMPORARY dynamic import until src/selector.ts lands */
-  const { TrackingSelector } = (await import('../../src/selector.ts' as string)) as {
-    TrackingSelector: new (
-      manager: TrackingManager,
-      database: typeof db
-    ) => { getAnalyticsContext(range: AnalyticsRange, options: object): Promise<AnalyticsContext> }
-  }
   const context = await new TrackingSelector(manager, db).getAnalyticsContext(range, options)
   return JSON.parse(JSON.stringify(context))
 }
@@ -437,6 +435,103 @@ test.group('Analytics page | invalid ranges', (group) => {
   }) => {
     const response = await client.get('/cabinet/tracking?from=abc')
     response.assertStatus(403)
+  })
+})
+
+test.group('Analytics page | CSV export of many paths', (group) => {
+  let manager: TrackingManager
+  group.each.setup(async () => {
+    await truncateTrackingTables()
+    const tracking = await useTrackingManager()
+    manager = tracking.manager
+    return () => tracking.cleanup()
+  })
+
+  /** CSV lines as { path, views } (paths here need no quoting), header first */
+  function csvRows(text: string): Array<{ path: string; views: number }> {
+    const lines = text.trim().split('\r\n')
+    return lines.map((line) => {
+      const cut = line.lastIndexOf(',')
+      return { path: line.slice(0, cut), views: Number(line.slice(cut + 1)) }
+    })
+  }
+
+  test('the export is the ranked table, in order, SQL and live counts merged', async ({
+    client,
+    assert,
+  }) => {
+    /* 1,200 paths flushed to SQL over 3 days, 700 of them live again today, skipped ones too */
+    for (const daysAgo of [3, 2, 1]) {
+      const views: Record<string, number> = { '/assets/app.js': 50 }
+      for (let i = 0; i < 1200; i++) views[`/p/${i}`] = 1 + ((i * 37 + daysAgo) % 23)
+      await manager.store.write(storeBatch({ [isoDay(daysAgo)]: views }))
+    }
+    await flushPageViews(manager, db)
+    const live: Record<string, number> = { '/assets/app.js': 9, '/only-live': 31 }
+    for (let i = 0; i < 1400; i += 2) live[`/p/${i}`] = 1 + ((i * 11) % 40)
+    await manager.store.write(storeBatch({ [isoDay(0)]: live }))
+
+    const selector = new TrackingSelector(manager, db)
+    const range = { from: isoDay(6), to: isoDay(0) }
+    for (const search of ['', '/p/1']) {
+      const qs = new URLSearchParams({ days: '7', ...(search ? { q: search } : {}) })
+      const response = await loginAs(client.get(`/cabinet/tracking/export.csv?${qs}`), 'staff')
+      response.assertStatus(200)
+      assert.equal(
+        response.header('content-disposition'),
+        `attachment; filename="tracking-pages-${range.from}-${range.to}.csv"`
+      )
+      const ranked = await selector.pagesForRange(range, { perPage: 5000, search })
+      const [header, ...rows] = csvRows(response.text())
+      assert.equal(header.path, 'Path')
+      assert.equal(rows.length, ranked.total)
+      assert.deepEqual(rows, ranked.rows, `search "${search}"`)
+    }
+    /* the rows are read once: no analytics context is rebuilt per 100 rows */
+    const reads = { contexts: 0, exports: 0 }
+    class CountingSelector extends TrackingSelector {
+      override getAnalyticsContext(...args: Parameters<TrackingSelector['getAnalyticsContext']>) {
+        reads.contexts++
+        return super.getAnalyticsContext(...args)
+      }
+      override exportPages(...args: Parameters<TrackingSelector['exportPages']>) {
+        reads.exports++
+        return super.exportPages(...args)
+      }
+    }
+    app.container.bindValue('tracking.selector', new CountingSelector(manager, db))
+    const exported = await loginAs(client.get('/cabinet/tracking/export.csv?days=7'), 'staff')
+    assert.deepEqual(reads, { contexts: 0, exports: 1 })
+    const all = csvRows(exported.text()).slice(1)
+    /* 1,200 flushed paths, 100 more live ones and /only-live */
+    assert.equal(all.length, 1301)
+    assert.notInclude(
+      all.map((row) => row.path),
+      '/assets/app.js'
+    )
+    /* a path live today and in SQL: both counts */
+    assert.deepInclude(all, { path: '/p/0', views: 4 + 3 + 2 + 1 })
+    assert.deepInclude(all, { path: '/only-live', views: 31 })
+  })
+})
+
+test.group('Analytics page | analyticsDays', () => {
+  test('analyticsDays beyond the longest range fails at boot, so the default context always works', async ({
+    assert,
+  }) => {
+    for (const days of [MAX_RANGE_DAYS + 1, 1000, 3660]) {
+      await assert.rejects(
+        () => configProvider.resolve(app, defineConfig({ analyticsDays: days })),
+        errors.E_TRACKING_INVALID_CONFIG
+      )
+    }
+    const settings = await configProvider.resolve<TrackingSettings>(
+      app,
+      defineConfig({ analyticsDays: MAX_RANGE_DAYS })
+    )
+    const selector = new TrackingSelector({ settings: settings!, store: appManager.store }, db)
+    const context = await selector.getAnalyticsContext()
+    assert.equal(context.range.days, MAX_RANGE_DAYS)
   })
 })
 

@@ -262,6 +262,12 @@ test.group('Settings | validation errors', () => {
       value: '"login"',
     },
     { title: 'zero analyticsDays', config: { analyticsDays: 0 }, key: 'analyticsDays', value: '0' },
+    {
+      title: 'analyticsDays beyond the longest range (366)',
+      config: { analyticsDays: 367 },
+      key: 'analyticsDays',
+      value: '367',
+    },
     { title: 'an empty keyPrefix', config: { keyPrefix: '' }, key: 'keyPrefix', value: '""' },
     { title: 'an unknown groupBy', config: { groupBy: 'host' }, key: 'groupBy', value: '"host"' },
     {

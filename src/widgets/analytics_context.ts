@@ -1,0 +1,77 @@
+import debug from '../debug.ts'
+import { daysOf } from '../ranges.ts'
+import type { PageCount, RangeFigures } from '../read/types.ts'
+import {
+  chartWidget,
+  listWidget,
+  metricWidget,
+  previousCaption,
+  rangeCaption,
+  tableWidget,
+} from './builders.ts'
+import type { AnalyticsContext, AnalyticsRange } from './types.ts'
+
+/** The columns of the page-views table and of its CSV export */
+export const PAGE_COLUMNS = Object.freeze([
+  Object.freeze({ key: 'path', label: 'Path' }),
+  Object.freeze({ key: 'views', label: 'Views' }),
+])
+
+/** The figures the analytics page and dashboard show, as the selector computed them */
+export interface AnalyticsFigures {
+  /** today in the tracking timezone (for the captions) */
+  today: string
+  current: RangeFigures & { viewsPerDay: number[] }
+  /** the previous range of equal length */
+  previous: RangeFigures
+  visitorsPerDay: number[]
+  top: PageCount[]
+  table: { rows: PageCount[]; total: number; page: number; perPage: number }
+  realtimeVisitors: number
+}
+
+/** The widget payloads of the analytics page and dashboard (AnalyticsContext) */
+export function buildAnalyticsContext(figures: AnalyticsFigures): AnalyticsContext {
+  const { today, current, previous, table } = figures
+  const range: AnalyticsRange = current.range
+  const caption = rangeCaption(range, today)
+  const compared = previousCaption(previous.range, today)
+  debug('analytics context %s..%s (vs %s)', range.from, range.to, compared)
+  const metric = (key: string, title: string, field: keyof Omit<RangeFigures, 'range'>) =>
+    metricWidget({ key, title, caption, value: current[field], previous: previous[field] })
+  return {
+    range,
+    previousRange: previous.range,
+    trackingTotalViews: metric('trackingTotalViews', 'Page views', 'totalViews'),
+    trackingUniqueVisitors: metric('trackingUniqueVisitors', 'Unique visitors', 'uniqueVisitors'),
+    trackingTrackedPages: metric('trackingTrackedPages', 'Tracked pages', 'trackedPages'),
+    trackingViewsChart: chartWidget({
+      key: 'trackingViewsChart',
+      title: 'Views per day',
+      caption,
+      labels: daysOf(range),
+      series: [
+        { key: 'views', name: 'Views', values: current.viewsPerDay },
+        { key: 'visitors', name: 'Unique visitors', values: figures.visitorsPerDay },
+      ],
+    }),
+    trackingTopPages: listWidget({
+      key: 'trackingTopPages',
+      title: 'Top pages',
+      caption,
+      items: figures.top.map((row) => ({ label: row.path, value: row.views })),
+      total: current.totalViews,
+    }),
+    trackingRecentPageViews: tableWidget({
+      key: 'trackingRecentPageViews',
+      title: 'Page views',
+      caption,
+      columns: PAGE_COLUMNS.map((column) => ({ ...column })),
+      rows: table.rows.map((row) => ({ path: row.path, views: row.views })),
+      page: table.page,
+      perPage: table.perPage,
+      total: table.total,
+    }),
+    realtimeVisitors: figures.realtimeVisitors,
+  }
+}
