@@ -115,6 +115,8 @@ export interface TestTrackingOptions {
   now?: () => number
   /** where the write buffer reports dropped views */
   logger?: Logger
+  /** the app key of the visitor hashes (default: APP_KEY, as the provider) */
+  appKey?: string
 }
 
 export function buildManager(
@@ -135,6 +137,7 @@ export function buildManager(
   const manager = new TrackingManager(settings, trackingStore, {
     now: options.now,
     logger: options.logger,
+    appKey: options.appKey ?? process.env.APP_KEY,
   })
   return {
     manager,

@@ -43,7 +43,7 @@ const HLL_SPARSE_VAL_MAX_LEN = 4
 const HLL_SPARSE_ZERO_MAX_LEN = 64
 const HLL_SPARSE_XZERO_MAX_LEN = 16384
 /** 1 / (2 ln 2), Redis's HLL_ALPHA_INF */
-const HLL_ALPHA_INF = 0.721347520444481703680
+const HLL_ALPHA_INF = 0.72134752044448170368
 const MURMUR_SEED = 0xadc83b19
 
 /* ---------------------------------------------------------------------------
@@ -92,8 +92,7 @@ export function murmurHash64A(data: Uint8Array, seed = MURMUR_SEED): [number, nu
   let i = 0
   for (; i < blocks; i += 8) {
     const kLo = (data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24)) >>> 0
-    const kHi =
-      (data[i + 4] | (data[i + 5] << 8) | (data[i + 6] << 16) | (data[i + 7] << 24)) >>> 0
+    const kHi = (data[i + 4] | (data[i + 5] << 8) | (data[i + 6] << 16) | (data[i + 7] << 24)) >>> 0
     const savedHi = hHi
     const savedLo = hLo
     /* k *= m; k ^= k >> r; k *= m */
