@@ -33,7 +33,7 @@ const HLL_P_MASK = HLL_REGISTERS - 1
 const HLL_BITS = 6
 const HLL_REGISTER_MAX = (1 << HLL_BITS) - 1
 const HLL_HDR_SIZE = 16
-const HLL_DENSE_SIZE = HLL_HDR_SIZE + (HLL_REGISTERS * HLL_BITS + 7) / 8
+const HLL_DENSE_SIZE = HLL_HDR_SIZE + Math.floor((HLL_REGISTERS * HLL_BITS + 7) / 8)
 const HLL_DENSE = 0
 const HLL_SPARSE = 1
 /** Redis's default hll-sparse-max-bytes (header included) */
