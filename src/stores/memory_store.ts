@@ -178,7 +178,9 @@ export class MemoryStore implements TrackingStore {
     this.#expire()
     const merged = stored && stored.length > 0 ? parseSketch(stored) : RedisHll.empty()
     merged.mergeFrom(...this.#sketches([day]))
-    return { sketch: merged.toBuffer(), count: merged.count() }
+    /* counted first: the count is cached in the header, as PFCOUNT does before GET */
+    const count = merged.count()
+    return { sketch: merged.toBuffer(), count }
   }
 
   async countUnion(sketches: Buffer[], liveDays: string[]): Promise<number> {

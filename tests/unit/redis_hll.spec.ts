@@ -16,10 +16,12 @@ function addAll(sketch: RedisHll, list: string[]) {
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 
 /** A Redis key of this test, deleted at the end */
-function scratchKeys(cleanup: (fn: () => Promise<unknown>) => void) {
+function scratchKeys(cleanup: (fn: () => Promise<void>) => void) {
   const prefix = uniqueKeyPrefix('hll')
   const made: string[] = []
-  cleanup(() => (made.length > 0 ? redisClient().del(...made) : Promise.resolve(0)))
+  cleanup(async () => {
+    if (made.length > 0) await redisClient().del(...made)
+  })
   return (name: string) => {
     const key = `${prefix}:${name}`
     made.push(key)
