@@ -245,3 +245,18 @@ export function storeBatch(
   }
   return out
 }
+
+/**
+ * HyperLogLog counts are estimates: asserts actual is within 2% of expected
+ * (at least 1)
+ */
+export function near(
+  assert: { isTrue(value: boolean, message?: string): void },
+  actual: number,
+  expected: number
+) {
+  assert.isTrue(
+    Math.abs(actual - expected) <= Math.max(1, expected * 0.02),
+    `${actual} is not near ${expected}`
+  )
+}

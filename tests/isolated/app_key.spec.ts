@@ -25,7 +25,8 @@ async function sketchOf(manager: {
 }) {
   manager.recorder.recordView({ path: '/', day: DAY, visitor: '1' })
   await manager.drain()
-  return (await manager.store.mergeSketch(DAY, null, 0)).sketch
+  const merged = await manager.store.mergeSketch(DAY, null, 0)
+  return merged.sketch
 }
 
 test.group('The app key of the visitor hashes', (group) => {

@@ -23,6 +23,7 @@ import {
   buildManager,
   dbName,
   deleteTrackingKeys,
+  near,
   redisClient,
   truncateTrackingTables,
   uniqueKeyPrefix,
@@ -121,18 +122,6 @@ function redisConnection() {
   })
   client.on('error', () => {})
   return client
-}
-
-/** HyperLogLog counts are estimates: within 2% (exact for small sets on Redis) */
-function near(
-  assert: { isTrue(value: boolean, message?: string): void },
-  actual: number,
-  expected: number
-) {
-  assert.isTrue(
-    Math.abs(actual - expected) <= Math.max(1, expected * 0.02),
-    `${actual} is not near ${expected}`
-  )
 }
 
 test.group(`flushPageViews (${dbName})`, (group) => {
