@@ -73,7 +73,7 @@ export class MemoryStore implements TrackingStore {
           this.#visitors.set(day, entry)
         }
         entry.expiresAt = expiresAt
-        entry.sketch.add(...counts.visitors)
+        entry.sketch.addAll(counts.visitors)
       }
     }
     for (const [minute, visitors] of batch.minutes) {

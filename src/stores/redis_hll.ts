@@ -321,6 +321,11 @@ export class RedisHll {
    * Redis receives them. True when the sketch changed.
    */
   add(...elements: Array<string | Uint8Array>): boolean {
+    return this.addAll(elements)
+  }
+
+  /** add() of any number of elements (a spread of 100,000s would overflow the stack) */
+  addAll(elements: Iterable<string | Uint8Array>): boolean {
     let updated = false
     for (const element of elements) {
       const bytes = typeof element === 'string' ? Buffer.from(element, 'utf8') : element

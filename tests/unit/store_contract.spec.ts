@@ -117,6 +117,18 @@ for (const kind of STORES) {
       assert.deepEqual(await store.pendingDays(), [DAY])
     })
 
+    test('a batch of 200,000 distinct visitors is written whole', async ({ assert, cleanup }) => {
+      const store = storeOf(kind, cleanup)
+      const now = Math.floor(Date.now() / 60_000)
+      const many = ids(0, 200_000)
+      await store.write({
+        days: new Map([[DAY, { views: new Map([['/', 1]]), visitors: new Set(many) }]]),
+        minutes: new Map([[now, new Set(many)]]),
+      })
+      near(assert, await store.getUniqueCount(DAY), 200_000)
+      near(assert, await store.realtimeVisitors(2), 200_000)
+    })
+
     test('realtime: distinct visitors of the last minutes, older minutes left out', async ({
       assert,
       cleanup,
