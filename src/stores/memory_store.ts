@@ -80,7 +80,7 @@ export class MemoryStore implements TrackingStore {
       if (visitors.size === 0) continue
       let sketch = this.#minutes.get(minute)
       if (!sketch) this.#minutes.set(minute, (sketch = RedisHll.empty()))
-      sketch.add(...visitors)
+      sketch.addAll(visitors)
     }
   }
 
