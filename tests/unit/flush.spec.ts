@@ -163,7 +163,7 @@ test.group(`flushPageViews (${dbName})`, (group) => {
     }
   })
 
-  test('the memory store flushes the same way (exact visitor sets)', async ({
+  test('the memory store flushes the same way (visitors as sketches too)', async ({
     assert,
     cleanup,
   }) => {
@@ -177,6 +177,8 @@ test.group(`flushPageViews (${dbName})`, (group) => {
     })
     assert.deepEqual(await rowsOf(DAY), { '/m': 4 })
     assert.equal(await dayStat(DAY, 'unique_visitors'), 3)
+    const stat = await DailyStat.findOrFail(DAY)
+    assert.instanceOf(stat.visitorsSketch, Buffer)
     assert.deepEqual(await tracking.flush(), NOTHING_FLUSHED)
   })
 
