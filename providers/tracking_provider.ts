@@ -4,13 +4,18 @@ import type { Cluster, Redis } from 'ioredis'
 import { AutoFlush } from '../src/auto_flush.ts'
 import { registerTrackingReadBindings } from '../src/bindings.ts'
 import debug from '../src/debug.ts'
-import { E_TRACKING_MISSING_CONFIG, E_TRACKING_STORE_UNAVAILABLE } from '../src/errors.ts'
+import {
+  E_TRACKING_INVALID_CONFIG,
+  E_TRACKING_MISSING_CONFIG,
+  E_TRACKING_STORE_UNAVAILABLE,
+} from '../src/errors.ts'
 import { TrackingManager } from '../src/manager.ts'
 import PageTrackingMiddleware from '../src/middleware/page_tracking_middleware.ts'
 import { MemoryStore } from '../src/stores/memory_store.ts'
 import { RedisStore } from '../src/stores/redis_store.ts'
 import type { TrackingStore } from '../src/stores/types.ts'
 import type { TrackingSettings } from '../src/types.ts'
+import { type AppKey, appKeyText } from '../src/visitor_hash.ts'
 
 /** The part of @adonisjs/redis's manager the store needs (an optional peer) */
 interface RedisService {
@@ -45,6 +50,26 @@ export default class TrackingProvider {
       : null
     if (!settings) throw new E_TRACKING_MISSING_CONFIG()
     return settings
+  }
+
+  /**
+   * The app key the visitor hashes derive their key from: `appKey` of
+   * config/app.ts when the app has one, else APP_KEY (AdonisJS 7 apps keep
+   * it for config/encryption.ts). None fails the boot: without it stored
+   * sketches would not be comparable across processes and restarts.
+   */
+  #appKey(): string {
+    const key =
+      appKeyText(this.app.config.get<AppKey | undefined>('app.appKey', undefined)) ??
+      appKeyText(process.env.APP_KEY)
+    if (!key) {
+      throw new E_TRACKING_INVALID_CONFIG([
+        'appKey',
+        'undefined',
+        'set APP_KEY (or appKey in config/app.ts): visitor hashes are keyed with a key derived from it',
+      ])
+    }
+    return key
   }
 
   async #store(settings: TrackingSettings): Promise<TrackingStore> {
@@ -101,7 +126,7 @@ export default class TrackingProvider {
       const settings = await this.#settings()
       const store = await this.#store(settings)
       const logger = await this.app.container.make('logger')
-      this.#manager = new TrackingManager(settings, store, { logger })
+      this.#manager = new TrackingManager(settings, store, { logger, appKey: this.#appKey() })
       debug('tracking manager ready (store: %s)', store.name)
       return this.#manager
     })
@@ -120,6 +145,7 @@ export default class TrackingProvider {
     this.app.terminating(() => this.#close())
     /* fail at boot on a config mistake, not on the first request */
     await this.#settings()
+    this.#appKey()
     if (this.app.usingEdgeJS) {
       const edge = await import('edge.js')
       const { registerTrackingViews } = await import('../src/http/views.ts')

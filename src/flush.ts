@@ -5,7 +5,7 @@ import type { QueryClientContract, TransactionClientContract } from '@adonisjs/l
 import debug from './debug.ts'
 import { resolveDaySelection } from './ranges.ts'
 import { PathSketch } from './stores/path_sketch.ts'
-import type { TakenFlush, TrackingStore } from './stores/types.ts'
+import type { StoreFlusher, TakenFlush, TrackingStore } from './stores/types.ts'
 import type { TrackingSettings } from './types.ts'
 import { MAX_PATH_LENGTH, sqlPath, TRACKING_TABLES } from './tables.ts'
 
@@ -344,7 +344,7 @@ async function applyFlush(
  * count. The row is touched first so two flushers merge one after the other
  * (a row lock on PostgreSQL/MySQL, the write lock on SQLite).
  */
-async function mergeVisitors(store: TrackingStore, client: QueryClientContract, day: string) {
+async function mergeVisitors(store: StoreFlusher, client: QueryClientContract, day: string) {
   const table = TRACKING_TABLES.dailyStats
   await withRetry(`visitors ${day}`, async () => {
     const trx = await client.transaction()

@@ -4,6 +4,7 @@ import { TrackingRecorder } from './recorder.ts'
 import { WriteBuffer } from './write_buffer.ts'
 import type { TrackingStore } from './stores/types.ts'
 import type { TrackingSettings } from './types.ts'
+import { type AppKey, visitorHashKey } from './visitor_hash.ts'
 
 /**
  * Owns the runtime of the package for one app: the frozen settings, the
@@ -24,6 +25,11 @@ export class TrackingManager {
       logger?: Logger
       /** the clock of the recorder (epoch ms); tests pin it to check day boundaries */
       now?: () => number
+      /**
+       * the app key (APP_KEY) the visitor hashes derive their key from; without
+       * it a random key of this process (see src/visitor_hash.ts)
+       */
+      appKey?: AppKey | null
     } = {}
   ) {
     this.settings = settings
@@ -32,6 +38,7 @@ export class TrackingManager {
       bufferMs: settings.bufferMs,
       maxEntries: settings.bufferMaxEntries,
       logger: options.logger,
+      visitorKey: visitorHashKey(options.appKey),
     })
     this.recorder = new TrackingRecorder(settings, this.buffer, { now: options.now })
   }

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto'
 import type { Logger } from '@adonisjs/core/logger'
 import debug from './debug.ts'
 import type { DayBatch, TrackingBatch, TrackingStore } from './stores/types.ts'
+import { VisitorHasher, visitorHashKey } from './visitor_hash.ts'
 
 /** At most one "dropped" warning a minute */
 const DROP_LOG_INTERVAL_MS = 60_000
@@ -49,6 +49,7 @@ export class WriteBuffer {
   #bufferMs: number
   #maxEntries: number
   #logger?: Logger
+  #hasher: VisitorHasher
 
   #days = new Map<string, PendingDay>()
   #minutes = new Map<number, PendingMinute>()
@@ -64,12 +65,19 @@ export class WriteBuffer {
 
   constructor(
     store: TrackingStore,
-    options: { bufferMs: number; maxEntries: number; logger?: Logger }
+    options: {
+      bufferMs: number
+      maxEntries: number
+      logger?: Logger
+      /** key of the visitor hashes (visitorHashKey(appKey)); a random one when absent */
+      visitorKey?: Buffer
+    }
   ) {
     this.#store = store
     this.#bufferMs = options.bufferMs
     this.#maxEntries = options.maxEntries
     this.#logger = options.logger
+    this.#hasher = new VisitorHasher(options.visitorKey ?? visitorHashKey())
   }
 
   /** Distinct entries (day+path, visitors) waiting in memory */
@@ -241,38 +249,48 @@ export class WriteBuffer {
     if (this.#entries > this.#maxEntries) this.#trim()
   }
 
-  /** Salts the anonymous digests with the day's salt: the id that is stored */
-  static anonymousId(salt: string, digest: string): string {
-    return createHash('sha256').update(salt).update(digest).digest('hex').slice(0, 32)
-  }
-
+  /**
+   * The batch the store receives: every visitor as a keyed hash (see
+   * src/visitor_hash.ts), anonymous ones salted with the day's salt first.
+   * Each distinct visitor of the batch is hashed once, here and not per request.
+   */
   async #toBatch(taken: {
     days: Map<string, PendingDay>
     minutes: Map<number, PendingMinute>
   }): Promise<TrackingBatch> {
+    const hasher = this.#hasher
     const salts = new Map<string, string>()
-    const saltOf = async (day: string) => {
+    /* visitor -> hash, and day + anonymous digest -> hash */
+    const known = new Map<string, string>()
+    const anonymous = new Map<string, string>()
+    const visitorsOf = async (
+      day: string,
+      entry: { visitors: Set<string>; anonymous: Set<string> }
+    ) => {
+      const visitors = new Set<string>()
+      for (const id of entry.visitors) {
+        let hash = known.get(id)
+        if (hash === undefined) known.set(id, (hash = hasher.known(id)))
+        visitors.add(hash)
+      }
+      if (entry.anonymous.size === 0) return visitors
       let salt = salts.get(day)
-      if (!salt) salts.set(day, (salt = await this.#store.salt(day)))
-      return salt
+      if (salt === undefined) salts.set(day, (salt = await this.#store.salt(day)))
+      for (const digest of entry.anonymous) {
+        const key = `${day}:${digest}`
+        let hash = anonymous.get(key)
+        if (hash === undefined) anonymous.set(key, (hash = hasher.anonymous(salt, digest)))
+        visitors.add(hash)
+      }
+      return visitors
     }
     const days = new Map<string, DayBatch>()
     for (const [dayKey, day] of taken.days) {
-      const visitors = new Set(day.visitors)
-      if (day.anonymous.size > 0) {
-        const salt = await saltOf(dayKey)
-        for (const digest of day.anonymous) visitors.add(WriteBuffer.anonymousId(salt, digest))
-      }
-      days.set(dayKey, { views: day.views, visitors })
+      days.set(dayKey, { views: day.views, visitors: await visitorsOf(dayKey, day) })
     }
     const minutes = new Map<number, Set<string>>()
     for (const [minute, entry] of taken.minutes) {
-      const visitors = new Set(entry.visitors)
-      if (entry.anonymous.size > 0) {
-        const salt = await saltOf(entry.day)
-        for (const digest of entry.anonymous) visitors.add(WriteBuffer.anonymousId(salt, digest))
-      }
-      minutes.set(minute, visitors)
+      minutes.set(minute, await visitorsOf(entry.day, entry))
     }
     return { days, minutes }
   }

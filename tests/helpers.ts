@@ -115,6 +115,8 @@ export interface TestTrackingOptions {
   now?: () => number
   /** where the write buffer reports dropped views */
   logger?: Logger
+  /** the app key of the visitor hashes (default: APP_KEY, as the provider) */
+  appKey?: string
 }
 
 export function buildManager(
@@ -135,6 +137,7 @@ export function buildManager(
   const manager = new TrackingManager(settings, trackingStore, {
     now: options.now,
     logger: options.logger,
+    appKey: options.appKey ?? process.env.APP_KEY,
   })
   return {
     manager,
@@ -241,4 +244,19 @@ export function storeBatch(
     })
   }
   return out
+}
+
+/**
+ * HyperLogLog counts are estimates: asserts actual is within 2% of expected
+ * (at least 1)
+ */
+export function near(
+  assert: { isTrue(value: boolean, message?: string): void },
+  actual: number,
+  expected: number
+) {
+  assert.isTrue(
+    Math.abs(actual - expected) <= Math.max(1, expected * 0.02),
+    `${actual} is not near ${expected}`
+  )
 }

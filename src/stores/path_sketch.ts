@@ -13,6 +13,8 @@
  * store, so the Redis and memory stores produce the same bytes.
  */
 
+import { estimateCardinality } from './redis_hll.ts'
+
 /** Index bits of the HyperLogLog: 2^14 registers, like Redis */
 const PRECISION = 14
 const REGISTERS = 1 << PRECISION
@@ -80,36 +82,6 @@ function registerOf(hash: number): [index: number, rank: number] {
   if (rest !== 0) return [index, Math.clz32(rest) - PRECISION + 1]
   if (low !== 0) return [index, 32 - PRECISION + Math.clz32(low) - 16 + 1]
   return [index, RANK_BITS + 1]
-}
-
-/** sigma(x) of Ertl's estimator: the share of empty registers, corrected */
-function sigma(x: number): number {
-  if (x === 1) return Number.POSITIVE_INFINITY
-  let y = 1
-  let z = x
-  let previous: number
-  do {
-    x *= x
-    previous = z
-    z += x * y
-    y += y
-  } while (z !== previous)
-  return z
-}
-
-/** tau(x) of Ertl's estimator: the share of saturated registers, corrected */
-function tau(x: number): number {
-  if (x === 0 || x === 1) return 0
-  let y = 1
-  let z = 1 - x
-  let previous: number
-  do {
-    x = Math.sqrt(x)
-    previous = z
-    y *= 0.5
-    z -= (1 - x) ** 2 * y
-  } while (z !== previous)
-  return z / 3
 }
 
 /**
@@ -197,10 +169,7 @@ export class PathSketch {
     if (this.#hashes) return this.#hashes.size
     const histogram = new Array<number>(RANK_BITS + 2).fill(0)
     for (const rank of this.#registers!) histogram[rank]++
-    let z = REGISTERS * tau(1 - histogram[RANK_BITS + 1] / REGISTERS)
-    for (let k = RANK_BITS; k >= 1; k--) z = 0.5 * (z + histogram[k])
-    z += REGISTERS * sigma(histogram[0] / REGISTERS)
-    return Math.round(REGISTERS ** 2 / (2 * Math.LN2) / z)
+    return estimateCardinality(histogram, RANK_BITS)
   }
 
   /** The bytes to store (see the format above) */

@@ -7,6 +7,8 @@ import type { MergedSketch, TakenFlush, TrackingBatch, TrackingStore } from './t
 const SALT_TTL_SECONDS = 36 * 3600
 /** Seconds a per-minute visitor sketch lives */
 const MINUTE_TTL_SECONDS = 10 * 60
+/** Elements of one PFADD: a batch's visitors are sent in several (a spread of 100,000s overflows the stack) */
+const PFADD_CHUNK = 10_000
 /** Fields a live-day read asks HSCAN for at once */
 const DAILY_SCAN_COUNT = 5000
 
@@ -74,6 +76,19 @@ for i = 1, n do redis.call('DEL', KEYS[i]) end
 return count
 `
 
+/** The values of a set in arrays of at most PFADD_CHUNK */
+function* chunksOf(values: Set<string>): Generator<string[]> {
+  let chunk: string[] = []
+  for (const value of values) {
+    chunk.push(value)
+    if (chunk.length === PFADD_CHUNK) {
+      yield chunk
+      chunk = []
+    }
+  }
+  if (chunk.length > 0) yield chunk
+}
+
 const RELEASE_LOCK = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -133,13 +148,13 @@ export class RedisStore implements TrackingStore {
         tx.sadd(keys.days(), day)
       }
       if (counts.visitors.size > 0) {
-        tx.pfadd(keys.visitors(day), ...counts.visitors)
+        for (const chunk of chunksOf(counts.visitors)) tx.pfadd(keys.visitors(day), ...chunk)
         tx.expire(keys.visitors(day), ttl)
       }
     }
     for (const [minute, visitors] of batch.minutes) {
       if (visitors.size === 0) continue
-      tx.pfadd(keys.minute(minute), ...visitors)
+      for (const chunk of chunksOf(visitors)) tx.pfadd(keys.minute(minute), ...chunk)
       tx.expire(keys.minute(minute), MINUTE_TTL_SECONDS)
     }
     const results = await tx.exec()

@@ -6,7 +6,7 @@ import type { TrackingStoreName } from '../types.ts'
 export interface DayBatch {
   /** path -> views */
   views: Map<string, number>
-  /** visitor ids seen this day (user ids or salted hashes) */
+  /** visitors seen this day, as keyed hashes (src/visitor_hash.ts) */
   visitors: Set<string>
 }
 
@@ -30,17 +30,16 @@ export interface TakenFlush {
  * A day's visitor sketch after a union with the stored one
  */
 export interface MergedSketch {
-  /** HyperLogLog bytes to store (null when the store keeps exact sets) */
+  /** Redis HyperLogLog bytes to store (both stores make them; null only if a store has none) */
   sketch: Buffer | null
   /** visitors of the day after the union */
   count: number
 }
 
 /**
- * What both stores (redis, memory) offer: writes from the buffer, live reads
- * for the selector and the take-aside protocol of the flush.
+ * What the write path needs (the write buffer): it never reads counts back
  */
-export interface TrackingStore {
+export interface StoreWriter {
   readonly name: TrackingStoreName
 
   /** true when a write would be sent right now (connection ready) */
@@ -51,6 +50,15 @@ export interface TrackingStore {
 
   /** The day's random salt for anonymous visitor hashes (created on first use, expires within 48 h) */
   salt(day: string): Promise<string>
+}
+
+/**
+ * Live reads (the selector): counts not yet flushed, and unions of stored
+ * visitor sketches with live days. Both stores keep visitors as Redis
+ * HyperLogLogs, so these answer the same on both for the same traffic.
+ */
+export interface StoreReader {
+  readonly name: TrackingStoreName
 
   /** Live (not yet flushed) views of a day: path -> views */
   getDaily(day: string): Promise<Map<string, number>>
@@ -70,6 +78,25 @@ export interface TrackingStore {
   /** Days with live counts waiting for a flush */
   pendingDays(): Promise<string[]>
 
+  /** Counts taken aside by flushes that have not confirmed yet (crashed or running) */
+  takenFlushes(): Promise<TakenFlush[]>
+
+  /** The taken-aside views of a flush, in chunks */
+  readTaken(flushId: string, chunkSize: number): AsyncIterable<Array<[path: string, views: number]>>
+
+  /** Cardinality of the union of stored sketches (Redis HyperLogLog bytes) and the live visitors of days */
+  countUnion(sketches: Buffer[], liveDays: string[]): Promise<number>
+}
+
+/**
+ * The take-aside protocol of the flush: a day's live counts are moved aside
+ * under a flush id, added to SQL, then dropped; its visitors are unioned
+ * into the stored sketch. Serialised by a lock.
+ */
+export interface StoreFlusher {
+  /** Days with live counts waiting for a flush */
+  pendingDays(): Promise<string[]>
+
   /** Atomically moves the day's live counts aside under flushId; false when there was nothing */
   takeAside(day: string, flushId: string): Promise<boolean>
 
@@ -85,18 +112,25 @@ export interface TrackingStore {
   /** Deletes what a flush took aside, once SQL has it */
   dropTaken(flushId: string): Promise<void>
 
-  /** Union of a stored sketch with the day's live visitors */
+  /**
+   * Union of a stored sketch (Redis HyperLogLog bytes, or null) with the
+   * day's live visitors: the bytes to store and their count
+   */
   mergeSketch(day: string, stored: Buffer | null, storedCount: number): Promise<MergedSketch>
-
-  /** Cardinality of the union of stored sketches and the live visitors of days */
-  countUnion(sketches: Buffer[], liveDays: string[]): Promise<number>
 
   /** Takes a lock for ttlMs; false when another holder has it */
   acquireLock(name: string, ttlMs: number): Promise<string | null>
 
   /** Releases a lock taken with acquireLock */
   releaseLock(name: string, token: string): Promise<void>
+}
 
+/**
+ * What both stores (redis, memory) offer: the write path, the live reads
+ * and the flush, plus health and shutdown.
+ * tests/unit/store_contract.spec.ts runs the same checks on both.
+ */
+export interface TrackingStore extends StoreWriter, StoreReader, StoreFlusher {
   /** Checks the store answers within timeoutMs; throws otherwise */
   ping(timeoutMs?: number): Promise<void>
 
