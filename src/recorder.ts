@@ -143,7 +143,8 @@ export class TrackingRecorder {
   /** The authenticated user's id as a string, when auth ran for this request */
   userId(ctx: HttpContext): string | null {
     try {
-      const id = (ctx as any).auth?.user?.id
+      /* `auth` exists only when @adonisjs/auth's middleware ran */
+      const id = (ctx as { auth?: { user?: { id?: unknown } } }).auth?.user?.id
       return id === undefined || id === null ? null : String(id)
     } catch {
       return null
