@@ -1,4 +1,4 @@
-import { DateTime } from 'luxon'
+import { DateTime, IANAZone } from 'luxon'
 import string from '@adonisjs/core/helpers/string'
 import { E_TRACKING_INVALID_CONFIG } from './errors.ts'
 import type {
@@ -179,17 +179,47 @@ function optionalUrl(key: string, value: unknown): string | null {
   return url
 }
 
+/** Fixed offsets as Luxon writes them ("UTC+2", "UTC-03:30") or as Intl does ("+02:00") */
+const OFFSET_ZONE = /^(?:utc)?([+-])(\d{1,2})(?::?(\d{2}))?$/i
+
+/** The offsets clocks on Earth use: UTC-12:00 to UTC+14:00 */
+const MIN_OFFSET_MINUTES = -12 * 60
+const MAX_OFFSET_MINUTES = 14 * 60
+
+/**
+ * "UTC", a zone of the IANA database ("Europe/Paris", "Etc/GMT+2") or a
+ * fixed offset between UTC-12:00 and UTC+14:00. Luxon alone accepts any
+ * offset ("UTC+99") and the process zone ("local", "system"), which would
+ * shift every day.
+ */
 function isZone(zone: unknown): zone is string {
-  return typeof zone === 'string' && zone !== '' && DateTime.now().setZone(zone).isValid
+  if (typeof zone !== 'string' || zone === '') return false
+  if (!DateTime.now().setZone(zone).isValid) return false
+  const offset = OFFSET_ZONE.exec(zone)
+  if (!offset) return IANAZone.isValidZone(zone)
+  const minutes = Number(offset[3] ?? 0)
+  const total = (offset[1] === '-' ? -1 : 1) * (Number(offset[2]) * 60 + minutes)
+  return minutes < 60 && total >= MIN_OFFSET_MINUTES && total <= MAX_OFFSET_MINUTES
 }
 
 function resolveTimezone(value: unknown, fallback: string): string {
   const zone = value === undefined ? (isZone(fallback) ? fallback : 'UTC') : value
   if (!isZone(zone)) {
-    fail('timezone', zone, 'expected an IANA zone such as "Europe/Paris" or "UTC+2"')
+    fail(
+      'timezone',
+      zone,
+      'expected an IANA zone such as "Europe/Paris", "UTC", or an offset from "UTC-12" to "UTC+14"'
+    )
   }
   return zone
 }
+
+/**
+ * Longest autoFlush interval. Node's timers hold at most 2^31-1 ms (24.8
+ * days) and fire after 1 ms beyond it; a day is also the longest wait that
+ * keeps the day rows of SQL current.
+ */
+const MAX_AUTO_FLUSH_MS = 24 * 3600 * 1000
 
 function resolveAutoFlush(value: unknown): TrackingSettings['autoFlush'] {
   if (value === undefined || value === false || value === null) return false
@@ -206,8 +236,8 @@ function resolveAutoFlush(value: unknown): TrackingSettings['autoFlush'] {
       ms = undefined
     }
   }
-  if (ms === undefined || !Number.isFinite(ms) || ms < 1000) {
-    fail('autoFlush.every', every, 'expected a duration of at least 1s, such as "1m"')
+  if (ms === undefined || !Number.isFinite(ms) || ms < 1000 || ms > MAX_AUTO_FLUSH_MS) {
+    fail('autoFlush.every', every, 'expected a duration from 1s to 24h, such as "1m"')
   }
   return Object.freeze({ everyMs: ms })
 }
