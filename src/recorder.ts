@@ -107,7 +107,13 @@ export class TrackingRecorder {
     this.#now = options.now ?? Date.now
   }
 
-  /** The calendar day (YYYY-MM-DD) of an instant in the configured timezone */
+  /**
+   * The calendar day (YYYY-MM-DD) of an instant in the configured timezone.
+   * The day's bounds are cached; the next day starts at its own midnight, or
+   * at 01:00 when a DST change skips midnight (Santiago, Havana, Beirut,
+   * Cairo): one day after this day's start would keep this day's wall-clock
+   * time instead.
+   */
   dayOf(epochMs: number): string {
     const cache = this.#dayCache
     if (epochMs >= cache.from && epochMs < cache.until) return cache.day
@@ -116,7 +122,7 @@ export class TrackingRecorder {
     this.#dayCache = {
       day: instant.toISODate()!,
       from: start.toMillis(),
-      until: start.plus({ days: 1 }).toMillis(),
+      until: start.plus({ days: 1 }).startOf('day').toMillis(),
     }
     return this.#dayCache.day
   }

@@ -176,6 +176,25 @@ test.group('Recording through the demo app', () => {
       assert.deepEqual(await liveViews(tracking, otherDay), [])
     })
 
+  test('America/Santiago: 00:05 on 2025-09-08, after the skipped midnight of 09-07, counts on 09-08', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
+    /* 2025-09-07 has no 00:00 (23:59 -04 is followed by 01:00 -03) */
+    let now = Date.parse('2025-09-07T15:00:00Z')
+    const tracking = await tracked(
+      cleanup,
+      { trackAnonymous: true, timezone: 'America/Santiago' },
+      { now: () => now }
+    )
+    await visitExpecting(client, '/about')
+    now = Date.parse('2025-09-08T03:05:00Z')
+    await visitExpecting(client, '/')
+    assert.deepEqual(await liveViews(tracking, '2025-09-07'), [['/about', 1]])
+    assert.deepEqual(await liveViews(tracking, '2025-09-08'), [['/', 1]])
+  })
+
   test('1,000 concurrent requests give exactly 1,000 views', async ({
     client,
     assert,

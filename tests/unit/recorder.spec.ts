@@ -173,3 +173,77 @@ test.group('TrackingRecorder', () => {
     assert.isFalse(recorder.isEligible(ctx))
   })
 })
+
+/**
+ * Zones whose clocks skip or repeat midnight, with the 2025 days around
+ * their changes: `skipped` has no 00:00 (clocks go from 23:59 to 01:00),
+ * `repeated` ends with its 23:00 hour twice
+ */
+const MIDNIGHT_DST_ZONES = [
+  {
+    zone: 'America/Santiago',
+    skipped: '2025-09-07',
+    repeated: '2025-04-05',
+    /* 00:05 on the day after the skipped midnight (the reported request) */
+    dayAfter: { at: '2025-09-08T03:05:00Z', day: '2025-09-08' },
+  },
+  {
+    zone: 'America/Havana',
+    skipped: '2025-03-09',
+    repeated: '2025-11-01',
+    dayAfter: { at: '2025-03-10T04:05:00Z', day: '2025-03-10' },
+  },
+  {
+    zone: 'Asia/Beirut',
+    skipped: '2025-03-30',
+    repeated: '2025-10-25',
+    dayAfter: { at: '2025-03-30T21:05:00Z', day: '2025-03-31' },
+  },
+  {
+    zone: 'Africa/Cairo',
+    skipped: '2025-04-25',
+    repeated: '2025-10-30',
+    dayAfter: { at: '2025-04-25T21:05:00Z', day: '2025-04-26' },
+  },
+]
+
+/** The calendar day (YYYY-MM-DD) of instants in a zone, as Intl (ICU) sees it */
+function intlDays(zone: string): (epochMs: number) => string {
+  const format = new Intl.DateTimeFormat('en-CA', { timeZone: zone })
+  return (epochMs) => format.format(epochMs)
+}
+
+test.group('TrackingRecorder | days across DST changes at midnight', () => {
+  test('{zone}: a request at {dayAfter.at} is counted on {dayAfter.day}')
+    .with(MIDNIGHT_DST_ZONES)
+    .run(async ({ assert }, { zone, skipped, dayAfter }) => {
+      /* the recorder saw the skipped day first, as a running app does */
+      let now = Date.parse(`${skipped}T12:00:00Z`)
+      const { recorder, store, buffer } = recorderWith({ timezone: zone }, () => now)
+      recorder.recordView({ path: '/noon' })
+      now = Date.parse(dayAfter.at)
+      recorder.recordView({ path: '/after-midnight' })
+      await buffer.drain()
+      assert.deepEqual([...(await store.getDaily(skipped))], [['/noon', 1]])
+      assert.deepEqual([...(await store.getDaily(dayAfter.day))], [['/after-midnight', 1]])
+    })
+
+  test('{zone}: every 5 minutes for 3 days around each change lands on its local day')
+    .with(MIDNIGHT_DST_ZONES)
+    .run(({ assert }, { zone, skipped, repeated }) => {
+      const { recorder } = recorderWith({ timezone: zone })
+      const intlDay = intlDays(zone)
+      for (const day of [skipped, repeated]) {
+        const start = Date.parse(`${day}T00:00:00Z`) - 24 * 3600_000
+        const wrong: string[] = []
+        const seen = new Set<string>()
+        for (let at = start; at < start + 3 * 24 * 3600_000; at += 5 * 60_000) {
+          const got = recorder.dayOf(at)
+          seen.add(got)
+          if (got !== intlDay(at)) wrong.push(`${new Date(at).toISOString()}: ${got}`)
+        }
+        assert.deepEqual(wrong, [])
+        assert.include([...seen], day)
+      }
+    })
+})
