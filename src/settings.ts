@@ -7,6 +7,7 @@ import type {
   TrackingGroupBy,
   TrackingSettings,
   TrackingStoreName,
+  TrackingTrailingSlash,
 } from './types.ts'
 
 /**
@@ -55,6 +56,7 @@ const LEGACY_NAMES: Record<string, keyof TrackingConfig> = {
   buffer_ms: 'bufferMs',
   buffer_max_entries: 'bufferMaxEntries',
   group_by: 'groupBy',
+  trailing_slash: 'trailingSlash',
   auto_flush: 'autoFlush',
   retention_days: 'retentionDays',
   visitor_id: 'visitorId',
@@ -83,6 +85,7 @@ export const KNOWN_KEYS: ReadonlySet<string> = new Set<string>([
   'bufferMs',
   'bufferMaxEntries',
   'groupBy',
+  'trailingSlash',
   'autoFlush',
   'retentionDays',
   'authorize',
@@ -151,6 +154,15 @@ function int(key: string, value: unknown, fallback: number, min: number, max: nu
     fail(key, value, `expected an integer between ${min} and ${max}`)
   }
   return value
+}
+
+/** One of a few names; the first is the default */
+function oneOf<T extends string>(key: string, value: unknown, allowed: readonly T[]): T {
+  if (value === undefined) return allowed[0]
+  if (!allowed.includes(value as T)) {
+    fail(key, value, `expected ${allowed.map((name) => `"${name}"`).join(' or ')}`)
+  }
+  return value as T
 }
 
 function nonEmptyString(key: string, value: unknown, fallback: string): string {
@@ -303,14 +315,6 @@ export function resolveSettings(
     skipPrefixes = Object.freeze([...new Set(merged.skipPrefixes)])
   }
 
-  let groupBy: TrackingGroupBy = 'path'
-  if (merged.groupBy !== undefined) {
-    if (merged.groupBy !== 'path' && merged.groupBy !== 'route') {
-      fail('groupBy', merged.groupBy, 'expected "path" or "route"')
-    }
-    groupBy = merged.groupBy
-  }
-
   const authorize = merged.authorize ?? denyAll
   if (typeof authorize !== 'function')
     fail('authorize', authorize, 'expected a function (ctx) => boolean')
@@ -340,7 +344,11 @@ export function resolveSettings(
     ignoreBots: bool('ignoreBots', merged.ignoreBots, true),
     bufferMs: int('bufferMs', merged.bufferMs, 1000, 0, 60_000),
     bufferMaxEntries: int('bufferMaxEntries', merged.bufferMaxEntries, 10_000, 1, 10_000_000),
-    groupBy,
+    groupBy: oneOf<TrackingGroupBy>('groupBy', merged.groupBy, ['path', 'route']),
+    trailingSlash: oneOf<TrackingTrailingSlash>('trailingSlash', merged.trailingSlash, [
+      'keep',
+      'strip',
+    ]),
     autoFlush: resolveAutoFlush(merged.autoFlush),
     retentionDays: int('retentionDays', merged.retentionDays, 400, 1, 36_600),
     authorize,

@@ -3,6 +3,7 @@ import {
   decodeRequestTarget,
   normalizePath,
   MAX_PATH_LENGTH,
+  stripTrailingSlash,
   TrackingRecorder,
 } from '../../src/recorder.ts'
 import { resolveSettings } from '../../src/settings.ts'
@@ -19,6 +20,8 @@ function recorderWith(config: Parameters<typeof resolveSettings>[0], now?: () =>
 /** The part of an HttpContext the recorder reads */
 function fakeCtx(options: {
   url?: string
+  /** the target as Node's parser handed it over (default: the url) */
+  rawUrl?: string
   user?: { id: number } | null
   ip?: string
   ua?: string
@@ -30,7 +33,7 @@ function fakeCtx(options: {
       method: () => 'GET',
       ip: () => options.ip ?? '203.0.113.7',
       header: (name: string) => (headers as Record<string, string>)[name],
-      request: { headers },
+      request: { headers, url: options.rawUrl ?? options.url ?? '/' },
     },
     response: { getStatus: () => 200 },
     auth: options.user === undefined ? undefined : { user: options.user },
@@ -83,6 +86,85 @@ test.group('normalizePath', () => {
     assert.notMatch(normalizePath('/a\u0000b\r\nc\u00e9'), /[\x00-\x1f]/)
     assert.isTrue(normalizePath('/\ud800x').isWellFormed())
   })
+})
+
+test.group('normalizePath | bidirectional controls and trailing slashes', () => {
+  test('bidirectional controls are removed: {name}')
+    .with([
+      {
+        name: 'overrides and embeddings',
+        raw: '/\u202Eexe.gpj\u202C/\u202A\u202B\u202Dx',
+        path: '/exe.gpj/x',
+      },
+      { name: 'isolates', raw: '/\u2066a\u2067b\u2068c\u2069', path: '/abc' },
+      { name: 'marks', raw: '/\u200Ea\u200Fb\u061Cc', path: '/abc' },
+      { name: 'only controls', raw: '\u202E', path: '/' },
+    ])
+    .run(({ assert }, { raw, path }) => {
+      assert.equal(normalizePath(raw), path)
+      /* the same bytes as they arrive on the wire */
+      assert.equal(normalizePath(decodeRequestTarget(Buffer.from(raw).toString('latin1'))), path)
+    })
+
+  test('other right-to-left text and percent escapes stay as they are', ({ assert }) => {
+    assert.equal(
+      normalizePath('/\u05E9\u05DC\u05D5\u05DD/\u0645\u0631\u062D\u0628\u0627'),
+      '/\u05E9\u05DC\u05D5\u05DD/\u0645\u0631\u062D\u0628\u0627'
+    )
+    assert.equal(normalizePath('/%E2%80%AEx'), '/%E2%80%AEx')
+  })
+
+  test('a path AdonisJS decoded is kept; raw bytes of a lenient parser are read as UTF-8', ({
+    assert,
+  }) => {
+    const { recorder } = recorderWith({})
+    const decoded = fakeCtx({ url: '/caf\u00e9', rawUrl: '/caf%C3%A9', user: { id: 1 } })
+    assert.equal(recorder.describe(decoded).path, '/caf\u00e9')
+    const latin1 = Buffer.from('/caf\u00e9', 'utf8').toString('latin1')
+    const raw = fakeCtx({ url: latin1, rawUrl: latin1, user: { id: 1 } })
+    assert.equal(recorder.describe(raw).path, '/caf\u00e9')
+  })
+
+  test('stripTrailingSlash drops trailing slashes, never the root', ({ assert }) => {
+    assert.equal(stripTrailingSlash('/about/'), '/about')
+    assert.equal(stripTrailingSlash('/about//'), '/about')
+    assert.equal(stripTrailingSlash('/a/b/'), '/a/b')
+    assert.equal(stripTrailingSlash('/about'), '/about')
+    assert.equal(stripTrailingSlash('/'), '/')
+    assert.equal(stripTrailingSlash('//'), '/')
+  })
+
+  test('trailingSlash {trailingSlash}: /about/ and /about are {rows}')
+    .with([
+      {
+        trailingSlash: 'keep' as const,
+        rows: 'two pages',
+        views: [
+          ['/', 1],
+          ['/about', 1],
+          ['/about/', 2],
+        ],
+      },
+      {
+        trailingSlash: 'strip' as const,
+        rows: 'one page',
+        views: [
+          ['/', 1],
+          ['/about', 3],
+        ],
+      },
+    ])
+    .run(async ({ assert }, { trailingSlash, views }) => {
+      const { recorder, store, buffer } = recorderWith({ trailingSlash })
+      assert.isTrue(recorder.record(fakeCtx({ url: '/about/?ref=x', user: { id: 1 } })))
+      assert.isTrue(recorder.record(fakeCtx({ url: '/about', user: { id: 1 } })))
+      recorder.recordView({ path: '/about/' })
+      recorder.recordView({ path: '/' })
+      await buffer.drain()
+      const day = recorder.dayOf(Date.now())
+      const stored = [...(await store.getDaily(day))].sort(([a], [b]) => (a < b ? -1 : 1))
+      assert.deepEqual(stored, views)
+    })
 })
 
 test.group('TrackingRecorder', () => {

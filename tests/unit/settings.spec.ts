@@ -352,3 +352,20 @@ test.group('Settings | autoFlush and timezone bounds', () => {
       assert.equal(resolveSettings({ timezone }).timezone, timezone)
     })
 })
+
+test.group('Settings | trailingSlash', () => {
+  test("defaults to 'keep'; 'strip' and the legacy trailing_slash are understood", ({ assert }) => {
+    assert.equal(resolveSettings().trailingSlash, 'keep')
+    assert.equal(resolveSettings({ trailingSlash: 'strip' }).trailingSlash, 'strip')
+    assert.equal(resolveSettings({}, { trailing_slash: 'strip' }).trailingSlash, 'strip')
+  })
+
+  test('an unknown value fails with E_TRACKING_INVALID_CONFIG naming the key', ({ assert }) => {
+    const error = invalid({ trailingSlash: 'remove' })
+    assert.equal(error.code, 'E_TRACKING_INVALID_CONFIG')
+    assert.include(error.message, '"trailingSlash"')
+    assert.include(error.message, '"remove"')
+    assert.include(error.message, 'expected "keep" or "strip"')
+    assert.include(invalid({}, { trailing_slash: true }).message, '"trailingSlash"')
+  })
+})
