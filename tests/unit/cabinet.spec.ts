@@ -1,4 +1,5 @@
 import { test } from '@japa/runner'
+import type { TestContext } from '@japa/runner/core'
 import app from '@adonisjs/core/services/app'
 import db from '@adonisjs/lucid/services/db'
 import { registerTrackingReadBindings } from '../../src/bindings.ts'
@@ -205,6 +206,31 @@ test.group('Cabinet | dashboard provider cache', () => {
   })
 })
 
+/**
+ * A tracking manager with views of today (path, visitor) drained to Redis,
+ * and a cabinet declared on its selector, counting the selector lookups
+ */
+async function trackingDashboard(cleanup: TestContext['cleanup'], views: string[][]) {
+  const tracking = buildManager({ timezone: 'UTC', analyticsDays: 7 })
+  cleanup(() => tracking.cleanup())
+  const { manager } = tracking
+  const selector = new TrackingSelector(manager, db)
+  const today = selector.today()
+  /* drain() only writes once the connection is ready */
+  await manager.store.ping()
+  for (const [path, visitor] of views) manager.recorder.recordView({ path, day: today, visitor })
+  await manager.drain()
+  let loads = 0
+  const cabinet = declareTrackingCabinet(new Cabinet(), {
+    settings: () => manager.settings,
+    selector: () => {
+      loads++
+      return selector
+    },
+  })
+  return { manager, selector, today, cabinet, loads: () => loads }
+}
+
 test.group('Cabinet | tracking dashboard on SQL + Redis', (group) => {
   group.each.setup(async () => {
     await truncateTrackingTables()
@@ -214,25 +240,10 @@ test.group('Cabinet | tracking dashboard on SQL + Redis', (group) => {
     assert,
     cleanup,
   }) => {
-    const tracking = buildManager({ timezone: 'UTC', analyticsDays: 7 })
-    cleanup(() => tracking.cleanup())
-    const { manager } = tracking
-    const selector = new TrackingSelector(manager, db)
-    const today = selector.today()
-    /* drain() only writes once the connection is ready */
-    await manager.store.ping()
-    manager.recorder.recordView({ path: '/', day: today, visitor: 'u1' })
-    manager.recorder.recordView({ path: '/about', day: today, visitor: 'u2' })
-    await manager.drain()
-
-    let loads = 0
-    const cabinet = declareTrackingCabinet(new Cabinet(), {
-      settings: () => manager.settings,
-      selector: () => {
-        loads++
-        return selector
-      },
-    })
+    const { manager, selector, today, cabinet, loads } = await trackingDashboard(cleanup, [
+      ['/', 'u1'],
+      ['/about', 'u2'],
+    ])
     const widgets = await cabinet.dashboardWidgets({ space: 'staff' })
     assert.deepEqual(
       widgets.map((widget) => widget.key),
@@ -246,10 +257,10 @@ test.group('Cabinet | tracking dashboard on SQL + Redis', (group) => {
     /* new traffic: the cached dashboard still shows 2 until the entry expires */
     manager.recorder.recordView({ path: '/', day: today, visitor: 'u3' })
     await manager.drain()
-    const loadsBefore = loads
+    const loadsBefore = loads()
     const cached = await cabinet.dashboardWidgets()
     assert.equal((cached[0] as MetricWidgetData).value, 2)
-    assert.equal(loads, loadsBefore + 1, 'only the default range is resolved')
+    assert.equal(loads(), loadsBefore + 1, 'only the default range is resolved')
     cabinet.dashboard.invalidate('tracking')
     const refreshed = await cabinet.dashboardWidgets()
     assert.equal((refreshed[0] as MetricWidgetData).value, 3)
@@ -274,21 +285,9 @@ test.group('Cabinet | tracking dashboard on SQL + Redis', (group) => {
       },
     ])
     .run(async ({ assert, cleanup }, { audience }) => {
-      const tracking = buildManager({ timezone: 'UTC', analyticsDays: 7 })
-      cleanup(() => tracking.cleanup())
-      const { manager } = tracking
-      const selector = new TrackingSelector(manager, db)
-      await manager.store.ping()
-      manager.recorder.recordView({ path: '/admin/secret', day: selector.today(), visitor: 'u1' })
-      await manager.drain()
-      let loads = 0
-      const cabinet = declareTrackingCabinet(new Cabinet(), {
-        settings: () => manager.settings,
-        selector: () => {
-          loads++
-          return selector
-        },
-      })
+      const { manager, cabinet, loads } = await trackingDashboard(cleanup, [
+        ['/admin/secret', 'u1'],
+      ])
 
       const topbar = await cabinet.topbar({ audience })
       const sidebar = await cabinet.sidebar({ audience })
@@ -298,7 +297,7 @@ test.group('Cabinet | tracking dashboard on SQL + Redis', (group) => {
         assert.deepEqual(sidebar, [])
         assert.deepEqual(await cabinet.dashboardWidgetRefs({ audience }), [])
         assert.deepEqual(widgets, [])
-        assert.equal(loads, 0, 'nothing is read for a user')
+        assert.equal(loads(), 0, 'nothing is read for a user')
         return
       }
       assert.deepEqual(
