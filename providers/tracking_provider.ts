@@ -1,6 +1,12 @@
 import { configProvider } from '@adonisjs/core'
 import type { ApplicationService } from '@adonisjs/core/types'
-import type { Cluster, Redis } from 'ioredis'
+/*
+ * The `redis` binding's type. @adonisjs/redis is an optional peer: these
+ * imports are types only, and the emitted .d.ts keeps none of them (only
+ * private members use them), so an app without it still type-checks.
+ */
+import type {} from '@adonisjs/redis/redis_provider'
+import type { RedisConnections } from '@adonisjs/redis/types'
 import { AutoFlush } from '../src/auto_flush.ts'
 import { registerTrackingReadBindings } from '../src/bindings.ts'
 import debug from '../src/debug.ts'
@@ -16,11 +22,6 @@ import { RedisStore } from '../src/stores/redis_store.ts'
 import type { TrackingStore } from '../src/stores/types.ts'
 import type { TrackingSettings } from '../src/types.ts'
 import { type AppKey, appKeyText } from '../src/visitor_hash.ts'
-
-/** The part of @adonisjs/redis's manager the store needs (an optional peer) */
-interface RedisService {
-  connection(name: string): { ioConnection: Redis | Cluster }
-}
 
 declare module '@adonisjs/core/types' {
   interface ContainerBindings {
@@ -104,8 +105,9 @@ export default class TrackingProvider {
         'store "redis" needs @adonisjs/redis: run "node ace add @adonisjs/redis", or set store: "memory"',
       ])
     }
-    const redis: RedisService = await this.app.container.make('redis' as any)
-    const name = settings.redisConnection
+    const redis = await this.app.container.make('redis')
+    /* a name of config/redis.ts: resolveSettings checked it against the app's connections */
+    const name = settings.redisConnection as keyof RedisConnections
     /* opened now, so the first batch finds it ready */
     redis.connection(name)
     return new RedisStore({

@@ -1,5 +1,7 @@
 import type { ApplicationService } from '@adonisjs/core/types'
 import type { Logger } from '@adonisjs/core/logger'
+/* the `lucid.db` binding's type (Lucid is a required peer) */
+import type {} from '@adonisjs/lucid/database_provider'
 import debug from './debug.ts'
 import { flushPageViews } from './flush.ts'
 import type { FlushDatabase, FlushSummary } from './flush.ts'
@@ -46,7 +48,7 @@ export class AutoFlush {
       debug('autoFlush needs @adonisjs/lucid: not started')
       return null
     }
-    const db = (await app.container.make('lucid.db' as any)) as FlushDatabase
+    const db = await app.container.make('lucid.db')
     const logger = await app.container.make('logger')
     const autoFlush = new AutoFlush(manager, db, { logger })
     autoFlush.start()

@@ -1,7 +1,9 @@
 import type { ApplicationService } from '@adonisjs/core/types'
+/* the `lucid.db` binding's type (Lucid is a required peer) */
+import type {} from '@adonisjs/lucid/database_provider'
 import { Cabinet } from './cabinet/registry.ts'
 import { declareTrackingCabinet } from './cabinet/tracking.ts'
-import { TrackingSelector, type SelectorDatabase } from './selector.ts'
+import { TrackingSelector } from './selector.ts'
 
 declare module '@adonisjs/core/types' {
   interface ContainerBindings {
@@ -23,8 +25,7 @@ declare module '@adonisjs/core/types' {
 export function registerTrackingReadBindings(app: ApplicationService) {
   app.container.singleton('tracking.selector', async (resolver) => {
     const manager = await resolver.make('tracking.manager')
-    const db = (await resolver.make('lucid.db' as any)) as SelectorDatabase
-    return new TrackingSelector(manager, db)
+    return new TrackingSelector(manager, await resolver.make('lucid.db'))
   })
   app.container.singleton('tracking.cabinet', async (resolver) => {
     const manager = await resolver.make('tracking.manager')

@@ -14,8 +14,14 @@ const BOT_CACHE_SIZE = 2000
 const VISITOR_CACHE_SIZE = 4096
 
 const NON_ASCII = /[^\x20-\x7e]/
+/**
+ * Removed from stored paths: C0 controls and DEL, and the Unicode
+ * bidirectional controls (marks U+200E/U+200F/U+061C, embeddings and
+ * overrides U+202A..U+202E, isolates U+2066..U+2069), which would let a path
+ * show itself reversed or reordered on the analytics page.
+ */
 // eslint-disable-next-line no-control-regex -- control characters are what is removed
-const CONTROL = /[\x00-\x1f\x7f]/g
+const CONTROL = /[\x00-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
 
 /**
  * Node's HTTP parser hands the request target over as latin1, one character
@@ -25,6 +31,18 @@ export function decodeRequestTarget(raw: string): string {
   // eslint-disable-next-line no-control-regex -- any character above one byte
   if (!NON_ASCII.test(raw) || /[^\x00-\xff]/.test(raw)) return raw
   return Buffer.from(raw, 'latin1').toString('utf8')
+}
+
+/**
+ * The request path as Unicode. AdonisJS percent-decodes it already
+ * (`/caf%C3%A9` is `/café`); only a target that arrived as raw bytes (a
+ * lenient HTTP parser) is still one character per byte.
+ */
+function requestPath(ctx: HttpContext): string {
+  const url = ctx.request.url()
+  if (!NON_ASCII.test(url)) return url
+  const raw = ctx.request.request.url
+  return raw !== undefined && NON_ASCII.test(raw) ? decodeRequestTarget(url) : url
 }
 
 /**
@@ -46,8 +64,9 @@ function dropIncompleteEscapes(path: string): string {
 
 /**
  * The path as stored: no query string or fragment, valid UTF-8, no control
- * characters, at most 500 characters (cut, never rejected, without splitting
- * a character, a %-escape or an escaped character), "/" when empty.
+ * or bidirectional control characters, at most 500 characters (cut, never
+ * rejected, without splitting a character, a %-escape or an escaped
+ * character), "/" when empty.
  */
 export function normalizePath(raw: string | undefined | null): string {
   let path = raw ?? ''
@@ -67,6 +86,14 @@ export function normalizePath(raw: string | undefined | null): string {
   }
   if (path === '') return '/'
   return path.startsWith('/') ? path : `/${path}`
+}
+
+/** A normalized path without its trailing slashes (`trailingSlash: 'strip'`); "/" stays "/" */
+export function stripTrailingSlash(path: string): string {
+  if (path.length < 2 || path.charCodeAt(path.length - 1) !== 47) return path
+  let end = path.length - 1
+  while (end > 0 && path.charCodeAt(end - 1) === 47) end--
+  return end === 0 ? '/' : path.slice(0, end)
 }
 
 /**
@@ -107,7 +134,13 @@ export class TrackingRecorder {
     this.#now = options.now ?? Date.now
   }
 
-  /** The calendar day (YYYY-MM-DD) of an instant in the configured timezone */
+  /**
+   * The calendar day (YYYY-MM-DD) of an instant in the configured timezone.
+   * The day's bounds are cached; the next day starts at its own midnight, or
+   * at 01:00 when a DST change skips midnight (Santiago, Havana, Beirut,
+   * Cairo): one day after this day's start would keep this day's wall-clock
+   * time instead.
+   */
   dayOf(epochMs: number): string {
     const cache = this.#dayCache
     if (epochMs >= cache.from && epochMs < cache.until) return cache.day
@@ -116,9 +149,15 @@ export class TrackingRecorder {
     this.#dayCache = {
       day: instant.toISODate()!,
       from: start.toMillis(),
-      until: start.plus({ days: 1 }).toMillis(),
+      until: start.plus({ days: 1 }).startOf('day').toMillis(),
     }
     return this.#dayCache.day
+  }
+
+  /** A raw path as it is counted: normalized, then per `trailingSlash` */
+  #storedPath(raw: string): string {
+    const path = normalizePath(raw)
+    return this.settings.trailingSlash === 'strip' ? stripTrailingSlash(path) : path
   }
 
   /** True when the path is under one of the skipped prefixes */
@@ -143,7 +182,8 @@ export class TrackingRecorder {
   /** The authenticated user's id as a string, when auth ran for this request */
   userId(ctx: HttpContext): string | null {
     try {
-      const id = (ctx as any).auth?.user?.id
+      /* `auth` exists only when @adonisjs/auth's middleware ran */
+      const id = (ctx as { auth?: { user?: { id?: unknown } } }).auth?.user?.id
       return id === undefined || id === null ? null : String(id)
     } catch {
       return null
@@ -156,11 +196,9 @@ export class TrackingRecorder {
   describe(ctx: HttpContext): PageHit {
     const { settings } = this
     const path =
-      settings.groupBy === 'route' && ctx.route?.pattern
-        ? ctx.route.pattern
-        : decodeRequestTarget(ctx.request.url())
+      settings.groupBy === 'route' && ctx.route?.pattern ? ctx.route.pattern : requestPath(ctx)
     const hit: PageHit = {
-      path: normalizePath(path),
+      path: this.#storedPath(path),
       day: this.dayOf(this.#now()),
       visitor: null,
       anonymous: null,
@@ -259,7 +297,7 @@ export class TrackingRecorder {
     const at = view.at ?? this.#now()
     this.#buffer.add({
       day: view.day ?? this.dayOf(at),
-      path: normalizePath(view.path),
+      path: this.#storedPath(view.path),
       visitor: view.visitor ?? null,
       minute: Math.floor(at / 60_000),
     })

@@ -1,4 +1,4 @@
-import { DateTime } from 'luxon'
+import { DateTime, IANAZone } from 'luxon'
 import string from '@adonisjs/core/helpers/string'
 import { E_TRACKING_INVALID_CONFIG } from './errors.ts'
 import { MAX_RANGE_DAYS } from './ranges.ts'
@@ -8,6 +8,7 @@ import type {
   TrackingGroupBy,
   TrackingSettings,
   TrackingStoreName,
+  TrackingTrailingSlash,
 } from './types.ts'
 
 /**
@@ -56,6 +57,7 @@ const LEGACY_NAMES: Record<string, keyof TrackingConfig> = {
   buffer_ms: 'bufferMs',
   buffer_max_entries: 'bufferMaxEntries',
   group_by: 'groupBy',
+  trailing_slash: 'trailingSlash',
   auto_flush: 'autoFlush',
   retention_days: 'retentionDays',
   visitor_id: 'visitorId',
@@ -84,6 +86,7 @@ export const KNOWN_KEYS: ReadonlySet<string> = new Set<string>([
   'bufferMs',
   'bufferMaxEntries',
   'groupBy',
+  'trailingSlash',
   'autoFlush',
   'retentionDays',
   'authorize',
@@ -154,6 +157,15 @@ function int(key: string, value: unknown, fallback: number, min: number, max: nu
   return value
 }
 
+/** One of a few names; the first is the default */
+function oneOf<T extends string>(key: string, value: unknown, allowed: readonly T[]): T {
+  if (value === undefined) return allowed[0]
+  if (!allowed.includes(value as T)) {
+    fail(key, value, `expected ${allowed.map((name) => `"${name}"`).join(' or ')}`)
+  }
+  return value as T
+}
+
 function nonEmptyString(key: string, value: unknown, fallback: string): string {
   if (value === undefined) return fallback
   if (typeof value !== 'string' || value.trim() === '')
@@ -180,17 +192,47 @@ function optionalUrl(key: string, value: unknown): string | null {
   return url
 }
 
+/** Fixed offsets as Luxon writes them ("UTC+2", "UTC-03:30") or as Intl does ("+02:00") */
+const OFFSET_ZONE = /^(?:utc)?([+-])(\d{1,2})(?::?(\d{2}))?$/i
+
+/** The offsets clocks on Earth use: UTC-12:00 to UTC+14:00 */
+const MIN_OFFSET_MINUTES = -12 * 60
+const MAX_OFFSET_MINUTES = 14 * 60
+
+/**
+ * "UTC", a zone of the IANA database ("Europe/Paris", "Etc/GMT+2") or a
+ * fixed offset between UTC-12:00 and UTC+14:00. Luxon alone accepts any
+ * offset ("UTC+99") and the process zone ("local", "system"), which would
+ * shift every day.
+ */
 function isZone(zone: unknown): zone is string {
-  return typeof zone === 'string' && zone !== '' && DateTime.now().setZone(zone).isValid
+  if (typeof zone !== 'string' || zone === '') return false
+  if (!DateTime.now().setZone(zone).isValid) return false
+  const offset = OFFSET_ZONE.exec(zone)
+  if (!offset) return IANAZone.isValidZone(zone)
+  const minutes = Number(offset[3] ?? 0)
+  const total = (offset[1] === '-' ? -1 : 1) * (Number(offset[2]) * 60 + minutes)
+  return minutes < 60 && total >= MIN_OFFSET_MINUTES && total <= MAX_OFFSET_MINUTES
 }
 
 function resolveTimezone(value: unknown, fallback: string): string {
   const zone = value === undefined ? (isZone(fallback) ? fallback : 'UTC') : value
   if (!isZone(zone)) {
-    fail('timezone', zone, 'expected an IANA zone such as "Europe/Paris" or "UTC+2"')
+    fail(
+      'timezone',
+      zone,
+      'expected an IANA zone such as "Europe/Paris", "UTC", or an offset from "UTC-12" to "UTC+14"'
+    )
   }
   return zone
 }
+
+/**
+ * Longest autoFlush interval. Node's timers hold at most 2^31-1 ms (24.8
+ * days) and fire after 1 ms beyond it; a day is also the longest wait that
+ * keeps the day rows of SQL current.
+ */
+const MAX_AUTO_FLUSH_MS = 24 * 3600 * 1000
 
 function resolveAutoFlush(value: unknown): TrackingSettings['autoFlush'] {
   if (value === undefined || value === false || value === null) return false
@@ -207,8 +249,8 @@ function resolveAutoFlush(value: unknown): TrackingSettings['autoFlush'] {
       ms = undefined
     }
   }
-  if (ms === undefined || !Number.isFinite(ms) || ms < 1000) {
-    fail('autoFlush.every', every, 'expected a duration of at least 1s, such as "1m"')
+  if (ms === undefined || !Number.isFinite(ms) || ms < 1000 || ms > MAX_AUTO_FLUSH_MS) {
+    fail('autoFlush.every', every, 'expected a duration from 1s to 24h, such as "1m"')
   }
   return Object.freeze({ everyMs: ms })
 }
@@ -274,14 +316,6 @@ export function resolveSettings(
     skipPrefixes = Object.freeze([...new Set(merged.skipPrefixes)])
   }
 
-  let groupBy: TrackingGroupBy = 'path'
-  if (merged.groupBy !== undefined) {
-    if (merged.groupBy !== 'path' && merged.groupBy !== 'route') {
-      fail('groupBy', merged.groupBy, 'expected "path" or "route"')
-    }
-    groupBy = merged.groupBy
-  }
-
   const authorize = merged.authorize ?? denyAll
   if (typeof authorize !== 'function')
     fail('authorize', authorize, 'expected a function (ctx) => boolean')
@@ -311,7 +345,11 @@ export function resolveSettings(
     ignoreBots: bool('ignoreBots', merged.ignoreBots, true),
     bufferMs: int('bufferMs', merged.bufferMs, 1000, 0, 60_000),
     bufferMaxEntries: int('bufferMaxEntries', merged.bufferMaxEntries, 10_000, 1, 10_000_000),
-    groupBy,
+    groupBy: oneOf<TrackingGroupBy>('groupBy', merged.groupBy, ['path', 'route']),
+    trailingSlash: oneOf<TrackingTrailingSlash>('trailingSlash', merged.trailingSlash, [
+      'keep',
+      'strip',
+    ]),
     autoFlush: resolveAutoFlush(merged.autoFlush),
     retentionDays: int('retentionDays', merged.retentionDays, 400, 1, 36_600),
     authorize,

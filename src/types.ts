@@ -11,6 +11,12 @@ export type TrackingStoreName = 'redis' | 'memory'
 export type TrackingGroupBy = 'path' | 'route'
 
 /**
+ * What a trailing slash does to a path: kept (`/about/` and `/about` are two
+ * rows) or stripped (`/about/` counts as `/about`; `/` stays `/`)
+ */
+export type TrackingTrailingSlash = 'keep' | 'strip'
+
+/**
  * Decides if the current request may see the analytics page and its exports
  */
 export type TrackingAuthorize = (ctx: HttpContext) => boolean | Promise<boolean>
@@ -56,6 +62,7 @@ export interface TrackingConfig {
   bufferMs?: number
   bufferMaxEntries?: number
   groupBy?: TrackingGroupBy
+  trailingSlash?: TrackingTrailingSlash
   autoFlush?: TrackingAutoFlush | false
   retentionDays?: number
   authorize?: TrackingAuthorize
@@ -85,6 +92,7 @@ export type LegacyTrackingConfig = TrackingConfig & {
   buffer_ms?: number
   buffer_max_entries?: number
   group_by?: TrackingGroupBy
+  trailing_slash?: TrackingTrailingSlash
   auto_flush?: TrackingAutoFlush | false
   retention_days?: number
   visitor_id?: TrackingVisitorId
@@ -116,6 +124,7 @@ export interface TrackingSettings {
   readonly bufferMs: number
   readonly bufferMaxEntries: number
   readonly groupBy: TrackingGroupBy
+  readonly trailingSlash: TrackingTrailingSlash
   readonly autoFlush: Readonly<{ everyMs: number }> | false
   readonly retentionDays: number
   readonly authorize: TrackingAuthorize

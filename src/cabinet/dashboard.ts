@@ -1,5 +1,6 @@
 import debug from '../debug.ts'
 import type { AnalyticsRange, WidgetData } from '../widgets/types.ts'
+import type { CabinetAudience } from './registry.ts'
 
 /** How long a dashboard provider's result is reused, unless it says otherwise */
 export const DEFAULT_DASHBOARD_TTL_MS = 60_000
@@ -28,6 +29,8 @@ export interface DashboardProvider {
 export interface DashboardWidgetRef {
   provider: string
   widget: string
+  /** who sees it (default: everyone who sees the dashboard) */
+  audience?: CabinetAudience
 }
 
 interface CacheEntry {

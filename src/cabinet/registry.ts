@@ -4,7 +4,11 @@ import { DashboardRegistry, type DashboardWidgetRef } from './dashboard.ts'
 /** A value, or a function computing it when the cabinet is rendered */
 export type Lazy<T> = T | (() => T | Promise<T>)
 
-/** Who a cabinet entry is meant for; the host's guard decides who that is */
+/**
+ * Who a cabinet entry or dashboard widget is meant for; the host's guard
+ * decides who that is. Staff see everything; users see what is not marked
+ * 'staff'.
+ */
 export type CabinetAudience = 'staff' | 'user'
 
 /** A link of the cabinet's topbar or sidebar */
@@ -34,7 +38,17 @@ export type ResolvedCabinetEntry = CabinetEntry & { module: string; space: strin
 /** Which declarations to resolve */
 export interface CabinetFilter {
   space?: string
+  /**
+   * Who the page is rendered for: 'user' leaves out the entries and
+   * dashboard widgets marked 'staff'. None given: no filter, for a page the
+   * host's own guard already restricted (e.g. its staff cabinet layout).
+   */
   audience?: CabinetAudience
+}
+
+/** True when an entry or widget meant for `meantFor` may be shown to `audience` */
+function visibleTo(audience: CabinetAudience | undefined, meantFor: CabinetAudience | undefined) {
+  return !(audience === 'user' && meantFor === 'staff')
 }
 
 async function resolveLazy<T>(value: Lazy<T> | undefined, fallback: T): Promise<T> {
@@ -86,7 +100,7 @@ export class Cabinet {
     const out: ResolvedCabinetEntry[] = []
     for (const declaration of this.#matching(filter)) {
       for (const entry of await resolveLazy(declaration[field], [])) {
-        if (filter.audience === 'user' && entry.audience === 'staff') continue
+        if (!visibleTo(filter.audience, entry.audience)) continue
         out.push({ ...entry, module: declaration.module, space: declaration.space ?? null })
       }
     }
@@ -103,18 +117,24 @@ export class Cabinet {
     return this.#entries('sidebar', filter)
   }
 
-  /** The widget references the declared modules put on the dashboard, in order */
+  /**
+   * The widget references the declared modules put on the dashboard, in
+   * order; `audience: 'user'` leaves staff widgets out
+   */
   async dashboardWidgetRefs(filter: CabinetFilter = {}): Promise<DashboardWidgetRef[]> {
     const out: DashboardWidgetRef[] = []
     for (const declaration of this.#matching(filter)) {
-      out.push(...(await resolveLazy(declaration.dashboardWidgets, [])))
+      for (const ref of await resolveLazy(declaration.dashboardWidgets, [])) {
+        if (visibleTo(filter.audience, ref.audience)) out.push(ref)
+      }
     }
     return out
   }
 
   /**
    * The dashboard widgets' payloads for a range (default: each provider's),
-   * from the providers' caches when fresh
+   * from the providers' caches when fresh. Widgets the audience may not see
+   * are never computed.
    */
   async dashboardWidgets(
     filter: CabinetFilter & { range?: AnalyticsRange } = {}

@@ -36,9 +36,9 @@ export interface TrackingDashboardSelector {
 
 /**
  * Declares the tracking module in a cabinet: an Analytics topbar entry, a
- * staff sidebar item and, unless `trackDashboardWidgets` is false, its
- * dashboard widgets, computed by the `tracking` dashboard provider (cached
- * 60 s per range).
+ * sidebar item and, unless `trackDashboardWidgets` is false, its dashboard
+ * widgets, computed by the `tracking` dashboard provider (cached 60 s per
+ * range). All of them are for staff: `audience: 'user'` gets none.
  */
 export function declareTrackingCabinet(cabinet: Cabinet, source: TrackingCabinetSource): Cabinet {
   cabinet.dashboard.register({
@@ -62,7 +62,12 @@ export function declareTrackingCabinet(cabinet: Cabinet, source: TrackingCabinet
     module: TRACKING_MODULE,
     space: 'staff',
     topbar: () => [
-      { key: 'tracking.analytics', label: 'Analytics', url: source.settings().analyticsUrl },
+      {
+        key: 'tracking.analytics',
+        label: 'Analytics',
+        url: source.settings().analyticsUrl,
+        audience: 'staff',
+      },
     ],
     sidebar: () => [
       {
@@ -74,7 +79,11 @@ export function declareTrackingCabinet(cabinet: Cabinet, source: TrackingCabinet
     ],
     dashboardWidgets: () =>
       source.settings().trackDashboardWidgets
-        ? TRACKING_DASHBOARD_WIDGETS.map((widget) => ({ provider: TRACKING_MODULE, widget }))
+        ? TRACKING_DASHBOARD_WIDGETS.map((widget) => ({
+            provider: TRACKING_MODULE,
+            widget,
+            audience: 'staff' as const,
+          }))
         : [],
   })
 }

@@ -176,6 +176,93 @@ test.group('Recording through the demo app', () => {
       assert.deepEqual(await liveViews(tracking, otherDay), [])
     })
 
+  test('America/Santiago: 00:05 on 2025-09-08, after the skipped midnight of 09-07, counts on 09-08', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
+    /* 2025-09-07 has no 00:00 (23:59 -04 is followed by 01:00 -03) */
+    let now = Date.parse('2025-09-07T15:00:00Z')
+    const tracking = await tracked(
+      cleanup,
+      { trackAnonymous: true, timezone: 'America/Santiago' },
+      { now: () => now }
+    )
+    await visitExpecting(client, '/about')
+    now = Date.parse('2025-09-08T03:05:00Z')
+    await visitExpecting(client, '/')
+    assert.deepEqual(await liveViews(tracking, '2025-09-07'), [['/about', 1]])
+    assert.deepEqual(await liveViews(tracking, '2025-09-08'), [['/', 1]])
+  })
+
+  test('bidirectional controls are not stored, in Redis nor in SQL', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
+    await truncateTrackingTables()
+    const tracking = await tracked(cleanup, { trackAnonymous: true })
+    /* the override would show "/wiki/invoice-fdp.exe" as "/wiki/invoice-exe.pdf" */
+    await visitExpecting(client, encodeURI('/wiki/invoice-\u202Efdp.exe\u202C'))
+    await visitExpecting(
+      client,
+      encodeURI('/wiki/\u2066a\u2069\u200Eb\u200F\u061Cc\u202A\u202B\u202D')
+    )
+    const expected = [
+      ['/wiki/abc', 1],
+      ['/wiki/invoice-fdp.exe', 1],
+    ]
+    assert.deepEqual(await liveViews(tracking), expected)
+    await flushPageViews(tracking.manager, db)
+    const rows = await db.from(TRACKING_TABLES.pageViews).select('path', 'views').orderBy('path')
+    assert.deepEqual(
+      rows.map((row) => [row.path, Number(row.views)]),
+      expected
+    )
+  })
+
+  test('a percent-encoded Latin-1 character is stored as itself: /wiki/café', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
+    const tracking = await tracked(cleanup, { trackAnonymous: true })
+    await visitExpecting(client, '/wiki/caf%C3%A9')
+    await visitExpecting(client, encodeURI('/wiki/ünïcödé/€'))
+    assert.deepEqual(await liveViews(tracking), [
+      ['/wiki/café', 1],
+      ['/wiki/ünïcödé/€', 1],
+    ])
+  })
+
+  test('trailingSlash {trailingSlash}: /about/ and /about are counted as {title}')
+    .with([
+      {
+        trailingSlash: 'keep' as const,
+        title: 'two pages',
+        views: [
+          ['/wiki/a', 1],
+          ['/wiki/a/', 2],
+        ],
+      },
+      {
+        trailingSlash: 'strip' as const,
+        title: 'one page',
+        views: [
+          ['/', 1],
+          ['/wiki/a', 3],
+        ],
+      },
+    ])
+    .run(async ({ client, assert, cleanup }, { trailingSlash, views }) => {
+      const tracking = await tracked(cleanup, { trackAnonymous: true, trailingSlash })
+      await visitExpecting(client, '/wiki/a/')
+      await visitExpecting(client, '/wiki/a/?utm_source=x')
+      await visitExpecting(client, '/wiki/a')
+      if (trailingSlash === 'strip') await visitExpecting(client, '/')
+      assert.deepEqual(await liveViews(tracking), views)
+    })
+
   test('1,000 concurrent requests give exactly 1,000 views', async ({
     client,
     assert,

@@ -1,4 +1,5 @@
 import { test } from '@japa/runner'
+import type { TestContext } from '@japa/runner/core'
 import app from '@adonisjs/core/services/app'
 import db from '@adonisjs/lucid/services/db'
 import { registerTrackingReadBindings } from '../../src/bindings.ts'
@@ -49,6 +50,7 @@ test.group('Cabinet | registry and tracking declaration', () => {
         key: 'tracking.analytics',
         label: 'Analytics',
         url: '/stats',
+        audience: 'staff',
         module: 'tracking',
         space: 'staff',
       },
@@ -85,6 +87,39 @@ test.group('Cabinet | registry and tracking declaration', () => {
     assert.deepEqual(await cabinet.dashboardWidgets(), [])
     /* the entries stay */
     assert.lengthOf(await cabinet.topbar(), 1)
+  })
+
+  test("audience 'user' keeps other modules' entries and widgets not marked staff", async ({
+    assert,
+  }) => {
+    const { settings } = lazySettings()
+    const cabinet = declareTrackingCabinet(new Cabinet(), { settings, selector: noSelector })
+    cabinet.declare({
+      module: 'booking',
+      topbar: [
+        { key: 'booking.mine', label: 'My bookings', url: '/b' },
+        { key: 'booking.all', label: 'All bookings', url: '/b/all', audience: 'staff' },
+      ],
+      dashboardWidgets: [
+        { provider: 'booking', widget: 'mine', audience: 'user' },
+        { provider: 'booking', widget: 'all', audience: 'staff' },
+      ],
+    })
+    const keys = (entries: Array<{ key: string }>) => entries.map((entry) => entry.key)
+    assert.deepEqual(keys(await cabinet.topbar({ audience: 'user' })), ['booking.mine'])
+    assert.deepEqual(keys(await cabinet.topbar({ audience: 'staff' })), [
+      'tracking.analytics',
+      'booking.mine',
+      'booking.all',
+    ])
+    assert.deepEqual(await cabinet.dashboardWidgetRefs({ audience: 'user' }), [
+      { provider: 'booking', widget: 'mine', audience: 'user' },
+    ])
+    const staffRefs = await cabinet.dashboardWidgetRefs({ audience: 'staff' })
+    assert.deepEqual(
+      staffRefs.map((ref) => ref.widget),
+      [...TRACKING_DASHBOARD_WIDGETS, 'mine', 'all']
+    )
   })
 
   test('declaring a module again replaces it; other modules keep their order', async ({
@@ -171,6 +206,31 @@ test.group('Cabinet | dashboard provider cache', () => {
   })
 })
 
+/**
+ * A tracking manager with views of today (path, visitor) drained to Redis,
+ * and a cabinet declared on its selector, counting the selector lookups
+ */
+async function trackingDashboard(cleanup: TestContext['cleanup'], views: string[][]) {
+  const tracking = buildManager({ timezone: 'UTC', analyticsDays: 7 })
+  cleanup(() => tracking.cleanup())
+  const { manager } = tracking
+  const selector = new TrackingSelector(manager, db)
+  const today = selector.today()
+  /* drain() only writes once the connection is ready */
+  await manager.store.ping()
+  for (const [path, visitor] of views) manager.recorder.recordView({ path, day: today, visitor })
+  await manager.drain()
+  let loads = 0
+  const cabinet = declareTrackingCabinet(new Cabinet(), {
+    settings: () => manager.settings,
+    selector: () => {
+      loads++
+      return selector
+    },
+  })
+  return { manager, selector, today, cabinet, loads: () => loads }
+}
+
 test.group('Cabinet | tracking dashboard on SQL + Redis', (group) => {
   group.each.setup(async () => {
     await truncateTrackingTables()
@@ -180,25 +240,10 @@ test.group('Cabinet | tracking dashboard on SQL + Redis', (group) => {
     assert,
     cleanup,
   }) => {
-    const tracking = buildManager({ timezone: 'UTC', analyticsDays: 7 })
-    cleanup(() => tracking.cleanup())
-    const { manager } = tracking
-    const selector = new TrackingSelector(manager, db)
-    const today = selector.today()
-    /* drain() only writes once the connection is ready */
-    await manager.store.ping()
-    manager.recorder.recordView({ path: '/', day: today, visitor: 'u1' })
-    manager.recorder.recordView({ path: '/about', day: today, visitor: 'u2' })
-    await manager.drain()
-
-    let loads = 0
-    const cabinet = declareTrackingCabinet(new Cabinet(), {
-      settings: () => manager.settings,
-      selector: () => {
-        loads++
-        return selector
-      },
-    })
+    const { manager, selector, today, cabinet, loads } = await trackingDashboard(cleanup, [
+      ['/', 'u1'],
+      ['/about', 'u2'],
+    ])
     const widgets = await cabinet.dashboardWidgets({ space: 'staff' })
     assert.deepEqual(
       widgets.map((widget) => widget.key),
@@ -212,14 +257,63 @@ test.group('Cabinet | tracking dashboard on SQL + Redis', (group) => {
     /* new traffic: the cached dashboard still shows 2 until the entry expires */
     manager.recorder.recordView({ path: '/', day: today, visitor: 'u3' })
     await manager.drain()
-    const loadsBefore = loads
+    const loadsBefore = loads()
     const cached = await cabinet.dashboardWidgets()
     assert.equal((cached[0] as MetricWidgetData).value, 2)
-    assert.equal(loads, loadsBefore + 1, 'only the default range is resolved')
+    assert.equal(loads(), loadsBefore + 1, 'only the default range is resolved')
     cabinet.dashboard.invalidate('tracking')
     const refreshed = await cabinet.dashboardWidgets()
     assert.equal((refreshed[0] as MetricWidgetData).value, 3)
   })
+
+  test('audience {label}: {title}')
+    .with([
+      {
+        label: 'staff',
+        audience: 'staff' as const,
+        title: 'the Analytics entries and the widgets with their data',
+      },
+      {
+        label: 'none given',
+        audience: undefined,
+        title: 'no filter: all of it, for a page the host guarded itself',
+      },
+      {
+        label: 'user',
+        audience: 'user' as const,
+        title: 'no analytics navigation and no analytics data',
+      },
+    ])
+    .run(async ({ assert, cleanup }, { audience }) => {
+      const { manager, cabinet, loads } = await trackingDashboard(cleanup, [
+        ['/admin/secret', 'u1'],
+      ])
+
+      const topbar = await cabinet.topbar({ audience })
+      const sidebar = await cabinet.sidebar({ audience })
+      const widgets = await cabinet.dashboardWidgets({ audience })
+      if (audience === 'user') {
+        assert.deepEqual(topbar, [])
+        assert.deepEqual(sidebar, [])
+        assert.deepEqual(await cabinet.dashboardWidgetRefs({ audience }), [])
+        assert.deepEqual(widgets, [])
+        assert.equal(loads(), 0, 'nothing is read for a user')
+        return
+      }
+      assert.deepEqual(
+        [...topbar, ...sidebar].map((entry) => [entry.key, entry.url]),
+        [
+          ['tracking.analytics', manager.settings.analyticsUrl],
+          ['tracking.analytics', manager.settings.analyticsUrl],
+        ]
+      )
+      assert.deepEqual(
+        widgets.map((widget) => widget.key),
+        [...TRACKING_DASHBOARD_WIDGETS]
+      )
+      assert.equal((widgets[0] as MetricWidgetData).value, 1)
+      assert.include(JSON.stringify(widgets.at(-1)), '/admin/secret')
+    })
 
   test('registerTrackingReadBindings binds tracking.selector and tracking.cabinet', async ({
     assert,

@@ -3,6 +3,7 @@ import {
   decodeRequestTarget,
   normalizePath,
   MAX_PATH_LENGTH,
+  stripTrailingSlash,
   TrackingRecorder,
 } from '../../src/recorder.ts'
 import { resolveSettings } from '../../src/settings.ts'
@@ -19,6 +20,8 @@ function recorderWith(config: Parameters<typeof resolveSettings>[0], now?: () =>
 /** The part of an HttpContext the recorder reads */
 function fakeCtx(options: {
   url?: string
+  /** the target as Node's parser handed it over (default: the url) */
+  rawUrl?: string
   user?: { id: number } | null
   ip?: string
   ua?: string
@@ -30,7 +33,7 @@ function fakeCtx(options: {
       method: () => 'GET',
       ip: () => options.ip ?? '203.0.113.7',
       header: (name: string) => (headers as Record<string, string>)[name],
-      request: { headers },
+      request: { headers, url: options.rawUrl ?? options.url ?? '/' },
     },
     response: { getStatus: () => 200 },
     auth: options.user === undefined ? undefined : { user: options.user },
@@ -83,6 +86,85 @@ test.group('normalizePath', () => {
     assert.notMatch(normalizePath('/a\u0000b\r\nc\u00e9'), /[\x00-\x1f]/)
     assert.isTrue(normalizePath('/\ud800x').isWellFormed())
   })
+})
+
+test.group('normalizePath | bidirectional controls and trailing slashes', () => {
+  test('bidirectional controls are removed: {name}')
+    .with([
+      {
+        name: 'overrides and embeddings',
+        raw: '/\u202Eexe.gpj\u202C/\u202A\u202B\u202Dx',
+        path: '/exe.gpj/x',
+      },
+      { name: 'isolates', raw: '/\u2066a\u2067b\u2068c\u2069', path: '/abc' },
+      { name: 'marks', raw: '/\u200Ea\u200Fb\u061Cc', path: '/abc' },
+      { name: 'only controls', raw: '\u202E', path: '/' },
+    ])
+    .run(({ assert }, { raw, path }) => {
+      assert.equal(normalizePath(raw), path)
+      /* the same bytes as they arrive on the wire */
+      assert.equal(normalizePath(decodeRequestTarget(Buffer.from(raw).toString('latin1'))), path)
+    })
+
+  test('other right-to-left text and percent escapes stay as they are', ({ assert }) => {
+    assert.equal(
+      normalizePath('/\u05E9\u05DC\u05D5\u05DD/\u0645\u0631\u062D\u0628\u0627'),
+      '/\u05E9\u05DC\u05D5\u05DD/\u0645\u0631\u062D\u0628\u0627'
+    )
+    assert.equal(normalizePath('/%E2%80%AEx'), '/%E2%80%AEx')
+  })
+
+  test('a path AdonisJS decoded is kept; raw bytes of a lenient parser are read as UTF-8', ({
+    assert,
+  }) => {
+    const { recorder } = recorderWith({})
+    const decoded = fakeCtx({ url: '/caf\u00e9', rawUrl: '/caf%C3%A9', user: { id: 1 } })
+    assert.equal(recorder.describe(decoded).path, '/caf\u00e9')
+    const latin1 = Buffer.from('/caf\u00e9', 'utf8').toString('latin1')
+    const raw = fakeCtx({ url: latin1, rawUrl: latin1, user: { id: 1 } })
+    assert.equal(recorder.describe(raw).path, '/caf\u00e9')
+  })
+
+  test('stripTrailingSlash drops trailing slashes, never the root', ({ assert }) => {
+    assert.equal(stripTrailingSlash('/about/'), '/about')
+    assert.equal(stripTrailingSlash('/about//'), '/about')
+    assert.equal(stripTrailingSlash('/a/b/'), '/a/b')
+    assert.equal(stripTrailingSlash('/about'), '/about')
+    assert.equal(stripTrailingSlash('/'), '/')
+    assert.equal(stripTrailingSlash('//'), '/')
+  })
+
+  test('trailingSlash {trailingSlash}: /about/ and /about are {rows}')
+    .with([
+      {
+        trailingSlash: 'keep' as const,
+        rows: 'two pages',
+        views: [
+          ['/', 1],
+          ['/about', 1],
+          ['/about/', 2],
+        ],
+      },
+      {
+        trailingSlash: 'strip' as const,
+        rows: 'one page',
+        views: [
+          ['/', 1],
+          ['/about', 3],
+        ],
+      },
+    ])
+    .run(async ({ assert }, { trailingSlash, views }) => {
+      const { recorder, store, buffer } = recorderWith({ trailingSlash })
+      assert.isTrue(recorder.record(fakeCtx({ url: '/about/?ref=x', user: { id: 1 } })))
+      assert.isTrue(recorder.record(fakeCtx({ url: '/about', user: { id: 1 } })))
+      recorder.recordView({ path: '/about/' })
+      recorder.recordView({ path: '/' })
+      await buffer.drain()
+      const day = recorder.dayOf(Date.now())
+      const stored = [...(await store.getDaily(day))].sort(([a], [b]) => (a < b ? -1 : 1))
+      assert.deepEqual(stored, views)
+    })
 })
 
 test.group('TrackingRecorder', () => {
@@ -172,4 +254,78 @@ test.group('TrackingRecorder', () => {
     ctx.request.request.headers['sec-purpose'] = 'prefetch;prerender'
     assert.isFalse(recorder.isEligible(ctx))
   })
+})
+
+/**
+ * Zones whose clocks skip or repeat midnight, with the 2025 days around
+ * their changes: `skipped` has no 00:00 (clocks go from 23:59 to 01:00),
+ * `repeated` ends with its 23:00 hour twice
+ */
+const MIDNIGHT_DST_ZONES = [
+  {
+    zone: 'America/Santiago',
+    skipped: '2025-09-07',
+    repeated: '2025-04-05',
+    /* 00:05 on the day after the skipped midnight (the reported request) */
+    dayAfter: { at: '2025-09-08T03:05:00Z', day: '2025-09-08' },
+  },
+  {
+    zone: 'America/Havana',
+    skipped: '2025-03-09',
+    repeated: '2025-11-01',
+    dayAfter: { at: '2025-03-10T04:05:00Z', day: '2025-03-10' },
+  },
+  {
+    zone: 'Asia/Beirut',
+    skipped: '2025-03-30',
+    repeated: '2025-10-25',
+    dayAfter: { at: '2025-03-30T21:05:00Z', day: '2025-03-31' },
+  },
+  {
+    zone: 'Africa/Cairo',
+    skipped: '2025-04-25',
+    repeated: '2025-10-30',
+    dayAfter: { at: '2025-04-25T21:05:00Z', day: '2025-04-26' },
+  },
+]
+
+/** The calendar day (YYYY-MM-DD) of instants in a zone, as Intl (ICU) sees it */
+function intlDays(zone: string): (epochMs: number) => string {
+  const format = new Intl.DateTimeFormat('en-CA', { timeZone: zone })
+  return (epochMs) => format.format(epochMs)
+}
+
+test.group('TrackingRecorder | days across DST changes at midnight', () => {
+  test('{zone}: a request at {dayAfter.at} is counted on {dayAfter.day}')
+    .with(MIDNIGHT_DST_ZONES)
+    .run(async ({ assert }, { zone, skipped, dayAfter }) => {
+      /* the recorder saw the skipped day first, as a running app does */
+      let now = Date.parse(`${skipped}T12:00:00Z`)
+      const { recorder, store, buffer } = recorderWith({ timezone: zone }, () => now)
+      recorder.recordView({ path: '/noon' })
+      now = Date.parse(dayAfter.at)
+      recorder.recordView({ path: '/after-midnight' })
+      await buffer.drain()
+      assert.deepEqual([...(await store.getDaily(skipped))], [['/noon', 1]])
+      assert.deepEqual([...(await store.getDaily(dayAfter.day))], [['/after-midnight', 1]])
+    })
+
+  test('{zone}: every 5 minutes for 3 days around each change lands on its local day')
+    .with(MIDNIGHT_DST_ZONES)
+    .run(({ assert }, { zone, skipped, repeated }) => {
+      const { recorder } = recorderWith({ timezone: zone })
+      const intlDay = intlDays(zone)
+      for (const day of [skipped, repeated]) {
+        const start = Date.parse(`${day}T00:00:00Z`) - 24 * 3600_000
+        const wrong: string[] = []
+        const seen = new Set<string>()
+        for (let at = start; at < start + 3 * 24 * 3600_000; at += 5 * 60_000) {
+          const got = recorder.dayOf(at)
+          seen.add(got)
+          if (got !== intlDay(at)) wrong.push(`${new Date(at).toISOString()}: ${got}`)
+        }
+        assert.deepEqual(wrong, [])
+        assert.include([...seen], day)
+      }
+    })
 })

@@ -307,3 +307,71 @@ test.group('Settings | validation errors', () => {
     assert.equal(settings.store, 'memory')
   })
 })
+
+test.group('Settings | autoFlush and timezone bounds', () => {
+  test('autoFlush.every {every} fails: at most 24 hours (setInterval would fire every 1 ms)')
+    .with([{ every: '30d' }, { every: '25h' }, { every: 24 * 3600 * 1000 + 1 }])
+    .run(({ assert }, { every }) => {
+      const error = invalid({ autoFlush: { every } })
+      assert.equal(error.code, 'E_TRACKING_INVALID_CONFIG')
+      assert.include(error.message, '"autoFlush.every"')
+      assert.include(error.message, String(every))
+    })
+
+  test('autoFlush.every from 1s to 24h is accepted', ({ assert }) => {
+    assert.deepEqual(resolveSettings({ autoFlush: { every: '24h' } }).autoFlush, {
+      everyMs: 86_400_000,
+    })
+    assert.deepEqual(resolveSettings({ autoFlush: { every: 1000 } }).autoFlush, { everyMs: 1000 })
+  })
+
+  test('timezone {timezone} fails: not a real zone or offset')
+    .with([
+      { timezone: 'UTC+99' },
+      { timezone: 'UTC-13' },
+      { timezone: 'UTC+14:30' },
+      { timezone: 'UTC+2:99' },
+      { timezone: '-13:00' },
+      { timezone: 'local' },
+      { timezone: 'system' },
+    ])
+    .run(({ assert }, { timezone }) => {
+      const error = invalid({ timezone })
+      assert.equal(error.code, 'E_TRACKING_INVALID_CONFIG')
+      assert.include(error.message, '"timezone"')
+      assert.include(error.message, `"${timezone}"`)
+    })
+
+  test('timezone {timezone} is accepted')
+    .with([
+      { timezone: 'UTC' },
+      { timezone: 'Europe/Paris' },
+      { timezone: 'America/Santiago' },
+      { timezone: 'Etc/GMT-14' },
+      { timezone: 'UTC+2' },
+      { timezone: 'UTC-12' },
+      { timezone: 'UTC+14' },
+      { timezone: 'UTC+05:45' },
+      { timezone: '+02:00' },
+    ])
+    .run(({ assert }, { timezone }) => {
+      assert.equal(resolveSettings({ timezone }).timezone, timezone)
+    })
+})
+
+test.group('Settings | trailingSlash', () => {
+  test("defaults to 'keep'; 'strip' and the legacy trailing_slash are understood", ({ assert }) => {
+    assert.equal(resolveSettings().trailingSlash, 'keep')
+    assert.equal(resolveSettings({ trailingSlash: 'strip' }).trailingSlash, 'strip')
+    assert.equal(resolveSettings({}, { trailing_slash: 'strip' }).trailingSlash, 'strip')
+  })
+
+  test('an unknown value fails with E_TRACKING_INVALID_CONFIG naming the key', ({ assert }) => {
+    const error = invalid({ trailingSlash: 'remove' })
+    assert.equal(error.code, 'E_TRACKING_INVALID_CONFIG')
+    assert.include(error.message, '"trailingSlash"')
+    assert.include(error.message, '"remove"')
+    assert.include(error.message, 'expected "keep" or "strip"')
+    assert.include(invalid({}, { trailing_slash: true }).message, '"trailingSlash"')
+  })
+})
