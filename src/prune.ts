@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon'
 import type { FlushDatabase } from './flush.ts'
-import { TRACKING_TABLES } from './flush.ts'
+import { TRACKING_TABLES } from './tables.ts'
 
 /**
  * Options of prunePageViews

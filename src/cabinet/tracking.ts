@@ -47,7 +47,7 @@ export function declareTrackingCabinet(cabinet: Cabinet, source: TrackingCabinet
     ttlMs: DEFAULT_DASHBOARD_TTL_MS,
     defaultRange: async () => {
       const selector = await source.selector()
-      return selector.resolveRange(Math.min(source.settings().analyticsDays, 366))
+      return selector.resolveRange(source.settings().analyticsDays)
     },
     load: async (range) => {
       const selector = await source.selector()
