@@ -48,6 +48,12 @@ export default defineConfig({
   tests: {
     suites: [
       {
+        /* no app, Redis or SQL: bin/test.ts runs it alone without booting (npm run test:pure) */
+        files: ['tests/pure/**/*.spec.ts'],
+        name: 'pure',
+        timeout: 2_000,
+      },
+      {
         files: ['tests/unit/**/*.spec.ts'],
         name: 'unit',
         timeout: 10_000,

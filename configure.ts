@@ -1,5 +1,15 @@
 import { readdir, readFile } from 'node:fs/promises'
+import type {
+  ArrayLiteralExpression,
+  CallExpression,
+  Node,
+  ObjectLiteralExpression,
+  PropertyAssignment,
+  StringLiteral,
+} from 'ts-morph'
 import type Configure from '@adonisjs/core/commands/configure'
+import type { Codemods } from '@adonisjs/core/ace/codemods'
+import { EnvLoader, EnvParser } from '@adonisjs/core/env'
 import { stubsRoot } from './stubs/main.ts'
 import type { TrackingStoreName } from './src/types.ts'
 
@@ -26,83 +36,155 @@ interface Peer {
 
 const LUCID: Peer = { name: '@adonisjs/lucid', provider: '@adonisjs/lucid/database_provider' }
 const REDIS: Peer = { name: '@adonisjs/redis', provider: '@adonisjs/redis/redis_provider' }
+const AUTH_INITIALIZER = '@adonisjs/auth/initialize_auth_middleware'
 
-async function readText(path: string): Promise<string | null> {
+/**
+ * The ts-morph project the codemods edit: configure reads the app's files
+ * through it too, so a check sees exactly what the codemod will see
+ */
+type TsProject = NonNullable<Awaited<ReturnType<Codemods['getTsMorphProject']>>>
+
+/**
+ * The calls to `callee` ("router.use", "defineConfig", "import"...) under node,
+ * matched as the codemods match them (by the callee's text)
+ */
+function callsTo(node: Node | undefined, callee: string): CallExpression[] {
+  return (node?.getDescendants() ?? []).filter(
+    (child): child is CallExpression =>
+      child.getKindName() === 'CallExpression' &&
+      (child as CallExpression).getExpression().getText() === callee
+  )
+}
+
+/**
+ * Argument `index` of the first call to `callee`, when it is of the given kind
+ */
+function argumentOf<T extends Node>(
+  node: Node | undefined,
+  callee: string,
+  index: number,
+  kind: string
+) {
+  const argument = callsTo(node, callee)[0]?.getArguments()[index]
+  return argument?.getKindName() === kind ? (argument as T) : undefined
+}
+
+/**
+ * The modules imported lazily (`() => import('...')`) under node; a commented-out entry is no node
+ */
+function lazyImports(node: Node | undefined): string[] {
+  return callsTo(node, 'import').flatMap((call) => {
+    const [specifier] = call.getArguments()
+    return specifier?.getKindName() === 'StringLiteral'
+      ? [(specifier as StringLiteral).getLiteralValue()]
+      : []
+  })
+}
+
+/**
+ * The string a property of an object literal is set to, if it is a literal
+ */
+function stringProperty(object: ObjectLiteralExpression | undefined, name: string) {
+  const property = object?.getProperty(name)
+  if (property?.getKindName() !== 'PropertyAssignment') return undefined
+  const value = (property as PropertyAssignment).getInitializer()
+  return value?.getKindName() === 'StringLiteral'
+    ? (value as StringLiteral).getLiteralValue()
+    : undefined
+}
+
+/**
+ * The values of the app's .env (the file defineEnvVariables edits), parsed by @adonisjs/env
+ */
+async function dotEnvValues(command: Configure) {
+  const files = await new EnvLoader(command.app.appRoot).load()
+  const dotEnv = files.find((file) => file.fileExists && file.path.endsWith('.env'))
+  if (!dotEnv) return {}
+  return new EnvParser(dotEnv.contents, command.app.appRoot, { ignoreProcessEnv: true }).parse()
+}
+
+/**
+ * What `read` gives, or `fallback` when the file or folder does not exist
+ */
+async function unlessMissing<T>(read: Promise<T>, fallback: T): Promise<T> {
   try {
-    return await readFile(path, 'utf8')
+    return await read
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fallback
     throw error
   }
 }
 
 /**
- * What the app has: its dependencies and the text of the files configure edits
+ * The app's dependencies. Read by hand: no codemod reads package.json.
  */
-async function inspectApp(command: Configure) {
-  const app = command.app
-  const pkgText = await readText(app.makePath('package.json'))
-  const pkg = pkgText
-    ? (JSON.parse(pkgText) as Record<string, Record<string, string> | undefined>)
-    : {}
-  const dependencies = new Set([
+async function dependenciesOf(command: Configure): Promise<Set<string>> {
+  const text = await unlessMissing(readFile(command.app.makePath('package.json'), 'utf8'), '{}')
+  const pkg = JSON.parse(text) as Record<string, Record<string, string> | undefined>
+  return new Set([
     ...Object.keys(pkg.dependencies ?? {}),
     ...Object.keys(pkg.devDependencies ?? {}),
   ])
-  const rcFile = (await readText(app.makePath('adonisrc.ts'))) ?? ''
+}
+
+/**
+ * What the app has: its dependencies, and the nodes of the files the codemods edit
+ */
+async function inspectApp(command: Configure, project: TsProject) {
+  const app = command.app
+  const source = (path: string) =>
+    project.getSourceFile(path) ?? project.addSourceFileAtPathIfExists(path)
+  const dependencies = await dependenciesOf(command)
+  const rcConfig = argumentOf<ObjectLiteralExpression>(
+    source(app.makePath('adonisrc.ts')),
+    'defineConfig',
+    0,
+    'ObjectLiteralExpression'
+  )
+  const providers = lazyImports(rcConfig?.getProperty('providers'))
+  /* the array registerMiddleware('router') appends to */
+  const routerStack = argumentOf<ArrayLiteralExpression>(
+    source(app.startPath('kernel.ts')),
+    'router.use',
+    0,
+    'ArrayLiteralExpression'
+  )
 
   /**
    * null when the peer is installed and configured, else the command to run
    */
   const missing = (peer: Peer): string | null => {
     if (!dependencies.has(peer.name)) return `node ace add ${peer.name}`
-    if (!rcFile.includes(peer.provider)) return `node ace configure ${peer.name}`
+    if (!providers.includes(peer.provider)) return `node ace configure ${peer.name}`
     return null
   }
 
-  const kernel = await readText(app.startPath('kernel.ts'))
-
   return {
     missing,
+    rcConfig,
+    routerStack,
     /* ctx.auth exists (at runtime and in the types) once the initializer runs */
     hasAuth:
-      dependencies.has('@adonisjs/auth') &&
-      Boolean(kernel?.includes('@adonisjs/auth/initialize_auth_middleware')),
-    rcFile,
-    kernel,
-    env: await readText(app.startPath('env.ts')),
-    dotEnv: await readText(app.makePath('.env')),
-    redisConfig: await readText(app.configPath('redis.ts')),
-  }
-}
-
-/**
- * The value of KEY in a .env file, if set
- */
-function dotEnvValue(contents: string | null, key: string): string | undefined {
-  const line = contents?.split(/\r?\n/).find((entry) => entry.startsWith(`${key}=`))
-  return line
-    ?.slice(key.length + 1)
-    .trim()
-    .replace(/^(['"])(.*)\1$/, '$2')
-}
-
-/**
- * The default connection of config/redis.ts ("main" unless renamed)
- */
-function redisConnectionName(redisConfig: string | null): string {
-  return redisConfig?.match(/^\s*connection:\s*['"]([^'"]+)['"]/m)?.[1] ?? 'main'
-}
-
-/**
- * Files already in the migrations folder
- */
-async function existingMigrations(folder: string): Promise<string[]> {
-  try {
-    return await readdir(folder)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
-    throw error
+      dependencies.has('@adonisjs/auth') && lazyImports(routerStack).includes(AUTH_INITIALIZER),
+    /* the object defineEnvValidations adds to */
+    envSchema: argumentOf(
+      source(app.startPath('env.ts')),
+      'Env.create',
+      1,
+      'ObjectLiteralExpression'
+    ),
+    /* the default connection of config/redis.ts ("main" unless renamed) */
+    redisConnection:
+      stringProperty(
+        argumentOf(
+          source(app.configPath('redis.ts')),
+          'defineConfig',
+          0,
+          'ObjectLiteralExpression'
+        ),
+        'connection'
+      ) ?? 'main',
+    dotEnv: await dotEnvValues(command),
   }
 }
 
@@ -135,13 +217,33 @@ export async function configure(command: Configure) {
   const app = command.app
   const flag: unknown = command.parsedFlags.store
 
-  if (flag !== undefined && !STORES.includes(flag as TrackingStoreName)) {
-    logger.error(`Invalid --store "${String(flag)}": use --store=redis or --store=memory`)
+  const refuse = (message: string) => {
+    logger.error(message)
     command.exitCode = 1
-    return
   }
 
-  const found = await inspectApp(command)
+  if (flag !== undefined && !STORES.includes(flag as TrackingStoreName)) {
+    return refuse(`Invalid --store "${String(flag)}": use --store=redis or --store=memory`)
+  }
+
+  /**
+   * The codemods parse the files they edit with ts-morph: the checks below
+   * read the same trees, so nothing is written unless every edit can be made
+   */
+  const codemods = await command.createCodemods()
+  const project = await codemods.getTsMorphProject()
+  if (!project) {
+    return refuse(
+      `adonis-tracking edits adonisrc.ts, start/kernel.ts and start/env.ts with the codemods of ` +
+        `@adonisjs/assembler, which could not load the app's tsconfig.json project. Install it ` +
+        `("npm i -D @adonisjs/assembler"), then run "node ace configure adonis-tracking" again. Nothing was changed.`
+    )
+  }
+  const found = await inspectApp(command, project)
+  /* the providers are read from it, and updateRcFile edits it */
+  if (!found.rcConfig) {
+    return refuse(`Cannot find "defineConfig({...})" in adonisrc.ts. Nothing was changed.`)
+  }
 
   /**
    * Lucid is where the counters end up: without it there is nothing useful
@@ -149,33 +251,27 @@ export async function configure(command: Configure) {
    */
   const addLucid = found.missing(LUCID)
   if (addLucid) {
-    logger.error(
+    return refuse(
       `adonis-tracking stores page views in SQL through @adonisjs/lucid, which this app does not have. ` +
         `Run "${addLucid}", then "node ace configure adonis-tracking" again. Nothing was changed.`
     )
-    command.exitCode = 1
-    return
   }
 
   /**
-   * The kernel and env files are edited by the codemods; check their shape
-   * now rather than fail half-way.
+   * The kernel and env files are edited by the codemods; check their
+   * shape now rather than fail half-way.
    */
-  const kernelPath = app.relativePath(app.startPath('kernel.ts'))
-  const envPath = app.relativePath(app.startPath('env.ts'))
-  if (!found.kernel || !/\brouter\.use\(\s*\[/.test(found.kernel)) {
-    logger.error(
-      `Cannot find the router middleware stack ("router.use([...])") in ${kernelPath}. ` +
+  if (!found.routerStack) {
+    return refuse(
+      `Cannot find the router middleware stack ("router.use([...])") in ${app.relativePath(app.startPath('kernel.ts'))}. ` +
         `Nothing was changed. Register "() => import('adonis-tracking/tracking_middleware')" there by hand, ` +
         `or restore the file and run "node ace configure adonis-tracking" again.`
     )
-    command.exitCode = 1
-    return
   }
-  if (!found.env || !found.env.includes('Env.create')) {
-    logger.error(`Cannot find "Env.create" in ${envPath}. Nothing was changed.`)
-    command.exitCode = 1
-    return
+  if (!found.envSchema) {
+    return refuse(
+      `Cannot find "Env.create(..., {...})" in ${app.relativePath(app.startPath('env.ts'))}. Nothing was changed.`
+    )
   }
 
   /**
@@ -183,7 +279,7 @@ export async function configure(command: Configure) {
    * else a prompt. Without @adonisjs/redis only the memory store can work.
    */
   const addRedis = found.missing(REDIS)
-  const current = dotEnvValue(found.dotEnv, 'TRACKING_STORE') as TrackingStoreName | undefined
+  const current = found.dotEnv.TRACKING_STORE as TrackingStoreName | undefined
   if (addRedis && flag !== 'memory') {
     logger.warning(
       `@adonisjs/redis is not set up in this app: using the "memory" store (one process only, ` +
@@ -195,13 +291,11 @@ export async function configure(command: Configure) {
     : ((flag as TrackingStoreName | undefined) ??
       (current && STORES.includes(current) ? current : await promptStore(command)))
 
-  const codemods = await command.createCodemods()
-
   await codemods.makeUsingStub(stubsRoot, 'config/tracking.stub', {
     store,
     hasRedis: !addRedis,
     hasAuth: found.hasAuth,
-    redisConnection: redisConnectionName(found.redisConfig),
+    redisConnection: found.redisConnection,
   })
 
   await codemods.updateRcFile((rcFile) => {
@@ -217,8 +311,8 @@ export async function configure(command: Configure) {
     { path: 'adonis-tracking/tracking_middleware', position: 'after' },
   ])
 
-  const folder = app.migrationsPath()
-  const existing = await existingMigrations(folder)
+  /* hand-written: makeUsingStub skips only a file of the same name, and a migration's name has a timestamp */
+  const existing = await unlessMissing(readdir(app.migrationsPath()), [])
   const prefix = Date.now()
   for (const [index, name] of MIGRATIONS.entries()) {
     const already = existing.find((file) => new RegExp(`^\\d+_${name}\\.(ts|js)$`).test(file))

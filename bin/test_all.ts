@@ -5,8 +5,9 @@
 |
 | node bin/test_all.ts [japa args]   (TEST_DBS=sqlite,pg to pick databases)
 |
-| Each database runs in its own child process (bin/test.ts), one after the
-| other. Then the check scripts that prove the package from the outside
+| The pure suite (no app, Redis or SQL) runs once, first; then each
+| database runs the other suites in its own child process (bin/test.ts),
+| one after the other. Then the check scripts that prove the package from the outside
 | (TEST_CHECKS=e2e,browser,soak picks them; TEST_CHECKS= skips them, and
 | Japa args such as --files skip them too):
 |
@@ -23,6 +24,7 @@
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { PURE_SUITE, SUITES, splitSuites } from './lib/suites.ts'
 
 interface Summary {
   total: number
@@ -93,8 +95,17 @@ function runPart(name: string, args: string[], env: Record<string, string>) {
   results.push({ name, summary, status: child.status, seconds: (Date.now() - started) / 1000 })
 }
 
-for (const db of databases) {
-  runPart(`DB=${db}`, [...LOADER, 'bin/test.ts', ...japaArgs], { DB: db })
+/* suites named on the command line (default: all), the pure one counted once */
+const named = splitSuites(japaArgs)
+const wanted = named.suites.length > 0 ? named.suites : SUITES.map((suite) => suite.name)
+const appSuites = wanted.filter((name) => name !== PURE_SUITE)
+if (wanted.includes(PURE_SUITE)) {
+  runPart(PURE_SUITE, [...LOADER, 'bin/test.ts', PURE_SUITE, ...named.flags], {})
+}
+if (appSuites.length > 0) {
+  for (const db of databases) {
+    runPart(`DB=${db}`, [...LOADER, 'bin/test.ts', ...appSuites, ...named.flags], { DB: db })
+  }
 }
 for (const name of checks) runPart(name, CHECKS[name], {})
 

@@ -81,15 +81,25 @@ test.group('Recording through the demo app', () => {
 
   test('anonymous traffic with trackAnonymous: {trackAnonymous}')
     .with([
-      { trackAnonymous: false, views: [], visitors: 0 },
-      { trackAnonymous: true, views: [['/about', 2]], visitors: 1 },
+      { trackAnonymous: false, views: [['/posts/1', 1]], visitors: 1 },
+      {
+        trackAnonymous: true,
+        views: [
+          ['/about', 2],
+          ['/posts/1', 1],
+        ],
+        visitors: 2,
+      },
     ])
     .run(async ({ client, assert, cleanup }, { trackAnonymous, views, visitors }) => {
       const tracking = await tracked(cleanup, { trackAnonymous })
       await visitExpecting(client, '/about')
       await visitExpecting(client, '/about?utm_source=x')
+      /* control: the same setup counts a logged-in visit */
+      const loggedIn = await loginAs(visit(client, '/posts/1'), 'user')
+      loggedIn.assertStatus(200)
       assert.deepEqual(await liveViews(tracking), views)
-      /* the same ip and user agent: one visitor, through the hashed id */
+      /* the same ip and user agent: one anonymous visitor, through the hashed id, plus the user */
       const day = tracking.manager.recorder.dayOf(Date.now())
       assert.equal(await tracking.manager.store.getUniqueCount(day), visitors)
     })
@@ -110,15 +120,23 @@ test.group('Recording through the demo app', () => {
       .header('user-agent', 'Googlebot/2.1 (+http://www.google.com/bot.html)')
     await visit(client, '/about').header('sec-purpose', 'prefetch')
     assert.deepEqual(await liveViews(tracking), [])
+    /* control: the same setup counts a plain browser GET */
+    await visitExpecting(client, '/about')
+    assert.deepEqual(await liveViews(tracking), [['/about', 1]])
   })
 
   test('301/302 with {title}')
     .with([
-      { title: 'trackRedirects: false', config: { trackRedirects: false }, views: [] },
+      {
+        title: 'trackRedirects: false',
+        config: { trackRedirects: false },
+        views: [['/about', 1]],
+      },
       {
         title: 'the default (trackRedirects: true)',
         config: {},
         views: [
+          ['/about', 1],
           ['/moved', 1],
           ['/old-home', 1],
         ],
@@ -128,6 +146,8 @@ test.group('Recording through the demo app', () => {
       const tracking = await tracked(cleanup, { trackAnonymous: true, ...config })
       await visitExpecting(client, '/old-home', 302)
       await visitExpecting(client, '/moved', 301)
+      /* control: the same setup counts a 200 */
+      await visitExpecting(client, '/about')
       assert.deepEqual(await liveViews(tracking), views)
     })
 

@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { AceFactory } from '@adonisjs/core/factories'
 import Configure from '@adonisjs/core/commands/configure'
+import type { Assert } from '@japa/assert'
 import { KNOWN_KEYS } from '../../src/settings.ts'
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -212,6 +213,21 @@ async function migrationFiles(root: string) {
   } catch {
     return []
   }
+}
+
+/**
+ * Runs configure in the app, which must refuse (exit code 1) with an error
+ * naming `message` and leave every file as it was
+ */
+async function assertRefused(assert: Assert, root: string, args: string[], message: string) {
+  const before = await snapshot(root)
+  const { exitCode, logs } = await configure(root, args)
+  assert.equal(exitCode, 1, logs.join('\n'))
+  assert.isTrue(
+    logs.some((line) => line.startsWith('stderr') && line.includes(message)),
+    logs.join('\n')
+  )
+  assert.deepEqual(await snapshot(root), before)
 }
 
 test.group('configure', (group) => {
@@ -448,40 +464,104 @@ test.group('configure', (group) => {
   test('without @adonisjs/lucid: refuses with the command to run and writes nothing', async ({
     assert,
   }) => {
-    const root = await makeApp({ lucid: false })
-    const before = await snapshot(root)
-    const { exitCode, logs } = await configure(root, ['--store=redis'])
-    assert.equal(exitCode, 1)
-    assert.isTrue(
-      logs.some((line) => line.includes('node ace add @adonisjs/lucid')),
-      logs.join('\n')
+    await assertRefused(
+      assert,
+      await makeApp({ lucid: false }),
+      ['--store=redis'],
+      'node ace add @adonisjs/lucid'
     )
-    assert.deepEqual(await snapshot(root), before)
   })
 
   test('an invalid --store is refused and writes nothing', async ({ assert }) => {
-    const root = await makeApp()
-    const before = await snapshot(root)
-    const { exitCode, logs } = await configure(root, ['--store=mongo'])
-    assert.equal(exitCode, 1)
-    assert.isTrue(
-      logs.some((line) => line.includes('--store=redis or --store=memory')),
-      logs.join('\n')
+    await assertRefused(
+      assert,
+      await makeApp(),
+      ['--store=mongo'],
+      '--store=redis or --store=memory'
     )
-    assert.deepEqual(await snapshot(root), before)
   })
 
-  test('a kernel without a router stack is refused before anything is written', async ({
+  test('reads .env with the env parser: a quoted TRACKING_STORE with a comment is kept on a re-run', async ({
     assert,
   }) => {
-    const root = await makeApp({ files: { 'start/kernel.ts': `export const middleware = {}\n` } })
-    const before = await snapshot(root)
-    const { exitCode, logs } = await configure(root, ['--store=redis'])
-    assert.equal(exitCode, 1)
-    assert.isTrue(
-      logs.some((line) => line.includes('router.use')),
-      logs.join('\n')
+    const root = await makeApp({
+      files: { '.env': `PORT=3333\nTRACKING_STORE="memory" # one process\nHOST=localhost\n` },
+    })
+    /* no prompt trap: a prompt would fail the run */
+    const { exitCode, logs } = await configure(root)
+    assert.equal(exitCode ?? 0, 0, logs.join('\n'))
+    assert.include(
+      await read(root, 'config/tracking.ts'),
+      `store: env.get('TRACKING_STORE', 'memory'),`
     )
-    assert.deepEqual(await snapshot(root), before)
+    assert.equal(count(await read(root, '.env'), 'TRACKING_STORE='), 1)
   })
+
+  test('the Redis connection is the one config/redis.ts names', async ({ assert }) => {
+    const root = await makeApp({
+      files: {
+        'config/redis.ts': REDIS_CONFIG.replace(`connection: 'main'`, `connection: "cache"`),
+      },
+    })
+    const { exitCode, logs } = await configure(root, ['--store=redis'])
+    assert.equal(exitCode ?? 0, 0, logs.join('\n'))
+    assert.include(await read(root, 'config/tracking.ts'), `redisConnection: 'cache',`)
+  })
+
+  test('a commented-out auth initializer is not one: authorize denies all', async ({ assert }) => {
+    const root = await makeApp({ auth: true })
+    const kernel = await read(root, 'start/kernel.ts')
+    await writeFile(
+      join(root, 'start/kernel.ts'),
+      kernel.replace(
+        `  () => import('@adonisjs/auth/initialize_auth_middleware'),`,
+        `  // () => import('@adonisjs/auth/initialize_auth_middleware'),`
+      )
+    )
+    const { exitCode, logs } = await configure(root, ['--store=redis'])
+    assert.equal(exitCode ?? 0, 0, logs.join('\n'))
+    assert.include(await read(root, 'config/tracking.ts'), 'authorize: () => false,')
+  })
+
+  test('a commented-out Lucid provider is not one: refuses with "node ace configure @adonisjs/lucid"', async ({
+    assert,
+  }) => {
+    const root = await makeApp()
+    const rc = await read(root, 'adonisrc.ts')
+    await writeFile(
+      join(root, 'adonisrc.ts'),
+      rc.replace(
+        `() => import('@adonisjs/lucid/database_provider')`,
+        `// () => import('@adonisjs/lucid/database_provider')`
+      )
+    )
+    await assertRefused(assert, root, ['--store=redis'], 'node ace configure @adonisjs/lucid')
+  })
+
+  /* each file a codemod edits (or loads) in a shape it cannot handle: refused before any write */
+  const unusable: Array<[string, Record<string, string | null>, string]> = [
+    [
+      'a kernel without a router stack',
+      { 'start/kernel.ts': `export const middleware = {}\n` },
+      'router.use',
+    ],
+    ['start/env.ts without Env.create', { 'start/env.ts': `export default {}\n` }, 'Env.create'],
+    ['adonisrc.ts without defineConfig', { 'adonisrc.ts': `export default {}\n` }, 'defineConfig'],
+    [
+      'a router stack that is not an array',
+      { 'start/kernel.ts': KERNEL(false).replace(/router\.use\(\[[^\]]*\]\)/, 'router.use(list)') },
+      'router.use',
+    ],
+    ['no tsconfig.json', { 'tsconfig.json': null }, '@adonisjs/assembler'],
+  ]
+  for (const [title, files, message] of unusable) {
+    test(`${title}: refused and nothing is written`, async ({ assert }) => {
+      const root = await makeApp()
+      for (const [path, contents] of Object.entries(files)) {
+        if (contents === null) await rm(join(root, path))
+        else await writeFile(join(root, path), contents)
+      }
+      await assertRefused(assert, root, ['--store=redis'], message)
+    })
+  }
 })

@@ -251,6 +251,8 @@ test.group('TrackingRecorder', () => {
     assert.isTrue(recorder.isBot(''))
     assert.isFalse(recorder.isBot('Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0'))
     const ctx = fakeCtx({ url: '/a' })
+    /* control: the same request without the header is eligible */
+    assert.isTrue(recorder.isEligible(ctx))
     ctx.request.request.headers['sec-purpose'] = 'prefetch;prerender'
     assert.isFalse(recorder.isEligible(ctx))
   })
