@@ -48,7 +48,11 @@ export default class TrackingProvider {
   }
 
   async #store(settings: TrackingSettings): Promise<TrackingStore> {
-    if (settings.store === 'memory') return new MemoryStore({ ttlSeconds: settings.ttlSeconds })
+    if (settings.store === 'memory')
+      return new MemoryStore({
+        ttlSeconds: settings.ttlSeconds,
+        maxPathsPerDay: settings.maxPathsPerDay,
+      })
 
     if (settings.redisUrl) {
       const { RedisConnection } = await import('@adonisjs/redis').catch(() => {
@@ -70,6 +74,7 @@ export default class TrackingProvider {
         client: () => connection.ioConnection,
         keyPrefix: settings.keyPrefix,
         ttlSeconds: settings.ttlSeconds,
+        maxPathsPerDay: settings.maxPathsPerDay,
         onClose: () => connection.quit(),
       })
     }
@@ -93,6 +98,7 @@ export default class TrackingProvider {
       client: () => redis.connection(name).ioConnection,
       keyPrefix: settings.keyPrefix,
       ttlSeconds: settings.ttlSeconds,
+      maxPathsPerDay: settings.maxPathsPerDay,
     })
   }
 

@@ -31,6 +31,7 @@ export class TrackingManager {
     this.buffer = new WriteBuffer(store, {
       bufferMs: settings.bufferMs,
       maxEntries: settings.bufferMaxEntries,
+      storeTimeoutMs: settings.storeTimeoutMs,
       logger: options.logger,
     })
     this.recorder = new TrackingRecorder(settings, this.buffer, { now: options.now })

@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon'
 import string from '@adonisjs/core/helpers/string'
 import { E_TRACKING_INVALID_CONFIG } from './errors.ts'
+import { DEFAULT_MAX_PATHS_PER_DAY } from './stores/batch.ts'
 import type {
   LegacyTrackingConfig,
   TrackingConfig,
@@ -54,6 +55,8 @@ const LEGACY_NAMES: Record<string, keyof TrackingConfig> = {
   ignore_bots: 'ignoreBots',
   buffer_ms: 'bufferMs',
   buffer_max_entries: 'bufferMaxEntries',
+  max_paths_per_day: 'maxPathsPerDay',
+  store_timeout_ms: 'storeTimeoutMs',
   group_by: 'groupBy',
   auto_flush: 'autoFlush',
   retention_days: 'retentionDays',
@@ -82,6 +85,8 @@ export const KNOWN_KEYS: ReadonlySet<string> = new Set<string>([
   'ignoreBots',
   'bufferMs',
   'bufferMaxEntries',
+  'maxPathsPerDay',
+  'storeTimeoutMs',
   'groupBy',
   'autoFlush',
   'retentionDays',
@@ -310,6 +315,14 @@ export function resolveSettings(
     ignoreBots: bool('ignoreBots', merged.ignoreBots, true),
     bufferMs: int('bufferMs', merged.bufferMs, 1000, 0, 60_000),
     bufferMaxEntries: int('bufferMaxEntries', merged.bufferMaxEntries, 10_000, 1, 10_000_000),
+    maxPathsPerDay: int(
+      'maxPathsPerDay',
+      merged.maxPathsPerDay,
+      DEFAULT_MAX_PATHS_PER_DAY,
+      1,
+      Number.MAX_SAFE_INTEGER
+    ),
+    storeTimeoutMs: int('storeTimeoutMs', merged.storeTimeoutMs, 5000, 1, 3_600_000),
     groupBy,
     autoFlush: resolveAutoFlush(merged.autoFlush),
     retentionDays: int('retentionDays', merged.retentionDays, 400, 1, 36_600),

@@ -55,6 +55,10 @@ export interface TrackingConfig {
   ignoreBots?: boolean
   bufferMs?: number
   bufferMaxEntries?: number
+  /** Distinct paths a day keeps (default 10,000); later new paths of the day count under "(other)" */
+  maxPathsPerDay?: number
+  /** Milliseconds a store write may take before it is given up and kept for a resend (default 5000) */
+  storeTimeoutMs?: number
   groupBy?: TrackingGroupBy
   autoFlush?: TrackingAutoFlush | false
   retentionDays?: number
@@ -84,6 +88,8 @@ export type LegacyTrackingConfig = TrackingConfig & {
   ignore_bots?: boolean
   buffer_ms?: number
   buffer_max_entries?: number
+  max_paths_per_day?: number
+  store_timeout_ms?: number
   group_by?: TrackingGroupBy
   auto_flush?: TrackingAutoFlush | false
   retention_days?: number
@@ -115,6 +121,8 @@ export interface TrackingSettings {
   readonly ignoreBots: boolean
   readonly bufferMs: number
   readonly bufferMaxEntries: number
+  readonly maxPathsPerDay: number
+  readonly storeTimeoutMs: number
   readonly groupBy: TrackingGroupBy
   readonly autoFlush: Readonly<{ everyMs: number }> | false
   readonly retentionDays: number
