@@ -42,16 +42,24 @@ async function managerOn(
   return { manager: new TrackingManager(settings, store), store, redis }
 }
 
+/**
+ * The next `event` of the client (events.once would reject on the
+ * connection errors a client emits while it reconnects)
+ */
+function next(redis: Redis, event: 'close' | 'ready') {
+  return new Promise<void>((resolve) => redis.once(event, () => resolve()))
+}
+
 /** Stops a test-owned server and waits until the client has seen its connection close */
 async function stopServer(server: TestRedisServer, redis: Redis) {
-  const closed = once(redis, 'close')
+  const closed = next(redis, 'close')
   await server.stop()
   await closed
 }
 
 /** Starts a test-owned server again and waits until the client is ready on it */
 async function startServer(server: TestRedisServer, redis: Redis) {
-  const ready = once(redis, 'ready')
+  const ready = next(redis, 'ready')
   await server.start(server.port)
   await ready
 }
