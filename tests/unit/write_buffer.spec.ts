@@ -211,4 +211,34 @@ test.group('WriteBuffer', () => {
     assert.deepEqual(Object.fromEntries(daily), { '/a': 3, '/b': 5, '/c': 7 })
     assert.equal(await store.getDayTotal(DAY), 15)
   }).timeout(20_000)
+
+  test('a batch kept for a resend counts toward the bound; its oldest entries are dropped first', async ({
+    assert,
+    cleanup: after,
+  }) => {
+    const server = await new TestRedisServer().start()
+    after(() => server.stop())
+    const { manager, store } = await managerOn(
+      after,
+      { bufferMs: 60_000, storeTimeoutMs: 200, bufferMaxEntries: 10 },
+      server.port
+    )
+    server.pause()
+    after(() => server.resume())
+    for (let i = 0; i < 8; i++) manager.recorder.recordView({ path: `/old/${i}`, day: DAY })
+    await manager.drain()
+    /* timed out: the 8 paths wait as one unconfirmed batch */
+    assert.equal(manager.buffer.size, 8)
+    for (let i = 0; i < 5; i++) manager.recorder.recordView({ path: `/new/${i}`, day: DAY })
+    assert.equal(manager.buffer.size, 10)
+    assert.equal(manager.buffer.droppedViews, 3)
+
+    server.resume()
+    await manager.drain()
+    assert.equal(manager.buffer.size, 0)
+    /* the stalled write had gone out whole and lands; the trimmed resend is a no-op */
+    const daily = await store.getDaily(DAY)
+    assert.equal(daily.size, 13)
+    assert.equal(await store.getDayTotal(DAY), 13)
+  }).timeout(20_000)
 })
