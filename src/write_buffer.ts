@@ -206,26 +206,24 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       this.#unconfirmedEntries -= before - oldest.entries
       if (oldest.entries === 0) this.#unconfirmed.shift()
     }
-    for (const [key, minute] of this.#minutes) {
-      if (!over()) break
-      for (const set of [minute.anonymous, minute.visitors]) {
+    /* visitor ids go first: they carry no views */
+    const trimIds = (sets: Set<string>[]) => {
+      for (const set of sets) {
         for (const id of set) {
-          if (!over()) break
+          if (!over()) return
           set.delete(id)
           this.#entries--
         }
       }
+    }
+    for (const [key, minute] of this.#minutes) {
+      if (!over()) break
+      trimIds([minute.anonymous, minute.visitors])
       if (minute.anonymous.size === 0 && minute.visitors.size === 0) this.#minutes.delete(key)
     }
     for (const [dayKey, day] of this.#days) {
       if (!over()) break
-      for (const set of [day.anonymous, day.visitors]) {
-        for (const id of set) {
-          if (!over()) break
-          set.delete(id)
-          this.#entries--
-        }
-      }
+      trimIds([day.anonymous, day.visitors])
       for (const [path, views] of day.views) {
         if (!over()) break
         day.views.delete(path)

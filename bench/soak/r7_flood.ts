@@ -78,6 +78,27 @@ async function send(
   return { ok, failed, firstFailure, seconds: (performance.now() - started) / 1000 }
 }
 
+/** The figure and the check of one phase's requests */
+function checkSent(
+  report: Report,
+  phase: string,
+  redis: string,
+  sent: Awaited<ReturnType<typeof send>>
+) {
+  report.figure(
+    S,
+    `${phase} (${redis}) requests`,
+    `${formatNumber(sent.ok)} answered 200 in ${formatNumber(sent.seconds)} s (${formatNumber(sent.ok / sent.seconds)} req/s)`
+  )
+  report.check(
+    S,
+    `${phase} failed responses`,
+    sent.failed === 0,
+    `${sent.failed}${sent.firstFailure ? ` (first: ${sent.firstFailure})` : ''}`,
+    '0'
+  )
+}
+
 /** used_memory of a redis-server, in bytes */
 async function usedMemory(client: ReturnType<SoakRedis['client']>): Promise<number> {
   const info = await client.info('memory')
@@ -151,18 +172,7 @@ export async function flood(report: Report, options: FloodOptions) {
     const json = await analyticsJson(app.url, cookie, day, options.jsonRequests)
     const rssA = app.stopSampling()
 
-    report.figure(
-      S,
-      'phase A (Redis up) requests',
-      `${formatNumber(a.ok)} answered 200 in ${formatNumber(a.seconds)} s (${formatNumber(a.ok / a.seconds)} req/s)`
-    )
-    report.check(
-      S,
-      'phase A failed responses',
-      a.failed === 0,
-      `${a.failed}${a.firstFailure ? ` (first: ${a.firstFailure})` : ''}`,
-      '0'
-    )
+    checkSent(report, 'phase A', 'Redis up', a)
     report.check(
       S,
       'views counted live',
@@ -255,18 +265,7 @@ export async function flood(report: Report, options: FloodOptions) {
     )
     const rssB = app.stopSampling()
     await redis.start()
-    report.figure(
-      S,
-      'phase B (Redis down) requests',
-      `${formatNumber(b.ok)} answered 200 in ${formatNumber(b.seconds)} s (${formatNumber(b.ok / b.seconds)} req/s)`
-    )
-    report.check(
-      S,
-      'phase B failed responses',
-      b.failed === 0,
-      `${b.failed}${b.firstFailure ? ` (first: ${b.firstFailure})` : ''}`,
-      '0'
-    )
+    checkSent(report, 'phase B', 'Redis down', b)
 
     const peak = (list: number[]) => Math.max(0, ...list)
     report.figure(
@@ -290,9 +289,7 @@ export async function flood(report: Report, options: FloodOptions) {
     )
 
     /* the buffer kept its bound: what it did not drop reaches Redis once it is back */
-    const dropped = app.output
-      .map((line) => /dropped (\d+) page views/.exec(line))
-      .reduce((sum, match) => sum + (match ? Number(match[1]) : 0), 0)
+    const dropped = app.droppedViews()
     const stored = await settledTotal(probe, b.ok - dropped, 3000, 30_000)
     report.check(
       S,
@@ -301,14 +298,7 @@ export async function flood(report: Report, options: FloodOptions) {
       `${formatNumber(stored)} of ${formatNumber(b.ok)} answered 200 (${formatNumber(dropped)} dropped, logged)`,
       'all (minus logged drops)'
     )
-    const exit = await app.stop()
-    report.check(
-      S,
-      'app exits cleanly on SIGTERM',
-      exit.code === 0,
-      `exit ${exit.code ?? exit.signal}`,
-      'exit 0'
-    )
+    await report.cleanExit(S, app)
   } finally {
     probe.disconnect()
     await closeDatabase(database)

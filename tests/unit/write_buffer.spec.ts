@@ -50,6 +50,31 @@ function next(redis: Redis, event: 'close' | 'ready') {
   return new Promise<void>((resolve) => redis.once(event, () => resolve()))
 }
 
+/** managerOn, on a redis-server owned by the test (stopped after it) */
+async function onOwnServer(
+  after: TestContext['cleanup'],
+  config: Parameters<typeof resolveSettings>[0]
+) {
+  const server = await new TestRedisServer().start()
+  after(() => server.stop())
+  return { ...(await managerOn(after, config, server.port)), server }
+}
+
+/** Freezes a test-owned server (SIGSTOP): connections stay open, nothing is answered */
+function freeze(server: TestRedisServer, after: TestContext['cleanup']) {
+  server.pause()
+  after(() => server.resume())
+}
+
+/** Lets a frozen server answer again and drains the buffer; returns the live views of DAY */
+async function thaw(server: TestRedisServer, manager: TrackingManager) {
+  server.resume()
+  await manager.drain()
+  if (manager.buffer.size !== 0)
+    throw new Error(`${manager.buffer.size} entries left after a drain`)
+  return manager.store.getDaily(DAY)
+}
+
 /** Stops a test-owned server and waits until the client has seen its connection close */
 async function stopServer(server: TestRedisServer, redis: Redis) {
   const closed = next(redis, 'close')
@@ -108,13 +133,10 @@ test.group('WriteBuffer', () => {
     assert,
     cleanup: after,
   }) => {
-    const server = await new TestRedisServer().start()
-    after(() => server.stop())
-    const { manager, store, redis } = await managerOn(
-      after,
-      { bufferMs: 20, bufferMaxEntries: 100 },
-      server.port
-    )
+    const { manager, store, redis, server } = await onOwnServer(after, {
+      bufferMs: 20,
+      bufferMaxEntries: 100,
+    })
 
     const first = once(manager.buffer, 'written')
     manager.recorder.recordView({ path: '/before', day: DAY })
@@ -147,13 +169,10 @@ test.group('WriteBuffer', () => {
     assert,
     cleanup: after,
   }) => {
-    const server = await new TestRedisServer().start()
-    after(() => server.stop())
-    const { manager, store, redis } = await managerOn(
-      after,
-      { bufferMs: 20, bufferMaxEntries: 100 },
-      server.port
-    )
+    const { manager, store, redis, server } = await onOwnServer(after, {
+      bufferMs: 20,
+      bufferMaxEntries: 100,
+    })
     await stopServer(server, redis)
     /* one page, 5,000 distinct visitors within the current minute */
     for (let i = 0; i < 5000; i++) {
@@ -176,20 +195,15 @@ test.group('WriteBuffer', () => {
     assert,
     cleanup: after,
   }) => {
-    const server = await new TestRedisServer().start()
-    after(() => server.stop())
-    const { manager, store } = await managerOn(
-      after,
-      { bufferMs: 60_000, storeTimeoutMs: 200 },
-      server.port
-    )
+    const { manager, store, server } = await onOwnServer(after, {
+      bufferMs: 60_000,
+      storeTimeoutMs: 200,
+    })
     for (let i = 0; i < 3; i++) manager.recorder.recordView({ path: '/a', day: DAY })
     await manager.drain()
     assert.equal(await store.getDayTotal(DAY), 3)
 
-    /* frozen: the connection stays open, nothing is answered */
-    server.pause()
-    after(() => server.resume())
+    freeze(server, after)
     for (let i = 0; i < 5; i++) manager.recorder.recordView({ path: '/b', day: DAY })
     const failed = once(manager.buffer, 'failed')
     /* returns (before the fix it never did): the write is given up after storeTimeoutMs */
@@ -204,10 +218,7 @@ test.group('WriteBuffer', () => {
     assert.equal(manager.buffer.size, 2)
 
     /* the stalled write lands when Redis answers; its resend (same batch id) is a no-op */
-    server.resume()
-    await manager.drain()
-    assert.equal(manager.buffer.size, 0)
-    const daily = await store.getDaily(DAY)
+    const daily = await thaw(server, manager)
     assert.deepEqual(Object.fromEntries(daily), { '/a': 3, '/b': 5, '/c': 7 })
     assert.equal(await store.getDayTotal(DAY), 15)
   }).timeout(20_000)
@@ -216,15 +227,12 @@ test.group('WriteBuffer', () => {
     assert,
     cleanup: after,
   }) => {
-    const server = await new TestRedisServer().start()
-    after(() => server.stop())
-    const { manager, store } = await managerOn(
-      after,
-      { bufferMs: 60_000, storeTimeoutMs: 200, bufferMaxEntries: 10 },
-      server.port
-    )
-    server.pause()
-    after(() => server.resume())
+    const { manager, store, server } = await onOwnServer(after, {
+      bufferMs: 60_000,
+      storeTimeoutMs: 200,
+      bufferMaxEntries: 10,
+    })
+    freeze(server, after)
     for (let i = 0; i < 8; i++) manager.recorder.recordView({ path: `/old/${i}`, day: DAY })
     await manager.drain()
     /* timed out: the 8 paths wait as one unconfirmed batch */
@@ -233,11 +241,8 @@ test.group('WriteBuffer', () => {
     assert.equal(manager.buffer.size, 10)
     assert.equal(manager.buffer.droppedViews, 3)
 
-    server.resume()
-    await manager.drain()
-    assert.equal(manager.buffer.size, 0)
     /* the stalled write had gone out whole and lands; the trimmed resend is a no-op */
-    const daily = await store.getDaily(DAY)
+    const daily = await thaw(server, manager)
     assert.equal(daily.size, 13)
     assert.equal(await store.getDayTotal(DAY), 13)
   }).timeout(20_000)
