@@ -192,7 +192,7 @@ export async function flood(report: Report, options: FloodOptions) {
       'Redis used_memory before / after phase A',
       `${formatNumber(redisBefore / MB)} / ${formatNumber(redisAfter / MB)} MB`
     )
-    const redisBound = Math.max(4 * MB, cap * 1024)
+    const redisBound = Math.max(MB, cap * 1024)
     report.check(
       S,
       'Redis memory growth',
