@@ -105,6 +105,12 @@ async function usedMemory(client: ReturnType<SoakRedis['client']>): Promise<numb
   return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? Number.NaN)
 }
 
+/** The app's heap in use after a full garbage collection (bench/soak/server.ts), in bytes */
+async function heapUsed(base: string): Promise<number> {
+  const response = await fetch(`${base}/__soak/heap`)
+  return ((await response.json()) as { heapUsed: number }).heapUsed
+}
+
 /** Latencies (ms) of `count` analytics JSON requests of a staff user for one day */
 async function analyticsJson(base: string, cookie: string, day: string, count: number) {
   const times: number[] = []
@@ -150,6 +156,7 @@ export async function flood(report: Report, options: FloodOptions) {
     await analyticsJson(app.url, cookie, day, 2)
     const redisBefore = await usedMemory(probe)
     const rssBase = app.rss()
+    const heapBase = await heapUsed(app.url)
     report.figure(
       S,
       'flood',
@@ -171,6 +178,7 @@ export async function flood(report: Report, options: FloodOptions) {
     const redisAfter = await usedMemory(probe)
     const json = await analyticsJson(app.url, cookie, day, options.jsonRequests)
     const rssA = app.stopSampling()
+    const heapA = await heapUsed(app.url)
 
     checkSent(report, 'phase A', 'Redis up', a)
     report.check(
@@ -264,9 +272,30 @@ export async function flood(report: Report, options: FloodOptions) {
       (i) => visitorAgent(500 + options.paths + i)
     )
     const rssB = app.stopSampling()
+    /* Redis still down: the write buffer holds all it may */
+    const heapB = await heapUsed(app.url)
     await redis.start()
     checkSent(report, 'phase B', 'Redis down', b)
 
+    report.figure(
+      S,
+      'app heap used after a full GC: start / after phase A and the JSON reads / end of phase B (Redis down)',
+      `${formatNumber(heapBase / MB)} / ${formatNumber(heapA / MB)} / ${formatNumber(heapB / MB)} MB`
+    )
+    report.check(
+      S,
+      'app heap retained after phase A',
+      heapA - heapBase <= 32 * MB,
+      `+${formatNumber((heapA - heapBase) / MB)} MB`,
+      '<= +32 MB over the start'
+    )
+    report.check(
+      S,
+      'app heap retained while Redis is down (phase B)',
+      heapB - heapBase <= 32 * MB,
+      `+${formatNumber((heapB - heapBase) / MB)} MB`,
+      '<= +32 MB over the start (the write buffer is bounded)'
+    )
     const peak = (list: number[]) => Math.max(0, ...list)
     report.figure(
       S,
