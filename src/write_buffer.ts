@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { Logger } from '@adonisjs/core/logger'
 import debug from './debug.ts'
-import { BATCH_RESEND_MAX_AGE_MS, batchEntries } from './stores/batch.ts'
+import { BATCH_RESEND_MAX_AGE_MS, batchEntries, batchViews } from './stores/batch.ts'
 import type { DayBatch, TrackingBatch, TrackingStore } from './stores/types.ts'
 
 /** At most one "dropped" warning a minute */
@@ -393,10 +393,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       if (Date.now() - pending.builtAt > BATCH_RESEND_MAX_AGE_MS) {
         /* the store may have forgotten its id by now: a resend could count twice */
         this.#forget(pending)
-        let views = 0
-        for (const day of pending.batch.days.values())
-          for (const n of day.views.values()) views += n
-        this.#reportDropped(views, 'did not confirm a batch in time')
+        this.#reportDropped(batchViews(pending.batch), 'did not confirm a batch in time')
         continue
       }
       if (!(await this.#attempt(pending.batch))) return false
@@ -489,8 +486,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     if (outcome === 'timeout' || this.size > 0) {
       let views = 0
       for (const day of this.#days.values()) for (const n of day.views.values()) views += n
-      for (const { batch } of this.#unconfirmed)
-        for (const day of batch.days.values()) for (const n of day.views.values()) views += n
+      for (const { batch } of this.#unconfirmed) views += batchViews(batch)
       if (views > 0) this.#reportDropped(views)
     }
   }

@@ -16,6 +16,13 @@ export const BATCH_TTL_SECONDS = 24 * 3600
 /** Age after which the write buffer drops a batch it could not write, rather than risk a double count */
 export const BATCH_RESEND_MAX_AGE_MS = (BATCH_TTL_SECONDS - 3600) * 1000
 
+/** Page views of a batch */
+export function batchViews(batch: TrackingBatch): number {
+  let views = 0
+  for (const day of batch.days.values()) for (const n of day.views.values()) views += n
+  return views
+}
+
 /** Entries of a batch, as the write buffer counts them against bufferMaxEntries */
 export function batchEntries(batch: TrackingBatch): number {
   let entries = 0
