@@ -302,19 +302,9 @@ export async function flood(report: Report, options: FloodOptions) {
       'app RSS at start / peak phase A (with the JSON reads) / before phase B / peak phase B',
       `${formatNumber(rssBase / MB)} / ${formatNumber(peak(rssA) / MB)} / ${formatNumber(rssBeforeB / MB)} / ${formatNumber(peak(rssB) / MB)} MB`
     )
-    report.check(
+    report.note(
       S,
-      'app memory, phase A',
-      peak(rssA) - rssBase <= 160 * MB,
-      `+${formatNumber((peak(rssA) - rssBase) / MB)} MB`,
-      '<= +160 MB over the start'
-    )
-    report.check(
-      S,
-      'app memory bounded while Redis is down (phase B)',
-      peak(rssB) - rssBeforeB <= 48 * MB,
-      `+${formatNumber((peak(rssB) - rssBeforeB) / MB)} MB`,
-      '<= +48 MB over the start of phase B'
+      'The memory goals are on the heap still in use after a full garbage collection: the resident set (shown as a figure) also holds garbage not yet collected and heap that V8 keeps once grown, so two runs of the same code measured +0.2 MB and +52 MB of RSS peak in phase B for +1.9 MB of retained heap.'
     )
 
     /* the buffer kept its bound: what it did not drop reaches Redis once it is back */
