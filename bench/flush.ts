@@ -164,7 +164,13 @@ export async function benchFlush(options: {
   const client = db.connection()
   const redis = new Redis({ host: '127.0.0.1', port: options.redisPort })
   const keyPrefix = `bench-flush-${randomUUID().slice(0, 8)}`
-  const store = new RedisStore({ client: () => redis, keyPrefix, ttlSeconds: 3600 })
+  const store = new RedisStore({
+    client: () => redis,
+    keyPrefix,
+    ttlSeconds: 3600,
+    /* P4 flushes up to 100,000 paths of one day */
+    maxPathsPerDay: Number.MAX_SAFE_INTEGER,
+  })
   const target = { store, settings: { timezone: 'UTC' } }
   const check = async (paths: number, what: string) => {
     const rows = await rowCount(client)

@@ -12,6 +12,9 @@ const trackingConfig = defineConfig({
   /* benchmark knobs (npm run bench): unset, the package defaults apply */
   enabled: env.get('TRACKING_ENABLED'),
   bufferMs: env.get('TRACKING_BUFFER_MS'),
+  /* soak knobs (npm run soak, R7): guests counted, a smaller path cap in --quick */
+  trackAnonymous: env.get('TRACKING_ANONYMOUS'),
+  maxPathsPerDay: env.get('TRACKING_MAX_PATHS_PER_DAY'),
 
   /* staff users may open the analytics page (/cabinet/tracking) */
   authorize: (ctx) => Boolean((ctx.auth?.user as { isStaff?: boolean } | undefined)?.isStaff),

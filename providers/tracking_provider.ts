@@ -74,7 +74,11 @@ export default class TrackingProvider {
   }
 
   async #store(settings: TrackingSettings): Promise<TrackingStore> {
-    if (settings.store === 'memory') return new MemoryStore({ ttlSeconds: settings.ttlSeconds })
+    if (settings.store === 'memory')
+      return new MemoryStore({
+        ttlSeconds: settings.ttlSeconds,
+        maxPathsPerDay: settings.maxPathsPerDay,
+      })
 
     if (settings.redisUrl) {
       const { RedisConnection } = await import('@adonisjs/redis').catch(() => {
@@ -96,6 +100,7 @@ export default class TrackingProvider {
         client: () => connection.ioConnection,
         keyPrefix: settings.keyPrefix,
         ttlSeconds: settings.ttlSeconds,
+        maxPathsPerDay: settings.maxPathsPerDay,
         onClose: () => connection.quit(),
       })
     }
@@ -120,6 +125,7 @@ export default class TrackingProvider {
       client: () => redis.connection(name).ioConnection,
       keyPrefix: settings.keyPrefix,
       ttlSeconds: settings.ttlSeconds,
+      maxPathsPerDay: settings.maxPathsPerDay,
     })
   }
 

@@ -37,6 +37,7 @@ export class TrackingManager {
     this.buffer = new WriteBuffer(store, {
       bufferMs: settings.bufferMs,
       maxEntries: settings.bufferMaxEntries,
+      storeTimeoutMs: settings.storeTimeoutMs,
       logger: options.logger,
       visitorKey: visitorHashKey(options.appKey),
     })

@@ -2,6 +2,7 @@ import { DateTime, IANAZone } from 'luxon'
 import string from '@adonisjs/core/helpers/string'
 import { E_TRACKING_INVALID_CONFIG } from './errors.ts'
 import { MAX_RANGE_DAYS } from './ranges.ts'
+import { DEFAULT_MAX_PATHS_PER_DAY } from './stores/batch.ts'
 import type {
   LegacyTrackingConfig,
   TrackingConfig,
@@ -56,6 +57,8 @@ const LEGACY_NAMES: Record<string, keyof TrackingConfig> = {
   ignore_bots: 'ignoreBots',
   buffer_ms: 'bufferMs',
   buffer_max_entries: 'bufferMaxEntries',
+  max_paths_per_day: 'maxPathsPerDay',
+  store_timeout_ms: 'storeTimeoutMs',
   group_by: 'groupBy',
   trailing_slash: 'trailingSlash',
   auto_flush: 'autoFlush',
@@ -85,6 +88,8 @@ export const KNOWN_KEYS: ReadonlySet<string> = new Set<string>([
   'ignoreBots',
   'bufferMs',
   'bufferMaxEntries',
+  'maxPathsPerDay',
+  'storeTimeoutMs',
   'groupBy',
   'trailingSlash',
   'autoFlush',
@@ -345,6 +350,14 @@ export function resolveSettings(
     ignoreBots: bool('ignoreBots', merged.ignoreBots, true),
     bufferMs: int('bufferMs', merged.bufferMs, 1000, 0, 60_000),
     bufferMaxEntries: int('bufferMaxEntries', merged.bufferMaxEntries, 10_000, 1, 10_000_000),
+    maxPathsPerDay: int(
+      'maxPathsPerDay',
+      merged.maxPathsPerDay,
+      DEFAULT_MAX_PATHS_PER_DAY,
+      1,
+      Number.MAX_SAFE_INTEGER
+    ),
+    storeTimeoutMs: int('storeTimeoutMs', merged.storeTimeoutMs, 5000, 1, 3_600_000),
     groupBy: oneOf<TrackingGroupBy>('groupBy', merged.groupBy, ['path', 'route']),
     trailingSlash: oneOf<TrackingTrailingSlash>('trailingSlash', merged.trailingSlash, [
       'keep',

@@ -61,6 +61,10 @@ export interface TrackingConfig {
   ignoreBots?: boolean
   bufferMs?: number
   bufferMaxEntries?: number
+  /** Distinct paths a day keeps (default 10,000); later new paths of the day count under "(other)" */
+  maxPathsPerDay?: number
+  /** Milliseconds a store write may take before it is given up and kept for a resend (default 5000) */
+  storeTimeoutMs?: number
   groupBy?: TrackingGroupBy
   trailingSlash?: TrackingTrailingSlash
   autoFlush?: TrackingAutoFlush | false
@@ -91,6 +95,8 @@ export type LegacyTrackingConfig = TrackingConfig & {
   ignore_bots?: boolean
   buffer_ms?: number
   buffer_max_entries?: number
+  max_paths_per_day?: number
+  store_timeout_ms?: number
   group_by?: TrackingGroupBy
   trailing_slash?: TrackingTrailingSlash
   auto_flush?: TrackingAutoFlush | false
@@ -123,6 +129,8 @@ export interface TrackingSettings {
   readonly ignoreBots: boolean
   readonly bufferMs: number
   readonly bufferMaxEntries: number
+  readonly maxPathsPerDay: number
+  readonly storeTimeoutMs: number
   readonly groupBy: TrackingGroupBy
   readonly trailingSlash: TrackingTrailingSlash
   readonly autoFlush: Readonly<{ everyMs: number }> | false

@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto'
+import { EventEmitter } from 'node:events'
 import type { Logger } from '@adonisjs/core/logger'
 import debug from './debug.ts'
+import { BATCH_RESEND_MAX_AGE_MS, batchEntries, batchViews } from './stores/batch.ts'
 import type { DayBatch, TrackingBatch, TrackingStore } from './stores/types.ts'
 import { VisitorHasher, visitorHashKey } from './visitor_hash.ts'
 
@@ -9,6 +12,32 @@ const DROP_LOG_INTERVAL_MS = 60_000
 const RETRY_MS = 1000
 /** How long shutdown waits for the store before giving up */
 const CLOSE_TIMEOUT_MS = 5000
+
+/** Thrown (internally) when a store write did not settle within storeTimeoutMs */
+class StoreTimeout extends Error {}
+
+/** A batch that was sent but not confirmed: resent as built (same id), never merged */
+interface UnconfirmedBatch {
+  batch: TrackingBatch
+  entries: number
+  builtAt: number
+}
+
+/** Taken out of the buffer, not yet built into a batch */
+interface Taken {
+  days: Map<string, PendingDay>
+  minutes: Map<number, PendingMinute>
+}
+
+/**
+ * Events of the write buffer (for tests and monitoring): `written` after a
+ * batch was confirmed by the store, `failed` after a write failed or timed out
+ * (the batch is kept for a resend)
+ */
+export interface WriteBufferEvents {
+  written: [batch: TrackingBatch]
+  failed: [error: Error, batch: TrackingBatch | null]
+}
 
 interface PendingDay {
   views: Map<string, number>
@@ -37,25 +66,35 @@ export interface BufferedView {
 }
 
 /**
- * Coalesces page views in memory (per day + path, visitor ids per day) and
- * sends them to the store in one round trip per batch: every `bufferMs`, or
- * at once when `maxEntries` distinct entries are waiting. Bounded: while the
- * store is unreachable the oldest entries beyond the bound are dropped and
- * the number of dropped views is logged, at most once a minute. Nothing here
- * ever throws to the caller.
+ * Coalesces page views in memory (per day + path, visitor ids per day and per
+ * minute) and sends them to the store in one round trip per batch: every
+ * `bufferMs`, or at once when `maxEntries` distinct entries are waiting.
+ *
+ * Bounded: every distinct entry counts, those waiting and those of batches
+ * sent but not confirmed. While the store is unreachable the oldest entries
+ * beyond the bound are dropped and the number of dropped views is logged, at
+ * most once a minute. A write that does not settle within `storeTimeoutMs` is
+ * given up: recording goes on, and the batch is resent as built before newer
+ * entries (the store applies a batch id once, so a write that did land after
+ * all is not counted twice). Nothing here ever throws to the caller.
  */
-export class WriteBuffer {
+export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
   #store: TrackingStore
   #bufferMs: number
   #maxEntries: number
+  #storeTimeoutMs: number
   #logger?: Logger
   #hasher: VisitorHasher
 
   #days = new Map<string, PendingDay>()
   #minutes = new Map<number, PendingMinute>()
+  /** distinct entries in #days and #minutes */
   #entries = 0
+  /** batches sent but not confirmed, oldest first */
+  #unconfirmed: UnconfirmedBatch[] = []
+  #unconfirmedEntries = 0
   #timer?: NodeJS.Timeout
-  /** the one write under way: a stalled connection never gets a second batch */
+  /** the one write under way: a stalled connection never gets a second batch before the timeout */
   #writing?: Promise<void>
   #closed = false
 
@@ -68,21 +107,24 @@ export class WriteBuffer {
     options: {
       bufferMs: number
       maxEntries: number
+      storeTimeoutMs?: number
       logger?: Logger
       /** key of the visitor hashes (visitorHashKey(appKey)); a random one when absent */
       visitorKey?: Buffer
     }
   ) {
+    super()
     this.#store = store
     this.#bufferMs = options.bufferMs
     this.#maxEntries = options.maxEntries
+    this.#storeTimeoutMs = options.storeTimeoutMs ?? 5000
     this.#logger = options.logger
     this.#hasher = new VisitorHasher(options.visitorKey ?? visitorHashKey())
   }
 
-  /** Distinct entries (day+path, visitors) waiting in memory */
+  /** Distinct entries (day+path, visitors, visitors of a minute) waiting in memory, sent or not */
   get size(): number {
-    return this.#entries
+    return this.#entries + this.#unconfirmedEntries
   }
 
   /** Page views dropped since the start because the store was unreachable */
@@ -105,34 +147,31 @@ export class WriteBuffer {
       day.views.set(view.path, views + 1)
     }
 
-    if (view.visitor || view.anonymous) {
+    const id = view.visitor || view.anonymous
+    if (id) {
       let minute = this.#minutes.get(view.minute)
       if (!minute) {
         minute = { day: view.day, visitors: new Set(), anonymous: new Set() }
         this.#minutes.set(view.minute, minute)
       }
-      if (view.visitor) {
-        if (!day.visitors.has(view.visitor)) {
-          day.visitors.add(view.visitor)
-          this.#entries++
-        }
-        minute.visitors.add(view.visitor)
-      } else if (view.anonymous) {
-        if (!day.anonymous.has(view.anonymous)) {
-          day.anonymous.add(view.anonymous)
-          this.#entries++
-        }
-        minute.anonymous.add(view.anonymous)
+      const known = view.visitor ? 'visitors' : 'anonymous'
+      if (!day[known].has(id)) {
+        day[known].add(id)
+        this.#entries++
+      }
+      if (!minute[known].has(id)) {
+        minute[known].add(id)
+        this.#entries++
       }
     }
 
-    if (this.#entries > this.#maxEntries) this.#trim()
+    if (this.size > this.#maxEntries) this.#trim()
     this.#schedule()
   }
 
   #schedule() {
     if (this.#closed) return
-    if (this.#bufferMs === 0 || this.#entries >= this.#maxEntries) {
+    if (this.#bufferMs === 0 || this.size >= this.#maxEntries) {
       this.#sendSoon()
       return
     }
@@ -161,25 +200,42 @@ export class WriteBuffer {
   }
 
   /**
-   * Drops the oldest entries until the buffer is within its bound. Days are
-   * kept in insertion order, so the oldest day goes first.
+   * Drops the oldest entries until the buffer is within its bound: the
+   * unconfirmed batches first (removing entries from a batch keeps its id
+   * honest: a resend can only add less), then the realtime visitors, oldest
+   * minute first (best effort), then the days in insertion order.
    */
   #trim() {
     let dropped = 0
+    const over = () => this.size > this.#maxEntries
+    while (over() && this.#unconfirmed.length > 0) {
+      const oldest = this.#unconfirmed[0]
+      const before = oldest.entries
+      dropped += trimBatch(oldest.batch, this.size - this.#maxEntries)
+      oldest.entries = batchEntries(oldest.batch)
+      this.#unconfirmedEntries -= before - oldest.entries
+      if (oldest.entries === 0) this.#unconfirmed.shift()
+    }
+    /* visitor ids go first: they carry no views */
+    const trimIds = (sets: Set<string>[]) => {
+      for (const set of sets) {
+        for (const id of set) {
+          if (!over()) return
+          set.delete(id)
+          this.#entries--
+        }
+      }
+    }
+    for (const [key, minute] of this.#minutes) {
+      if (!over()) break
+      trimIds([minute.anonymous, minute.visitors])
+      if (minute.anonymous.size === 0 && minute.visitors.size === 0) this.#minutes.delete(key)
+    }
     for (const [dayKey, day] of this.#days) {
-      if (this.#entries <= this.#maxEntries) break
-      for (const id of day.anonymous) {
-        if (this.#entries <= this.#maxEntries) break
-        day.anonymous.delete(id)
-        this.#entries--
-      }
-      for (const id of day.visitors) {
-        if (this.#entries <= this.#maxEntries) break
-        day.visitors.delete(id)
-        this.#entries--
-      }
+      if (!over()) break
+      trimIds([day.anonymous, day.visitors])
       for (const [path, views] of day.views) {
-        if (this.#entries <= this.#maxEntries) break
+        if (!over()) break
         day.views.delete(path)
         this.#entries--
         dropped += views
@@ -188,26 +244,24 @@ export class WriteBuffer {
         this.#days.delete(dayKey)
       }
     }
-    /* realtime sketches are best effort: keep them as small as the bound */
-    while (this.#minutes.size > 10) this.#minutes.delete(this.#minutes.keys().next().value!)
     if (dropped > 0) this.#reportDropped(dropped)
   }
 
-  #reportDropped(views: number) {
+  #reportDropped(views: number, reason = 'unreachable') {
     this.#dropped += views
     this.#droppedTotal += views
     const now = Date.now()
     if (now - this.#lastDropLog >= DROP_LOG_INTERVAL_MS) {
       this.#lastDropLog = now
-      const message = `adonis-tracking: store "${this.#store.name}" unreachable, dropped ${this.#dropped} page views (buffer bound ${this.#maxEntries} entries)`
+      const message = `adonis-tracking: store "${this.#store.name}" ${reason}, dropped ${this.#dropped} page views (buffer bound ${this.#maxEntries} entries)`
       if (this.#logger) this.#logger.warn(message)
       else debug(message)
       this.#dropped = 0
     }
   }
 
-  /** Takes everything out of the buffer */
-  #take(): { days: Map<string, PendingDay>; minutes: Map<number, PendingMinute> } | null {
+  /** Takes everything waiting (not the unconfirmed batches) out of the buffer */
+  #take(): Taken | null {
     if (this.#days.size === 0 && this.#minutes.size === 0) return null
     const taken = { days: this.#days, minutes: this.#minutes }
     this.#days = new Map()
@@ -216,8 +270,11 @@ export class WriteBuffer {
     return taken
   }
 
-  /** Puts a batch that could not be written back in front of newer entries */
-  #restore(taken: { days: Map<string, PendingDay>; minutes: Map<number, PendingMinute> }) {
+  /**
+   * Puts entries back that were taken but never sent (building the batch
+   * failed), merged with newer ones: safe, as no store has seen them
+   */
+  #restore(taken: Taken) {
     const newerDays = this.#days
     const newerMinutes = this.#minutes
     this.#days = taken.days
@@ -246,7 +303,61 @@ export class WriteBuffer {
     for (const day of this.#days.values()) {
       this.#entries += day.views.size + day.visitors.size + day.anonymous.size
     }
-    if (this.#entries > this.#maxEntries) this.#trim()
+    for (const minute of this.#minutes.values()) {
+      this.#entries += minute.visitors.size + minute.anonymous.size
+    }
+    if (this.size > this.#maxEntries) this.#trim()
+  }
+
+  /** Keeps a batch that was sent but not confirmed, for a resend before newer entries */
+  #keepUnconfirmed(batch: TrackingBatch) {
+    const entries = batchEntries(batch)
+    this.#unconfirmed.push({ batch, entries, builtAt: Date.now() })
+    this.#unconfirmedEntries += entries
+    if (this.size > this.#maxEntries) this.#trim()
+  }
+
+  #forget(pending: UnconfirmedBatch) {
+    const index = this.#unconfirmed.indexOf(pending)
+    if (index === -1) return
+    this.#unconfirmed.splice(index, 1)
+    this.#unconfirmedEntries -= pending.entries
+  }
+
+  /** Resolves with the work, or rejects with StoreTimeout after storeTimeoutMs */
+  async #withTimeout<T>(work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined
+    /* the work may still settle after the timeout: its outcome is ignored then */
+    work.catch(() => {})
+    try {
+      return await Promise.race([
+        work,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new StoreTimeout(`store write did not settle within ${this.#storeTimeoutMs} ms`)
+              ),
+            this.#storeTimeoutMs
+          )
+        }),
+      ])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** One write of a batch; false when it failed or timed out */
+  async #attempt(batch: TrackingBatch): Promise<boolean> {
+    try {
+      await this.#withTimeout(this.#store.write(batch))
+      this.emit('written', batch)
+      return true
+    } catch (error) {
+      debug('write failed, keeping the batch %s: %s', batch.id, (error as Error).message)
+      this.emit('failed', error as Error, batch)
+      return false
+    }
   }
 
   /**
@@ -254,10 +365,7 @@ export class WriteBuffer {
    * src/visitor_hash.ts), anonymous ones salted with the day's salt first.
    * Each distinct visitor of the batch is hashed once, here and not per request.
    */
-  async #toBatch(taken: {
-    days: Map<string, PendingDay>
-    minutes: Map<number, PendingMinute>
-  }): Promise<TrackingBatch> {
+  async #toBatch(taken: Taken): Promise<TrackingBatch> {
     const hasher = this.#hasher
     const salts = new Map<string, string>()
     /* visitor -> hash, and day + anonymous digest -> hash */
@@ -292,38 +400,65 @@ export class WriteBuffer {
     for (const [minute, entry] of taken.minutes) {
       minutes.set(minute, await visitorsOf(entry.day, entry))
     }
-    return { days, minutes }
+    return { id: randomUUID(), days, minutes }
+  }
+
+  /**
+   * Resends the unconfirmed batches, oldest first, then sends what is
+   * waiting; false when a write failed (the rest stays for a later try)
+   */
+  async #writeOut(): Promise<boolean> {
+    while (this.#unconfirmed.length > 0) {
+      const pending = this.#unconfirmed[0]
+      if (Date.now() - pending.builtAt > BATCH_RESEND_MAX_AGE_MS) {
+        /* the store may have forgotten its id by now: a resend could count twice */
+        this.#forget(pending)
+        this.#reportDropped(batchViews(pending.batch), 'did not confirm a batch in time')
+        continue
+      }
+      if (!(await this.#attempt(pending.batch))) return false
+      this.#forget(pending)
+    }
+    const taken = this.#take()
+    if (!taken) return true
+    let batch: TrackingBatch
+    try {
+      batch = await this.#withTimeout(this.#toBatch(taken))
+    } catch (error) {
+      debug('building a batch failed, keeping its entries: %s', (error as Error).message)
+      this.emit('failed', error as Error, null)
+      this.#restore(taken)
+      return false
+    }
+    if (await this.#attempt(batch)) return true
+    this.#keepUnconfirmed(batch)
+    return false
   }
 
   /**
    * Sends what is buffered now; never throws. One write at a time: while a
-   * write waits on the connection, new views stay in the bounded buffer
-   * instead of stacking batches in the client's queues.
+   * write waits on the connection (up to storeTimeoutMs), new views stay in
+   * the bounded buffer instead of stacking batches in the client's queues.
    */
   #send(): Promise<void> {
     if (this.#writing) return this.#writing
     /* nothing is issued while the client is not ready: its offline queue stays empty */
     if (!this.#store.isReady()) {
-      if (this.#entries > 0 && !this.#closed) this.#retryLater()
+      if (this.size > 0 && !this.#closed) this.#retryLater()
       return Promise.resolve()
     }
-    const taken = this.#take()
-    if (!taken) return Promise.resolve()
+    if (this.size === 0) return Promise.resolve()
     let failed = false
-    const writing = (async () => {
-      try {
-        await this.#store.write(await this.#toBatch(taken))
-      } catch (error) {
-        debug('write failed, keeping the batch: %s', (error as Error).message)
-        this.#restore(taken)
-        failed = true
-      }
-    })().finally(() => {
-      this.#writing = undefined
-      if (this.#closed || this.#entries === 0) return
-      if (failed) this.#retryLater()
-      else this.#schedule()
-    })
+    const writing = this.#writeOut()
+      .then((ok) => {
+        failed = !ok
+      })
+      .finally(() => {
+        this.#writing = undefined
+        if (this.#closed || this.size === 0) return
+        if (failed) this.#retryLater()
+        else this.#schedule()
+      })
     this.#writing = writing
     return writing
   }
@@ -341,7 +476,7 @@ export class WriteBuffer {
     }
     await this.#settled()
     /* a connection that is still being opened gets a moment before the send */
-    for (let i = 0; i < 40 && this.#entries > 0 && !this.#store.isReady(); i++) {
+    for (let i = 0; i < 40 && this.size > 0 && !this.#store.isReady(); i++) {
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
     await this.#send()
@@ -360,7 +495,7 @@ export class WriteBuffer {
     })
     const drained = (async () => {
       const start = Date.now()
-      while (this.#entries > 0 && !this.#store.isReady() && Date.now() - start < CLOSE_TIMEOUT_MS) {
+      while (this.size > 0 && !this.#store.isReady() && Date.now() - start < CLOSE_TIMEOUT_MS) {
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
       await this.drain()
@@ -368,10 +503,43 @@ export class WriteBuffer {
     })()
     const outcome = await Promise.race([drained, deadline])
     clearTimeout(timeout)
-    if (outcome === 'timeout' || this.#entries > 0) {
+    if (outcome === 'timeout' || this.size > 0) {
       let views = 0
       for (const day of this.#days.values()) for (const n of day.views.values()) views += n
+      for (const { batch } of this.#unconfirmed) views += batchViews(batch)
       if (views > 0) this.#reportDropped(views)
     }
   }
+}
+
+/**
+ * Removes up to `count` entries from a batch, visitors of minutes first, then
+ * each day's visitors and paths; returns the page views removed
+ */
+function trimBatch(batch: TrackingBatch, count: number): number {
+  let left = count
+  let views = 0
+  for (const [minute, visitors] of batch.minutes) {
+    for (const id of visitors) {
+      if (left === 0) return views
+      visitors.delete(id)
+      left--
+    }
+    batch.minutes.delete(minute)
+  }
+  for (const [dayKey, day] of batch.days) {
+    for (const id of day.visitors) {
+      if (left === 0) return views
+      day.visitors.delete(id)
+      left--
+    }
+    for (const [path, n] of day.views) {
+      if (left === 0) return views
+      day.views.delete(path)
+      views += n
+      left--
+    }
+    batch.days.delete(dayKey)
+  }
+  return views
 }

@@ -37,6 +37,8 @@ export default await Env.create(new URL('../', import.meta.url), {
   /* benchmark knobs: tracking off, write-through (0) */
   TRACKING_ENABLED: Env.schema.boolean.optional(),
   TRACKING_BUFFER_MS: Env.schema.number.optional(),
+  TRACKING_ANONYMOUS: Env.schema.boolean.optional(),
+  TRACKING_MAX_PATHS_PER_DAY: Env.schema.number.optional(),
 
   /*
   |----------------------------------------------------------

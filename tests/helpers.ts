@@ -128,11 +128,15 @@ export function buildManager(
   const settings = resolveSettings({ ...config, keyPrefix, store }, options.legacy)
   const trackingStore =
     store === 'memory'
-      ? new MemoryStore({ ttlSeconds: settings.ttlSeconds })
+      ? new MemoryStore({
+          ttlSeconds: settings.ttlSeconds,
+          maxPathsPerDay: settings.maxPathsPerDay,
+        })
       : new RedisStore({
           client: options.client ?? (() => redisClient()),
           keyPrefix,
           ttlSeconds: settings.ttlSeconds,
+          maxPathsPerDay: settings.maxPathsPerDay,
         })
   const manager = new TrackingManager(settings, trackingStore, {
     now: options.now,

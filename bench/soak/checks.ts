@@ -75,6 +75,21 @@ export class Report {
     console.log(`       ${scenario} note: ${text.split('\n')[0]}`)
   }
 
+  /** SIGTERMs the app and checks that it exits 0 */
+  async cleanExit(
+    scenario: string,
+    app: { stop(): Promise<{ code: number | null; signal: string | null }> }
+  ) {
+    const exit = await app.stop()
+    return this.check(
+      scenario,
+      'app exits cleanly on SIGTERM',
+      exit.code === 0,
+      `exit ${exit.code ?? exit.signal}`,
+      'exit 0'
+    )
+  }
+
   /** A scenario that crashed counts as one failed check */
   crashed(scenario: string, error: unknown) {
     const message = error instanceof Error ? error.message : String(error)

@@ -5,7 +5,7 @@
 */
 
 import { execFileSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, release, totalmem } from 'node:os'
 import { join } from 'node:path'
 import type { Report } from './checks.ts'
@@ -38,6 +38,11 @@ const SCENARIOS: Array<[prefix: string, title: string, what: string]> = [
     'R5 Access matrix',
     "Every analytics endpoint x GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS x anonymous, non-staff, staff (logged in through the demo's login form). GET and HEAD are what the routes accept: 403 for anonymous and non-staff, 200 for staff. The other methods are no route: 404/405 for everyone. No answer but a staff 200 may carry data (the recorded marker path, widget keys, a CSV header, a text/csv type, an attachment, a CORS grant); a staff 200 must carry the data and `Cache-Control: no-store`.",
   ],
+  [
+    'R7',
+    'R7 Flood of distinct paths and visitors',
+    "What an anonymous attacker can send: every request a new path under a catch-all route (`/fuzz/*`, the slug pages of a CMS) and a new user agent, so every request is a new path and a new visitor of the day; guests are counted (`TRACKING_ANONYMOUS`). Phase A, Redis up: 100,000 requests, each a new path and a new visitor. The day admits `maxPathsPerDay` (10,000) paths; the rest is counted under one `(other)` row, live in Redis and in SQL after `node ace flush_page_views`. Redis memory is `used_memory` of the run's own redis-server; the analytics JSON is read by a logged-in staff user for the flooded day, live and after the flush. Phase B, Redis down (SHUTDOWN SAVE): 400,000 more requests, each a new visitor, so 500,000 distinct visitors in all; the write buffer holds at most `bufferMaxEntries` entries (the visitors of a minute count too), then Redis comes back and what was kept is written. App memory is the resident set (`VmRSS`, heap included) sampled every 200 ms. Quick mode: 4,000 paths with `maxPathsPerDay` 1,000 and 12,000 visitors.",
+  ],
 ]
 
 function tryRun(command: string, args: string[]): string {
@@ -62,17 +67,62 @@ function machine(): string[] {
   ]
 }
 
+/** The rows of the goals table for the checks of the report */
+function goalRows(report: Report): string[] {
+  return report.checks.map(
+    (check) =>
+      `| ${check.scenario} ${check.name} | ${check.value.replaceAll('|', '\\|')} | ${check.goal} | ${check.ok ? 'MET' : '**MISSED**'} |`
+  )
+}
+
+/** The section of one scenario: what it does, its figures, checks and notes */
+function section(report: Report, [prefix, title, what]: (typeof SCENARIOS)[number]): string[] {
+  const lines = [`## ${title}`, '', what, '']
+  const figures = report.figures.filter((figure) => figure.scenario.startsWith(prefix))
+  for (const figure of figures) {
+    const scope = figure.scenario === prefix ? '' : `${figure.scenario.slice(prefix.length + 1)}: `
+    lines.push(`- ${scope}${figure.name}: ${figure.value}`)
+  }
+  const checks = report.checks.filter((check) => check.scenario.startsWith(prefix))
+  for (const check of checks) {
+    lines.push(
+      `- ${check.ok ? 'MET' : '**MISSED**'} ${check.scenario} ${check.name}: ${check.value} (goal ${check.goal})`
+    )
+  }
+  for (const [scenario, notes] of report.notes) {
+    if (!scenario.startsWith(prefix)) continue
+    for (const note of notes) lines.push('', note)
+  }
+  lines.push('')
+  return lines
+}
+
+const DOC = join(ROOT, 'docs', 'reliability.md')
+
+function stamp(seconds: number): string {
+  return `${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}, ${Math.round(seconds)} s`
+}
+
 /**
  * Writes docs/reliability.md from a full run: the command to reproduce, the
- * machine, a summary per check (MET/MISSED) and the figures per scenario
+ * machine, a summary per check (MET/MISSED) and the figures per scenario.
+ * With `only` (npm run soak -- --only=R7), the sections and goal rows of
+ * those scenarios replace theirs in the existing file; the rest is kept.
  */
-export function writeReliabilityDoc(report: Report, run: { seconds: number; args: string[] }) {
+export function writeReliabilityDoc(
+  report: Report,
+  run: { seconds: number; args: string[]; only?: string[] }
+) {
+  if (run.only && existsSync(DOC)) {
+    updateReliabilityDoc(report, run.seconds, run.only)
+    return
+  }
   const lines: string[] = [
     '# Reliability: fault and abuse suite',
     '',
     '<!-- written by `npm run soak` (bench/soak.ts); do not edit by hand -->',
     '',
-    `Last full run: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}, ${Math.round(run.seconds)} s.`,
+    `Last full run: ${stamp(run.seconds)}.`,
     `${report.failed.length === 0 ? 'Every goal was met.' : `**${report.failed.length} goal(s) MISSED** (marked below).`}`,
     '',
     '## Reproduce',
@@ -80,6 +130,7 @@ export function writeReliabilityDoc(report: Report, run: { seconds: number; args
     '```sh',
     'npm run soak              # full run, rewrites this file',
     'npm run soak -- --quick   # smaller sizes, same checks (CI)',
+    'npm run soak -- --only=R7 # full sizes of some scenarios, rewrites their sections here',
     '```',
     '',
     'Needs `redis-server` on the PATH (each scenario starts its own on a free port) and PostgreSQL for R2',
@@ -94,32 +145,51 @@ export function writeReliabilityDoc(report: Report, run: { seconds: number; args
     '',
     '| check | measured | goal | |',
     '| --- | --- | --- | --- |',
-    ...report.checks.map(
-      (check) =>
-        `| ${check.scenario} ${check.name} | ${check.value.replaceAll('|', '\\|')} | ${check.goal} | ${check.ok ? 'MET' : '**MISSED**'} |`
-    ),
+    ...goalRows(report),
     '',
   ]
-  for (const [prefix, title, what] of SCENARIOS) {
-    lines.push(`## ${title}`, '', what, '')
-    const figures = report.figures.filter((figure) => figure.scenario.startsWith(prefix))
-    for (const figure of figures) {
-      const scope =
-        figure.scenario === prefix ? '' : `${figure.scenario.slice(prefix.length + 1)}: `
-      lines.push(`- ${scope}${figure.name}: ${figure.value}`)
-    }
-    const checks = report.checks.filter((check) => check.scenario.startsWith(prefix))
-    for (const check of checks) {
-      lines.push(
-        `- ${check.ok ? 'MET' : '**MISSED**'} ${check.scenario} ${check.name}: ${check.value} (goal ${check.goal})`
-      )
-    }
-    for (const [scenario, notes] of report.notes) {
-      if (!scenario.startsWith(prefix)) continue
-      for (const note of notes) lines.push('', note)
-    }
-    lines.push('')
-  }
-  writeFileSync(join(ROOT, 'docs', 'reliability.md'), `${lines.join('\n').trimEnd()}\n`)
+  for (const scenario of SCENARIOS) lines.push(...section(report, scenario))
+  writeFileSync(DOC, `${lines.join('\n').trimEnd()}\n`)
   console.log('wrote docs/reliability.md')
+}
+
+/** Replaces the goal rows and sections of the scenarios run in the existing file */
+function updateReliabilityDoc(report: Report, seconds: number, only: string[]) {
+  const ran = (row: string) => only.some((prefix) => row.startsWith(`| ${prefix} `))
+  const lines = readFileSync(DOC, 'utf8').trimEnd().split('\n')
+  const out: string[] = []
+  /* the goals table: other scenarios' rows kept, the ones run replaced at its end */
+  let inGoals = false
+  for (const line of lines) {
+    if (line.startsWith('Last run of ')) continue
+    if (line.startsWith('Last full run: ')) {
+      out.push(line)
+      const missed = report.failed.length
+      out.push(
+        `Last run of ${only.join(', ')} (\`npm run soak -- --only=${only.join(',')}\`): ${stamp(seconds)}; ${missed === 0 ? 'its goals were met' : `**${missed} of its goal(s) MISSED**`}.`
+      )
+      continue
+    }
+    if (line === '## Goals') inGoals = true
+    if (inGoals && line === '' && out.at(-1)?.startsWith('|')) {
+      out.push(...goalRows(report))
+      inGoals = false
+    }
+    if (inGoals && ran(line)) continue
+    out.push(line)
+  }
+  /* the sections: a scenario run replaces its own, or is added in SCENARIOS order */
+  const chunks: string[][] = []
+  for (const line of out) {
+    if (line.startsWith('## ') || chunks.length === 0) chunks.push([])
+    chunks.at(-1)!.push(line)
+  }
+  for (const scenario of SCENARIOS.filter(([prefix]) => only.includes(prefix))) {
+    const fresh = section(report, scenario)
+    const at = chunks.findIndex((chunk) => chunk[0] === `## ${scenario[1]}`)
+    if (at === -1) chunks.push(fresh)
+    else chunks[at] = fresh
+  }
+  writeFileSync(DOC, `${chunks.flat().join('\n').trimEnd()}\n`)
+  console.log(`updated ${only.join(', ')} in docs/reliability.md`)
 }

@@ -165,6 +165,13 @@ export class DemoApp {
     return this.#exit!
   }
 
+  /** Page views the app logged as dropped by its bounded write buffer */
+  droppedViews(): number {
+    return this.output
+      .map((line) => /dropped (\d+) page views/.exec(line))
+      .reduce((sum, match) => sum + (match ? Number(match[1]) : 0), 0)
+  }
+
   /** Resolves when the process has exited */
   exited() {
     return this.#exit!

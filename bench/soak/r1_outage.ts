@@ -173,9 +173,7 @@ export async function redisOutage(report: Report, options: OutageOptions) {
       '<= +32 MB over the peak before'
     )
 
-    const dropped = app.output
-      .map((line) => /dropped (\d+) page views/.exec(line))
-      .reduce((sum, match) => sum + (match ? Number(match[1]) : 0), 0)
+    const dropped = app.droppedViews()
     const stored = await settledTotal(probe, answered - dropped)
     report.figure(S, 'views dropped by the bounded buffer (logged)', dropped)
     if (dropped === 0) {
@@ -191,14 +189,7 @@ export async function redisOutage(report: Report, options: OutageOptions) {
       `${formatNumber(stored)} of ${formatNumber(answered)} answered 200`,
       'all (minus logged drops)'
     )
-    const exit = await app.stop()
-    report.check(
-      S,
-      'app exits cleanly on SIGTERM',
-      exit.code === 0,
-      `exit ${exit.code ?? exit.signal}`,
-      'exit 0'
-    )
+    await report.cleanExit(S, app)
   } finally {
     probe.disconnect()
     await app?.stop('SIGKILL')

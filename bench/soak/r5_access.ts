@@ -35,7 +35,7 @@ const ROLES = ['anonymous', 'non-staff', 'staff'] as const
 type Role = (typeof ROLES)[number]
 
 /** Session cookies after logging in through the demo's form */
-async function login(base: string, email: string): Promise<string> {
+export async function login(base: string, email: string): Promise<string> {
   const response = await fetch(`${base}/login`, {
     method: 'POST',
     redirect: 'manual',

@@ -6,13 +6,23 @@
 | bin/server.ts plus what bin/demo.ts does after the start (the two demo
 | users are seeded), and, with SOAK_CATCH_ALL=1, a catch-all page under
 | /fuzz/* (the slug pages of a CMS) so that fuzzed paths can answer 200 and
-| be recorded. Prints "soak server ready" once it serves requests.
+| be recorded, and /__soak/heap answers the heap used after a full garbage
+| collection (R7). Prints "soak server ready" once it serves requests.
 |
 */
 
 import { Ignitor, prettyPrintError } from '@adonisjs/core'
 import type { ApplicationService } from '@adonisjs/core/types'
+import { runInNewContext } from 'node:vm'
+import { setFlagsFromString } from 'node:v8'
 import { APP_ROOT, importer } from '../../bin/lib/demo_app.ts'
+import { skipTracking } from '../../src/skip.ts'
+
+/** A full garbage collection without starting node with --expose-gc */
+function collectGarbage() {
+  setFlagsFromString('--expose-gc')
+  ;(runInNewContext('gc') as () => void)()
+}
 
 try {
   await new Ignitor(APP_ROOT, { importer })
@@ -24,6 +34,12 @@ try {
         app.booted(async () => {
           const router = await (app as ApplicationService).container.make('router')
           router.get('/fuzz/*', ({ response }) => response.send('fuzz page'))
+          /* R7: the heap still in use after a full garbage collection (not a page view) */
+          router.get('/__soak/heap', (ctx) => {
+            skipTracking(ctx)
+            collectGarbage()
+            return ctx.response.json({ heapUsed: process.memoryUsage().heapUsed })
+          })
         })
       }
       app.listen('SIGTERM', () => app.terminate())

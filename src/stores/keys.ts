@@ -20,6 +20,19 @@ export class TrackingKeys {
     return `${this.tag}:total:${day}`
   }
 
+  /**
+   * set of the paths a day has admitted (at most maxPathsPerDay); unlike the
+   * views hash, flushes never rename it away, so the cap holds all day
+   */
+  paths(day: string) {
+    return `${this.tag}:paths:${day}`
+  }
+
+  /** marker of a batch already applied: a resend of the same id is a no-op */
+  batch(id: string) {
+    return `${this.tag}:batch:${id}`
+  }
+
   /** HyperLogLog of a day's visitors (kept until TTL, flushes copy it) */
   visitors(day: string) {
     return `${this.tag}:uv:${day}`

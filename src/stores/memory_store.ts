@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto'
+import { DEFAULT_MAX_PATHS_PER_DAY, OTHER_PATH } from './batch.ts'
 import { RedisHll } from './redis_hll.ts'
 import type { MergedSketch, TakenFlush, TrackingBatch, TrackingStore } from './types.ts'
 
@@ -8,6 +9,12 @@ function parseSketch(bytes: Buffer): RedisHll {
   if (!sketch) throw new Error('Stored visitors sketch is not a valid HyperLogLog')
   return sketch
 }
+
+/**
+ * Batch ids remembered for the resend check: the write buffer resends only
+ * its oldest failed batches, far fewer than this
+ */
+const APPLIED_IDS = 10_000
 
 interface MemoryDay {
   views: Map<string, number>
@@ -32,9 +39,35 @@ export class MemoryStore implements TrackingStore {
   #salts = new Map<string, string>()
   #taken = new Map<string, { day: string; views: Map<string, number>; total: number }>()
   #locks = new Map<string, { token: string; expiresAt: number }>()
+  #maxPathsPerDay: number
+  /** paths each day has admitted; outlives takeAside, like the Redis paths set */
+  #admitted = new Map<string, { paths: Set<string>; expiresAt: number }>()
+  /** ids of the last batches applied, oldest first (a resend is a no-op) */
+  #applied = new Set<string>()
 
-  constructor(options: { ttlSeconds: number }) {
+  constructor(options: { ttlSeconds: number; maxPathsPerDay?: number }) {
     this.#ttlMs = options.ttlSeconds * 1000
+    this.#maxPathsPerDay = options.maxPathsPerDay ?? DEFAULT_MAX_PATHS_PER_DAY
+  }
+
+  /** The path a view is counted under: itself once admitted, OTHER_PATH beyond the cap */
+  #admit(day: string, path: string, expiresAt: number): string {
+    let entry = this.#admitted.get(day)
+    if (!entry) this.#admitted.set(day, (entry = { paths: new Set(), expiresAt }))
+    entry.expiresAt = expiresAt
+    if (entry.paths.has(path)) return path
+    if (entry.paths.size >= this.#maxPathsPerDay) return OTHER_PATH
+    entry.paths.add(path)
+    return path
+  }
+
+  /** false when the batch id was applied already; remembers the last APPLIED_IDS ids */
+  #firstTime(id: string | undefined): boolean {
+    if (id === undefined) return true
+    if (this.#applied.has(id)) return false
+    this.#applied.add(id)
+    if (this.#applied.size > APPLIED_IDS) this.#applied.delete(this.#applied.values().next().value!)
+    return true
   }
 
   #expire() {
@@ -42,6 +75,8 @@ export class MemoryStore implements TrackingStore {
     for (const [day, entry] of this.#days) if (entry.expiresAt <= now) this.#days.delete(day)
     for (const [day, entry] of this.#visitors)
       if (entry.expiresAt <= now) this.#visitors.delete(day)
+    for (const [day, entry] of this.#admitted)
+      if (entry.expiresAt <= now) this.#admitted.delete(day)
     const minute = Math.floor(now / 60_000)
     for (const key of this.#minutes.keys()) if (key < minute - 10) this.#minutes.delete(key)
   }
@@ -51,6 +86,7 @@ export class MemoryStore implements TrackingStore {
   }
 
   async write(batch: TrackingBatch): Promise<void> {
+    if (!this.#firstTime(batch.id)) return
     this.#expire()
     const expiresAt = Date.now() + this.#ttlMs
     for (const [day, counts] of batch.days) {
@@ -61,7 +97,8 @@ export class MemoryStore implements TrackingStore {
           this.#days.set(day, entry)
         }
         entry.expiresAt = expiresAt
-        for (const [path, views] of counts.views) {
+        for (const [raw, views] of counts.views) {
+          const path = this.#admit(day, raw, expiresAt)
           entry.views.set(path, (entry.views.get(path) ?? 0) + views)
           entry.total += views
         }

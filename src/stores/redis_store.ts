@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
+import { BATCH_TTL_SECONDS, DEFAULT_MAX_PATHS_PER_DAY, OTHER_PATH } from './batch.ts'
 import { TrackingKeys } from './keys.ts'
 import type { MergedSketch, TakenFlush, TrackingBatch, TrackingStore } from './types.ts'
 
@@ -7,10 +8,91 @@ import type { MergedSketch, TakenFlush, TrackingBatch, TrackingStore } from './t
 const SALT_TTL_SECONDS = 36 * 3600
 /** Seconds a per-minute visitor sketch lives */
 const MINUTE_TTL_SECONDS = 10 * 60
-/** Elements of one PFADD: a batch's visitors are sent in several (a spread of 100,000s overflows the stack) */
-const PFADD_CHUNK = 10_000
 /** Fields a live-day read asks HSCAN for at once */
 const DAILY_SCAN_COUNT = 5000
+
+/**
+ * Applies one batch atomically, once per batch id. A day's paths are admitted
+ * into its paths set up to the cap (ARGV[4]); views of paths beyond it go to
+ * the OTHER_PATH row. Every key gets a TTL. Lua's unpack is bounded by the
+ * C stack, so visitors go to PFADD in slices.
+ *
+ * KEYS: batch marker, days set, then per day views, total, visitors, paths,
+ * then one HyperLogLog per minute.
+ * ARGV: batch TTL, data TTL, minute TTL, cap, other label, number of days,
+ * then per day: day, n paths, n visitors, path/views pairs, visitors; then
+ * per minute: n visitors, visitors.
+ */
+const WRITE_BATCH = `
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+local ttl = tonumber(ARGV[2])
+local cap = tonumber(ARGV[4])
+local other = ARGV[5]
+local function pfadd(key, first, last)
+  for i = first, last, 1000 do
+    redis.call('PFADD', key, unpack(ARGV, i, math.min(i + 999, last)))
+  end
+end
+local a = 7
+local k = 3
+local counted = false
+for _ = 1, tonumber(ARGV[6]) do
+  local day = ARGV[a]
+  local n_paths = tonumber(ARGV[a + 1])
+  local n_visitors = tonumber(ARGV[a + 2])
+  local views_key, total_key, visitors_key, paths_key = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
+  a = a + 3
+  k = k + 4
+  if n_paths > 0 then
+    local admitted = redis.call('SCARD', paths_key)
+    local total, rest = 0, 0
+    for i = a, a + 2 * n_paths - 1, 2 do
+      local path, views = ARGV[i], tonumber(ARGV[i + 1])
+      total = total + views
+      if redis.call('SISMEMBER', paths_key, path) == 1 then
+        redis.call('HINCRBY', views_key, path, views)
+      elseif admitted < cap then
+        redis.call('SADD', paths_key, path)
+        admitted = admitted + 1
+        redis.call('HINCRBY', views_key, path, views)
+      else
+        rest = rest + views
+      end
+    end
+    if rest > 0 then redis.call('HINCRBY', views_key, other, rest) end
+    redis.call('INCRBY', total_key, total)
+    redis.call('EXPIRE', views_key, ttl)
+    redis.call('EXPIRE', total_key, ttl)
+    redis.call('EXPIRE', paths_key, ttl)
+    redis.call('SADD', KEYS[2], day)
+    counted = true
+    a = a + 2 * n_paths
+  end
+  if n_visitors > 0 then
+    pfadd(visitors_key, a, a + n_visitors - 1)
+    redis.call('EXPIRE', visitors_key, ttl)
+    a = a + n_visitors
+  end
+end
+if counted then redis.call('EXPIRE', KEYS[2], ttl) end
+for m = k, #KEYS do
+  local n = tonumber(ARGV[a])
+  if n > 0 then
+    pfadd(KEYS[m], a + 1, a + n)
+    redis.call('EXPIRE', KEYS[m], ARGV[3])
+  end
+  a = a + n + 1
+end
+return 1
+`
+
+/** The client once WRITE_BATCH is defined on it (ioredis sends EVALSHA, EVAL on NOSCRIPT) */
+interface WriteBatchCommand {
+  trackingWriteBatch(numKeys: number, keys: string[], args: Array<string | number>): Promise<number>
+}
+
+/** Clients that have WRITE_BATCH defined (the client getter may hand out a new one) */
+const scripted = new WeakSet<object>()
 
 /**
  * Moves a day's live views and total aside under a flush id, atomically, and
@@ -76,19 +158,6 @@ for i = 1, n do redis.call('DEL', KEYS[i]) end
 return count
 `
 
-/** The values of a set in arrays of at most PFADD_CHUNK */
-function* chunksOf(values: Set<string>): Generator<string[]> {
-  let chunk: string[] = []
-  for (const value of values) {
-    chunk.push(value)
-    if (chunk.length === PFADD_CHUNK) {
-      yield chunk
-      chunk = []
-    }
-  }
-  if (chunk.length > 0) yield chunk
-}
-
 const RELEASE_LOCK = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -102,6 +171,7 @@ export class RedisStore implements TrackingStore {
   readonly keys: TrackingKeys
   #client: () => Redis | Cluster
   #ttlSeconds: number
+  #maxPathsPerDay: number
   #onClose?: () => Promise<void>
   #salts = new Map<string, string>()
 
@@ -109,12 +179,15 @@ export class RedisStore implements TrackingStore {
     client: () => Redis | Cluster
     keyPrefix: string
     ttlSeconds: number
+    /** distinct paths a day admits; later new paths count under OTHER_PATH */
+    maxPathsPerDay?: number
     /** called by close() when the store owns its connection */
     onClose?: () => Promise<void>
   }) {
     this.#client = options.client
     this.keys = new TrackingKeys(options.keyPrefix)
     this.#ttlSeconds = options.ttlSeconds
+    this.#maxPathsPerDay = options.maxPathsPerDay ?? DEFAULT_MAX_PATHS_PER_DAY
     this.#onClose = options.onClose
   }
 
@@ -130,36 +203,39 @@ export class RedisStore implements TrackingStore {
     return client.status === 'ready'
   }
 
+  /**
+   * One EVALSHA per batch (see WRITE_BATCH). Keys: the batch marker, the days
+   * set, four keys per day, one per minute; the arguments carry the counts.
+   */
   async write(batch: TrackingBatch): Promise<void> {
     const keys = this.keys
-    const ttl = this.#ttlSeconds
-    const tx = this.#client().multi()
+    const commandKeys = [keys.batch(batch.id ?? randomUUID()), keys.days()]
+    const args: Array<string | number> = [
+      BATCH_TTL_SECONDS,
+      this.#ttlSeconds,
+      MINUTE_TTL_SECONDS,
+      this.#maxPathsPerDay,
+      OTHER_PATH,
+      batch.days.size,
+    ]
     for (const [day, counts] of batch.days) {
-      let total = 0
-      if (counts.views.size > 0) {
-        const viewsKey = keys.views(day)
-        for (const [path, views] of counts.views) {
-          tx.hincrby(viewsKey, path, views)
-          total += views
-        }
-        tx.incrby(keys.total(day), total)
-        tx.expire(viewsKey, ttl)
-        tx.expire(keys.total(day), ttl)
-        tx.sadd(keys.days(), day)
-      }
-      if (counts.visitors.size > 0) {
-        for (const chunk of chunksOf(counts.visitors)) tx.pfadd(keys.visitors(day), ...chunk)
-        tx.expire(keys.visitors(day), ttl)
-      }
+      commandKeys.push(keys.views(day), keys.total(day), keys.visitors(day), keys.paths(day))
+      args.push(day, counts.views.size, counts.visitors.size)
+      for (const [path, views] of counts.views) args.push(path, views)
+      for (const visitor of counts.visitors) args.push(visitor)
     }
     for (const [minute, visitors] of batch.minutes) {
-      if (visitors.size === 0) continue
-      for (const chunk of chunksOf(visitors)) tx.pfadd(keys.minute(minute), ...chunk)
-      tx.expire(keys.minute(minute), MINUTE_TTL_SECONDS)
+      commandKeys.push(keys.minute(minute))
+      args.push(visitors.size)
+      for (const visitor of visitors) args.push(visitor)
     }
-    const results = await tx.exec()
-    const failed = results?.find(([error]) => error)
-    if (failed) throw failed[0]
+    const client = this.#client() as (Redis | Cluster) & WriteBatchCommand
+    if (!scripted.has(client)) {
+      client.defineCommand('trackingWriteBatch', { lua: WRITE_BATCH })
+      scripted.add(client)
+    }
+    /* arrays, not spread: ioredis flattens them, and a spread of 100k arguments overflows the stack */
+    await client.trackingWriteBatch(commandKeys.length, commandKeys, args)
   }
 
   async salt(day: string): Promise<string> {

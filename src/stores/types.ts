@@ -14,6 +14,11 @@ export interface DayBatch {
  * One write: counts per day and the visitors of each minute (realtime)
  */
 export interface TrackingBatch {
+  /**
+   * Unique id of the batch: a store applies an id once, so a resend after a
+   * timeout or a lost reply is a no-op (a batch without id is always applied)
+   */
+  id?: string
   days: Map<string, DayBatch>
   minutes: Map<number, Set<string>>
 }
@@ -45,7 +50,10 @@ export interface StoreWriter {
   /** true when a write would be sent right now (connection ready) */
   isReady(): boolean
 
-  /** Adds a batch of counts (one round trip on Redis) */
+  /**
+   * Adds a batch of counts (one round trip on Redis), once per batch id. A
+   * day's new paths beyond maxPathsPerDay are counted under OTHER_PATH.
+   */
   write(batch: TrackingBatch): Promise<void>
 
   /** The day's random salt for anonymous visitor hashes (created on first use, expires within 48 h) */

@@ -1,6 +1,6 @@
 import { test } from '@japa/runner'
 import type { TestContext } from '@japa/runner/core'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { once } from 'node:events'
 import { Redis } from 'ioredis'
 import { resolveSettings } from '../../src/settings.ts'
 import { RedisStore } from '../../src/stores/redis_store.ts'
@@ -39,22 +39,74 @@ async function managerOn(
     redis.disconnect()
   })
   await redis.ping()
-  return { manager: new TrackingManager(settings, store), store }
+  return { manager: new TrackingManager(settings, store), store, redis }
+}
+
+/**
+ * The next `event` of the client (events.once would reject on the
+ * connection errors a client emits while it reconnects)
+ */
+function next(redis: Redis, event: 'close' | 'ready') {
+  return new Promise<void>((resolve) => redis.once(event, () => resolve()))
+}
+
+/** managerOn, on a redis-server owned by the test (stopped after it) */
+async function onOwnServer(
+  after: TestContext['cleanup'],
+  config: Parameters<typeof resolveSettings>[0]
+) {
+  const server = await new TestRedisServer().start()
+  after(() => server.stop())
+  return { ...(await managerOn(after, config, server.port)), server }
+}
+
+/** Freezes a test-owned server (SIGSTOP): connections stay open, nothing is answered */
+function freeze(server: TestRedisServer, after: TestContext['cleanup']) {
+  server.pause()
+  after(() => server.resume())
+}
+
+/** Lets a frozen server answer again and drains the buffer; returns the live views of DAY */
+async function thaw(server: TestRedisServer, manager: TrackingManager) {
+  server.resume()
+  await manager.drain()
+  if (manager.buffer.size !== 0)
+    throw new Error(`${manager.buffer.size} entries left after a drain`)
+  return manager.store.getDaily(DAY)
+}
+
+/** Stops a test-owned server and waits until the client has seen its connection close */
+async function stopServer(server: TestRedisServer, redis: Redis) {
+  const closed = next(redis, 'close')
+  await server.stop()
+  await closed
+}
+
+/** Starts a test-owned server again and waits until the client is ready on it */
+async function startServer(server: TestRedisServer, redis: Redis) {
+  const ready = next(redis, 'ready')
+  await server.start(server.port)
+  await ready
 }
 
 test.group('WriteBuffer', () => {
   test('coalesces views and sends them in batches', async ({ assert, cleanup: after }) => {
     const { manager, store } = await managerOn(after, { bufferMs: 20 })
+    const written = once(manager.buffer, 'written')
     for (let i = 0; i < 1000; i++) {
       manager.recorder.recordView({ path: `/p${i % 10}`, day: DAY, visitor: `u${i % 37}` })
     }
-    assert.equal(manager.buffer.size, 10 + 37)
-    await sleep(100)
+    /* 10 paths, 37 visitors of the day, the same 37 in the realtime minute */
+    assert.equal(manager.buffer.size, 10 + 37 + 37)
+    /* one batch for all of them, sent by the timer */
+    const [batch] = await written
+    assert.equal(batch.days.get(DAY)!.views.size, 10)
     assert.equal(manager.buffer.size, 0)
     assert.equal(await store.getDayTotal(DAY), 1000)
     const daily = await store.getDaily(DAY)
     assert.equal(daily.get('/p3'), 100)
     assert.equal(await store.getUniqueCount(DAY), 37)
+    assert.equal(await store.realtimeVisitors(), 37)
   })
 
   test('write-through (bufferMs: 0) sends every view at once', async ({
@@ -62,8 +114,10 @@ test.group('WriteBuffer', () => {
     cleanup: after,
   }) => {
     const { manager, store } = await managerOn(after, { bufferMs: 0 })
+    const written = once(manager.buffer, 'written')
     manager.recorder.recordView({ path: '/a', day: DAY })
-    await sleep(30)
+    /* sent without waiting for a timer or a drain */
+    await written
     assert.equal(await store.getDayTotal(DAY), 1)
   })
 
@@ -79,30 +133,26 @@ test.group('WriteBuffer', () => {
     assert,
     cleanup: after,
   }) => {
-    const server = await new TestRedisServer().start()
-    after(() => server.stop())
-    const { manager, store } = await managerOn(
-      after,
-      { bufferMs: 20, bufferMaxEntries: 100 },
-      server.port
-    )
+    const { manager, store, redis, server } = await onOwnServer(after, {
+      bufferMs: 20,
+      bufferMaxEntries: 100,
+    })
 
+    const first = once(manager.buffer, 'written')
     manager.recorder.recordView({ path: '/before', day: DAY })
-    await sleep(60)
+    await first
     assert.equal(await store.getDayTotal(DAY), 1)
 
-    await server.stop()
-    await sleep(100)
+    await stopServer(server, redis)
     assert.isFalse(store.isReady())
     for (let i = 0; i < 5000; i++) manager.recorder.recordView({ path: `/down/${i}`, day: DAY })
     assert.isAtMost(manager.buffer.size, 100)
     assert.equal(manager.buffer.droppedViews, 4900)
 
-    await server.start(server.port)
-    for (let i = 0; i < 100 && !store.isReady(); i++) await sleep(50)
-    assert.isTrue(store.isReady())
     /* the buffer retries on its own once Redis is back */
-    for (let i = 0; i < 100 && manager.buffer.size > 0; i++) await sleep(20)
+    const resumed = once(manager.buffer, 'written')
+    await startServer(server, redis)
+    await resumed
     await manager.drain()
     /* Redis restarted empty: the buffer held its bound of 100 entries, the newest */
     assert.equal(await store.getDayTotal(DAY), 100)
@@ -113,5 +163,87 @@ test.group('WriteBuffer', () => {
     manager.recorder.recordView({ path: '/after', day: DAY })
     await manager.drain()
     assert.equal(await store.getDayTotal(DAY), 101)
+  }).timeout(20_000)
+
+  test('realtime visitors count toward the bound while Redis is down', async ({
+    assert,
+    cleanup: after,
+  }) => {
+    const { manager, store, redis, server } = await onOwnServer(after, {
+      bufferMs: 20,
+      bufferMaxEntries: 100,
+    })
+    await stopServer(server, redis)
+    /* one page, 5,000 distinct visitors within the current minute */
+    for (let i = 0; i < 5000; i++) {
+      manager.recorder.recordView({ path: '/', day: DAY, visitor: `v${i}` })
+    }
+    assert.isAtMost(manager.buffer.size, 100)
+
+    await startServer(server, redis)
+    await manager.drain()
+    assert.equal(manager.buffer.size, 0)
+    /* what was kept is what the bound allows: the day's and the minute's visitors together */
+    const daily = await store.getUniqueCount(DAY)
+    const realtime = await store.realtimeVisitors()
+    assert.isAtMost(daily + realtime, 100)
+    assert.isAbove(daily + realtime, 90)
+    assert.equal(await store.getDayTotal(DAY), 5000)
+  }).timeout(20_000)
+
+  test('a write that never settles times out; later views are written once Redis answers', async ({
+    assert,
+    cleanup: after,
+  }) => {
+    const { manager, store, server } = await onOwnServer(after, {
+      bufferMs: 60_000,
+      storeTimeoutMs: 200,
+    })
+    for (let i = 0; i < 3; i++) manager.recorder.recordView({ path: '/a', day: DAY })
+    await manager.drain()
+    assert.equal(await store.getDayTotal(DAY), 3)
+
+    freeze(server, after)
+    for (let i = 0; i < 5; i++) manager.recorder.recordView({ path: '/b', day: DAY })
+    const failed = once(manager.buffer, 'failed')
+    /* returns (before the fix it never did): the write is given up after storeTimeoutMs */
+    await manager.drain()
+    const [error, kept] = await failed
+    assert.match(error.message, /did not settle within 200 ms/)
+    assert.equal(kept!.days.get(DAY)!.views.get('/b'), 5)
+    assert.equal(manager.buffer.size, 1)
+
+    /* recording goes on meanwhile */
+    for (let i = 0; i < 7; i++) manager.recorder.recordView({ path: '/c', day: DAY })
+    assert.equal(manager.buffer.size, 2)
+
+    /* the stalled write lands when Redis answers; its resend (same batch id) is a no-op */
+    const daily = await thaw(server, manager)
+    assert.deepEqual(Object.fromEntries(daily), { '/a': 3, '/b': 5, '/c': 7 })
+    assert.equal(await store.getDayTotal(DAY), 15)
+  }).timeout(20_000)
+
+  test('a batch kept for a resend counts toward the bound; its oldest entries are dropped first', async ({
+    assert,
+    cleanup: after,
+  }) => {
+    const { manager, store, server } = await onOwnServer(after, {
+      bufferMs: 60_000,
+      storeTimeoutMs: 200,
+      bufferMaxEntries: 10,
+    })
+    freeze(server, after)
+    for (let i = 0; i < 8; i++) manager.recorder.recordView({ path: `/old/${i}`, day: DAY })
+    await manager.drain()
+    /* timed out: the 8 paths wait as one unconfirmed batch */
+    assert.equal(manager.buffer.size, 8)
+    for (let i = 0; i < 5; i++) manager.recorder.recordView({ path: `/new/${i}`, day: DAY })
+    assert.equal(manager.buffer.size, 10)
+    assert.equal(manager.buffer.droppedViews, 3)
+
+    /* the stalled write had gone out whole and lands; the trimmed resend is a no-op */
+    const daily = await thaw(server, manager)
+    assert.equal(daily.size, 13)
+    assert.equal(await store.getDayTotal(DAY), 13)
   }).timeout(20_000)
 })
