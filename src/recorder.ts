@@ -153,7 +153,7 @@ export class TrackingRecorder {
   /**
    * Describes the request as a page view, without checking eligibility
    */
-  describe(ctx: HttpContext): PageHit {
+  describe(ctx: HttpContext, now: number = this.#now()): PageHit {
     const { settings } = this
     const path =
       settings.groupBy === 'route' && ctx.route?.pattern
@@ -161,7 +161,7 @@ export class TrackingRecorder {
         : decodeRequestTarget(ctx.request.url())
     const hit: PageHit = {
       path: normalizePath(path),
-      day: this.dayOf(this.#now()),
+      day: this.dayOf(now),
       visitor: null,
       anonymous: null,
     }
@@ -239,14 +239,17 @@ export class TrackingRecorder {
   record(ctx: HttpContext): boolean {
     try {
       if (!this.isEligible(ctx)) return false
-      const hit = this.describe(ctx)
-      if (this.isSkipped(hit.path)) return false
+      /* one clock read for the day and the minute */
+      const now = this.#now()
+      const hit = this.describe(ctx, now)
+      /* isEligible checked the request path: the stored one only when it differs */
+      if (hit.path !== ctx.request.url() && this.isSkipped(hit.path)) return false
       this.#buffer.add({
         day: hit.day,
         path: hit.path,
         visitor: hit.visitor,
         anonymous: hit.anonymous,
-        minute: Math.floor(this.#now() / 60_000),
+        minute: Math.floor(now / 60_000),
       })
       return true
     } catch {
