@@ -204,6 +204,8 @@ export interface FreshResult {
   setup: { reused: boolean; seconds: number }
   rps: Record<FreshVariant, number[]>
   p99: Record<FreshVariant, number[]>
+  /** CPU µs the server used per request answered, every round */
+  cpu: Record<FreshVariant, number[]>
   /** views the Redis day totals grew by while each variant was loaded */
   counted: Record<FreshVariant, number>
   /** errors, timeouts and non-2xx answers over all rounds */
@@ -252,6 +254,7 @@ export async function benchFreshApp(options: {
     setup: { reused: setup.reused, seconds: setup.seconds },
     rps: { on: [], off: [], control: [] },
     p99: { on: [], off: [], control: [] },
+    cpu: { on: [], off: [], control: [] },
     counted: { on: 0, off: 0, control: 0 },
     failures: 0,
   }
@@ -264,13 +267,16 @@ export async function benchFreshApp(options: {
       for (const server of order) {
         const variant = FRESH_VARIANTS[servers.indexOf(server)]
         const before = await countedViews(redis, keys)
+        const cpuBefore = server.cpuSeconds()
         const answered = await load(server, connections, options.seconds, requests)
+        const cpu = server.cpuSeconds() - cpuBefore
         /* the buffer of "on" sends within bufferMs (1 s) */
         await sleep(variant === 'on' ? 1500 : 300)
         result.counted[variant] += (await countedViews(redis, keys)) - before
         const rps = answered['2xx'] / answered.duration
         result.rps[variant].push(rps)
         result.p99[variant].push(answered.latency.p99)
+        result.cpu[variant].push((cpu * 1e6) / (answered['2xx'] + answered.non2xx))
         result.failures += answered.errors + answered.timeouts + answered.non2xx
         line.push(`${variant} ${Math.round(rps)} req/s`)
       }
@@ -287,20 +293,25 @@ export async function benchFreshApp(options: {
 export function freshSummary(result: FreshResult) {
   const paired = (variant: FreshVariant) =>
     result.rps[variant].map((rps, round) => rps / result.rps.off[round])
+  /* off's CPU per request over the variant's: what req/s would show with a core of its own */
+  const cpuPaired = (variant: FreshVariant) =>
+    result.cpu[variant].map((cpu, round) => result.cpu.off[round] / cpu)
+  const medians = (of: Record<FreshVariant, number[]>) => ({
+    on: median(of.on),
+    off: median(of.off),
+    control: median(of.control),
+  })
   return {
-    medians: {
-      on: median(result.rps.on),
-      off: median(result.rps.off),
-      control: median(result.rps.control),
-    },
-    p99: {
-      on: median(result.p99.on),
-      off: median(result.p99.off),
-      control: median(result.p99.control),
-    },
+    medians: medians(result.rps),
+    p99: medians(result.p99),
+    cpu: medians(result.cpu),
     onOffRounds: paired('on'),
     controlOffRounds: paired('control'),
     onOff: median(paired('on')),
     controlOff: median(paired('control')),
+    cpuOnOffRounds: cpuPaired('on'),
+    cpuControlOffRounds: cpuPaired('control'),
+    cpuOnOff: median(cpuPaired('on')),
+    cpuControlOff: median(cpuPaired('control')),
   }
 }

@@ -13,7 +13,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { createWriteStream, mkdirSync } from 'node:fs'
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
@@ -50,6 +50,9 @@ const VARIANT_ENV: Record<Variant, Record<string, string>> = {
   control: { TRACKING_ENABLED: 'false' },
   writeThrough: { TRACKING_BUFFER_MS: '0' },
 }
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux) */
+const CLOCK_TICKS = 100
 
 /** The package default of bufferMs: how long the "on" variant may hold views */
 const DEFAULT_BUFFER_MS = 1000
@@ -131,6 +134,22 @@ export class BenchServer {
 
   get logFile() {
     return `tmp/bench-server-${this.variant}.log`
+  }
+
+  /**
+   * CPU seconds (user + system) the server has used so far, from
+   * /proc/<pid>/stat (Linux; NaN elsewhere). Per request served, it depends
+   * far less on what else the machine runs than req/s does.
+   */
+  cpuSeconds(): number {
+    try {
+      const stat = readFileSync(`/proc/${this.#child?.pid}/stat`, 'utf8')
+      /* fields after the command name, which is in parentheses */
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
+    } catch {
+      return Number.NaN
+    }
   }
 
   async start() {

@@ -257,12 +257,18 @@ in the order on, off, control, then reversed. **on** \`enabled: true\`, **off** 
 second server) \`enabled: false\`. The app was ${fresh.setup.reused ? 'reused from tmp/bench-fresh-app (same tarball)' : 'installed and built'}: ${fixed(fresh.setup.seconds, 0)} s of setup.
 Views counted in Redis while "on" was loaded: ${int(fresh.counted.on)} (off: ${int(fresh.counted.off)}, control: ${int(fresh.counted.control)}).
 Failed requests: ${fresh.failures}. Per-round ratios on/off: ${ratios(summary.onOffRounds)}; control/off: ${ratios(summary.controlOffRounds)}.
+autocannon sends no cookie back, so every request starts a session (the same with tracking on or off).
+A second view of the same windows: the CPU time (user + system, /proc/<pid>/stat) each server used per
+request answered; off's over on's is the req/s ratio the app would show with a core of its own. It
+does not depend on how the cores are shared out between the servers, but a busy machine makes it
+noisy too (the control shows how much): per round on ${ratios(summary.cpuOnOffRounds)};
+control: ${ratios(summary.cpuControlOffRounds)}).
 
-| variant | req/s per round | median req/s | median p99 latency | vs off (median of per-round ratios) |
-| --- | --- | ---: | ---: | ---: |
-| off | ${rounds('off')} | ${int(summary.medians.off)} | ${summary.p99.off} ms | 1 |
-| control (off again) | ${rounds('control')} | ${int(summary.medians.control)} | ${summary.p99.control} ms | ${fixed(summary.controlOff, 3)} |
-| on | ${rounds('on')} | ${int(summary.medians.on)} | ${summary.p99.on} ms | ${fixed(summary.onOff, 3)} |
+| variant | req/s per round | median req/s | median p99 latency | vs off (median of per-round ratios) | CPU µs per request | CPU: off / variant |
+| --- | --- | ---: | ---: | ---: | ---: | ---: |
+| off | ${rounds('off')} | ${int(summary.medians.off)} | ${summary.p99.off} ms | 1 | ${fixed(summary.cpu.off, 0)} | 1 |
+| control (off again) | ${rounds('control')} | ${int(summary.medians.control)} | ${summary.p99.control} ms | ${fixed(summary.controlOff, 3)} | ${fixed(summary.cpu.control, 0)} | ${fixed(summary.cpuControlOff, 3)} |
+| on | ${rounds('on')} | ${int(summary.medians.on)} | ${summary.p99.on} ms | ${fixed(summary.onOff, 3)} | ${fixed(summary.cpu.on, 0)} | ${fixed(summary.cpuOnOff, 3)} |
 `)
       goals.push({
         id: 'P1',
@@ -276,6 +282,13 @@ Failed requests: ${fresh.failures}. Per-round ratios on/off: ${ratios(summary.on
         what: 'control: fresh app, a 2nd server with tracking off / off (noise floor)',
         goal: '1 when quiet',
         measured: `${fixed(summary.controlOff, 3)} (rounds ${ratios(summary.controlOffRounds)})`,
+        verdict: 'info',
+      })
+      goals.push({
+        id: 'P1',
+        what: 'fresh app, CPU per request off / on (cross-check; control after it)',
+        goal: 'reported',
+        measured: `${fixed(summary.cpuOnOff, 3)} (${fixed(summary.cpu.on, 0)} vs ${fixed(summary.cpu.off, 0)} µs; control ${fixed(summary.cpuControlOff, 3)})`,
         verdict: 'info',
       })
     } catch (error) {
