@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { fixtureFiles } from '../tests/e2e/fixture_app.ts'
 import { appEnv, NPM, packTarball, REPO, run, writeFiles } from '../bin/lib/fresh_app.ts'
 import { TrackingKeys } from '../src/stores/keys.ts'
-import { BenchServer, browserRequests, countedViews, load } from './http.ts'
+import { BenchServer, browserRequests, countedViews, load, type benchHttp } from './http.ts'
 import { median, redisClient, ROOT } from './lib.ts'
 
 const DIR = fileURLToPath(new URL('tmp/bench-fresh-app/', ROOT))
@@ -217,15 +217,10 @@ export interface FreshResult {
  * rounds on-off-control then the reverse (as benchHttp), each variant a
  * server of its own on the private redis-server
  */
-export async function benchFreshApp(options: {
-  redisPort: number
-  rounds: number
-  seconds: number
-  warmupSeconds: number
-  connections: number
-  log: (line: string) => void
-}): Promise<FreshResult> {
-  const { connections } = options
+export async function benchFreshApp(
+  options: Parameters<typeof benchHttp>[0]
+): Promise<FreshResult> {
+  const connections = options.connections ?? 50
   const setup = await prepareFreshApp(options.log)
   const appKey = randomBytes(32).toString('base64url')
   const servers = FRESH_VARIANTS.map(

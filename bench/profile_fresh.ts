@@ -174,6 +174,10 @@ try {
     '\nframes whose self time grows most from off to on, µs per request (two runs: noisy):'
   )
   for (const [name, delta] of growth) console.log(`  ${fixed(delta, 2).padStart(7)}  ${name}`)
+  const share = (time: number) => `${fixed((time / on.total) * 100, 1)} %`
+  console.log(
+    `\nsummary: with tracking on, the package's frames and what they call take ${share(on.packageTime)} of the server's CPU (record(): ${share(on.recordTime)}), ${fixed(perRequest(on.packageTime, on), 2)} of ${fixed(perRequest(on.total, on), 1)} µs per request`
+  )
 } finally {
   await redisServer.stop()
 }
