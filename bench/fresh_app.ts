@@ -215,7 +215,11 @@ export interface FreshResult {
 /**
  * P1 from outside: the built fresh app, tracking on / off / off again, in
  * rounds on-off-control then the reverse (as benchHttp), each variant a
- * server of its own on the private redis-server
+ * server of its own on the private redis-server. Every round starts (and
+ * warms up) new server processes: two processes of the same build differ by
+ * up to 10-15 % in req/s for their whole life (JIT and memory layout luck),
+ * which a round-robin over long-lived servers would take for the cost of
+ * tracking.
  */
 export async function benchFreshApp(
   options: Parameters<typeof benchHttp>[0]
@@ -223,22 +227,20 @@ export async function benchFreshApp(
   const connections = options.connections ?? 50
   const setup = await prepareFreshApp(options.log)
   const appKey = randomBytes(32).toString('base64url')
-  const servers = FRESH_VARIANTS.map(
-    (variant) =>
-      new BenchServer(`fresh-${variant}`, {
-        cwd: setup.dir,
-        args: ['bin/server.js'],
-        probe: LIGHT_PATH,
-        env: freshAppEnv({
-          APP_KEY: appKey,
-          REDIS_HOST: '127.0.0.1',
-          REDIS_PORT: String(options.redisPort),
-          REDIS_PASSWORD: '',
-          TRACKING_STORE: 'redis',
-          TRACKING_ENABLED: variant === 'on' ? 'true' : 'false',
-        }),
-      })
-  )
+  const serverOf = (variant: FreshVariant) =>
+    new BenchServer(`fresh-${variant}`, {
+      cwd: setup.dir,
+      args: ['bin/server.js'],
+      probe: LIGHT_PATH,
+      env: freshAppEnv({
+        APP_KEY: appKey,
+        REDIS_HOST: '127.0.0.1',
+        REDIS_PORT: String(options.redisPort),
+        REDIS_PASSWORD: '',
+        TRACKING_STORE: 'redis',
+        TRACKING_ENABLED: variant === 'on' ? 'true' : 'false',
+      }),
+    })
   const requests = browserRequests([LIGHT_PATH])
   const redis = redisClient(options.redisPort)
   const keys = new TrackingKeys('tracking')
@@ -253,10 +255,16 @@ export async function benchFreshApp(
     counted: { on: 0, off: 0, control: 0 },
     failures: 0,
   }
+  let servers: BenchServer[] = []
   try {
-    for (const server of servers) await server.start()
-    for (const server of servers) await load(server, connections, options.warmupSeconds, requests)
     for (let round = 0; round < options.rounds; round++) {
+      servers = FRESH_VARIANTS.map(serverOf)
+      /* one at a time, as benchHttp boots its servers */
+      for (const server of servers) await server.start()
+      for (const server of servers) {
+        await load(server, connections, options.warmupSeconds, requests)
+      }
+      await sleep(1500)
       const order = round % 2 === 0 ? servers : [...servers].reverse()
       const line: string[] = []
       for (const server of order) {
@@ -276,6 +284,7 @@ export async function benchFreshApp(
         line.push(`${variant} ${Math.round(rps)} req/s`)
       }
       options.log(`  fresh app round ${round + 1}/${options.rounds}: ${line.join(', ')}`)
+      for (const server of servers) await server.stop()
     }
   } finally {
     for (const server of servers) await server.stop().catch(() => {})

@@ -69,7 +69,7 @@ const SIZES = QUICK
     }
   : {
       p1: { rounds: 7, seconds: 5, warmupSeconds: 3, connections: 50 },
-      fresh: { rounds: 10, seconds: 3, warmupSeconds: 3, connections: 50 },
+      fresh: { rounds: 8, seconds: 3, warmupSeconds: 2, connections: 50 },
       p3: { calls: 1_000_000, rounds: 5 },
       p4: { small: 10_000, large: 100_000, dbs: ['sqlite', 'pg'] as const, autocommitSample: 300 },
       p5: {} as Record<string, string>,
@@ -253,7 +253,9 @@ the router stack: bench/fresh_app.ts), \`node ace configure adonis-tracking --st
 NODE_ENV=production, LOG_LEVEL=warn, Redis store on the private redis-server. Every request is
 \`GET /light\` (\`router.get('/light', () => 'ok')\`) from one of 20 browser user agents, as a guest:
 each one is counted. autocannon, ${fresh.connections} connections, ${fresh.seconds} s per variant and round, ${fresh.rounds} rounds
-in the order on, off, control, then reversed. **on** \`enabled: true\`, **off** and **control** (a
+in the order on, off, control, then reversed; every round boots three new server processes and warms each up
+for ${SIZES.fresh.warmupSeconds} s (two processes of one build keep a req/s gap of up to 10-15 % for their whole life, so
+long-lived servers would read that luck as the cost of tracking). **on** \`enabled: true\`, **off** and **control** (a
 second server) \`enabled: false\`. The app was ${fresh.setup.reused ? 'reused from tmp/bench-fresh-app (same tarball)' : 'installed and built'}: ${fixed(fresh.setup.seconds, 0)} s of setup.
 Views counted in Redis while "on" was loaded: ${int(fresh.counted.on)} (off: ${int(fresh.counted.off)}, control: ${int(fresh.counted.control)}).
 Failed requests: ${fresh.failures}. Per-round ratios on/off: ${ratios(summary.onOffRounds)}; control/off: ${ratios(summary.controlOffRounds)}.

@@ -46,7 +46,7 @@ export function run(
     child.stderr.on('data', (chunk) => (output += chunk))
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      output += `\n[e2e] killed after ${options.timeoutMs} ms`
+      output += `\n[killed after ${options.timeoutMs} ms]`
     }, options.timeoutMs ?? 300_000)
     child.on('error', reject)
     child.on('close', (code) => {
