@@ -13,7 +13,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { createWriteStream, mkdirSync } from 'node:fs'
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
@@ -51,20 +51,29 @@ const VARIANT_ENV: Record<Variant, Record<string, string>> = {
   writeThrough: { TRACKING_BUFFER_MS: '0' },
 }
 
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux) */
+const CLOCK_TICKS = 100
+
 /** The package default of bufferMs: how long the "on" variant may hold views */
 const DEFAULT_BUFFER_MS = 1000
 
 /** Pages of the demo that are counted (anonymous visitors are tracked) */
 const PAGES = ['/', '/about', '/posts/1', '/posts/2', '/posts/3']
 
-/** 20 browsers: the anonymous visitor is a hash of ip + user agent */
-const REQUESTS = Array.from({ length: 20 }, (_, i) => ({
-  method: 'GET',
-  path: PAGES[i % PAGES.length],
-  headers: {
-    'user-agent': `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.${i}.0 Safari/537.36`,
-  },
-}))
+/**
+ * 20 browsers asking for the paths in turn: each is an anonymous visitor
+ * (a hash of ip + user agent)
+ */
+export function browserRequests(paths: readonly string[]) {
+  return Array.from({ length: 20 }, (_, i) => ({
+    method: 'GET',
+    path: paths[i % paths.length],
+    headers: {
+      'user-agent': `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.${i}.0 Safari/537.36`,
+    },
+  }))
+}
+const REQUESTS = browserRequests(PAGES)
 
 /** Redis traffic of one load window */
 export interface RedisWindow {
@@ -94,39 +103,63 @@ export interface HttpResult {
 }
 
 /**
- * One demo server (bin/server.ts) in a child process
+ * How a benchmarked server is started: folder, node arguments (the entry
+ * file last) and environment; PORT is added at start
  */
-class DemoServer {
-  readonly variant: Variant
+export interface ServerSpec {
+  cwd: string
+  args: string[]
+  env: NodeJS.ProcessEnv
+  /** a path that answers 200 once the app is up */
+  probe: string
+}
+
+/**
+ * One app server in a child process, its output in tmp/bench-server-<name>.log
+ */
+export class BenchServer {
+  readonly variant: string
   port = 0
+  #spec: ServerSpec
   #child?: ChildProcess
 
-  constructor(variant: Variant) {
+  constructor(variant: string, spec: ServerSpec) {
     this.variant = variant
+    this.#spec = spec
   }
 
   get url() {
     return `http://127.0.0.1:${this.port}`
   }
 
-  async start(redisPort: number, env: Record<string, string>) {
+  get logFile() {
+    return `tmp/bench-server-${this.variant}.log`
+  }
+
+  /**
+   * CPU seconds (user + system) the server has used so far, from
+   * /proc/<pid>/stat (Linux; NaN elsewhere). Per request served, it depends
+   * far less on what else the machine runs than req/s does.
+   */
+  cpuSeconds(): number {
+    try {
+      const stat = readFileSync(`/proc/${this.#child?.pid}/stat`, 'utf8')
+      /* fields after the command name, which is in parentheses */
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
+    } catch {
+      return Number.NaN
+    }
+  }
+
+  async start() {
     this.port = await freePort()
     mkdirSync(new URL('tmp/', ROOT), { recursive: true })
-    const log = createWriteStream(new URL(`tmp/bench-server-${this.variant}.log`, ROOT))
-    this.#child = spawn(process.execPath, [...process.execArgv, 'bin/server.ts'], {
-      cwd: fileURLToPath(ROOT),
+    const log = createWriteStream(new URL(this.logFile, ROOT))
+    this.#child = spawn(process.execPath, this.#spec.args, {
+      cwd: this.#spec.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        ...env,
-        PORT: String(this.port),
-        HOST: '127.0.0.1',
-        REDIS_HOST: '127.0.0.1',
-        REDIS_PORT: String(redisPort),
-        REDIS_PASSWORD: '',
-        TRACKING_STORE: 'redis',
-        ...VARIANT_ENV[this.variant],
-      },
+      env: { ...this.#spec.env, PORT: String(this.port) },
     })
     const child = this.#child
     cleanups.add(() => child.kill('SIGKILL'))
@@ -136,7 +169,7 @@ class DemoServer {
     while (Date.now() < deadline) {
       if (this.#child.exitCode !== null) break
       try {
-        const response = await fetch(`${this.url}/about`, {
+        const response = await fetch(`${this.url}${this.#spec.probe}`, {
           headers: { 'user-agent': 'bench-probe' },
         })
         await response.arrayBuffer()
@@ -144,11 +177,10 @@ class DemoServer {
       } catch {}
       await sleep(250)
     }
-    throw new Error(
-      `the demo server (${this.variant}) did not answer on ${this.url}; see tmp/bench-server-${this.variant}.log`
-    )
+    throw new Error(`the server ${this.variant} did not answer on ${this.url}; see ${this.logFile}`)
   }
 
+  /** SIGTERM, SIGKILL after 8 s; resolves once the process is gone */
   async stop() {
     const child = this.#child
     if (!child || child.exitCode !== null || child.signalCode !== null) return
@@ -160,13 +192,33 @@ class DemoServer {
   }
 }
 
-async function load(server: DemoServer, connections: number, seconds: number) {
-  return autocannon({
-    url: server.url,
-    connections,
-    duration: seconds,
-    requests: REQUESTS,
+/** A demo server (bin/server.ts) of one variant */
+function demoServer(variant: Variant, redisPort: number, env: Record<string, string>) {
+  return new BenchServer(variant, {
+    cwd: fileURLToPath(ROOT),
+    args: [...process.execArgv, 'bin/server.ts'],
+    probe: '/about',
+    env: {
+      ...process.env,
+      ...env,
+      HOST: '127.0.0.1',
+      REDIS_HOST: '127.0.0.1',
+      REDIS_PORT: String(redisPort),
+      REDIS_PASSWORD: '',
+      TRACKING_STORE: 'redis',
+      ...VARIANT_ENV[variant],
+    },
   })
+}
+
+/** autocannon against one server (the 20 browsers of REQUESTS unless told) */
+export async function load(
+  server: BenchServer,
+  connections: number,
+  seconds: number,
+  requests: readonly object[] = REQUESTS
+) {
+  return autocannon({ url: server.url, connections, duration: seconds, requests })
 }
 
 async function snapshot(redis: Redis) {
@@ -174,8 +226,8 @@ async function snapshot(redis: Redis) {
   return { commands: commandCalls(info), reads: Number(info.get('total_reads_processed') ?? 0) }
 }
 
-/** Sum of every day total the demo keeps in Redis (read outside the windows) */
-async function countedViews(redis: Redis, keys: TrackingKeys) {
+/** Sum of every day total the app keeps in Redis (read outside the windows) */
+export async function countedViews(redis: Redis, keys: TrackingKeys) {
   const days = await redis.smembers(keys.days())
   if (days.length === 0) return 0
   const totals = await redis.mget(...days.map((day) => keys.total(day)))
@@ -204,7 +256,7 @@ export async function benchHttp(options: {
     DB_SQLITE_FILE: 'bench-http.sqlite3',
     SESSION_DRIVER: 'cookie',
   }
-  const servers = VARIANTS.map((variant) => new DemoServer(variant))
+  const servers = VARIANTS.map((variant) => demoServer(variant, options.redisPort, common))
   const redis = redisClient(options.redisPort)
   const result: HttpResult = {
     connections,
@@ -217,7 +269,7 @@ export async function benchHttp(options: {
   }
   try {
     /* one at a time: three boots at once on two cores take longer than in a row */
-    for (const server of servers) await server.start(options.redisPort, common)
+    for (const server of servers) await server.start()
     options.log(
       `  servers up: ${servers.map((server) => `${server.variant} :${server.port}`).join(', ')}`
     )
@@ -228,7 +280,7 @@ export async function benchHttp(options: {
       const order = round % 2 === 0 ? servers : [...servers].reverse()
       const line: string[] = []
       for (const server of order) {
-        const variant = server.variant
+        const variant = server.variant as Variant
         const countedBefore = await countedViews(redis, keys)
         const before = await snapshot(redis)
         const run = await load(server, connections, options.seconds)

@@ -3,7 +3,7 @@
 | npm run bench
 |--------------------------------------------------------------------------
 |
-|   npm run bench                 full run (5-7 minutes on 2 shared cores, P5 included), writes docs/benchmarks.md
+|   npm run bench                 full run (7-9 minutes on 2 shared cores, P5 included), writes docs/benchmarks.md
 |   npm run bench -- --quick      smoke run (about 1 minute), writes tmp/benchmarks-quick.md
 |   npm run bench -- --only=p1,p4 some sections (p1 includes p2; also p3, p5, redis)
 |   npm run bench -- --out=FILE   where the report goes
@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url'
 import { TestRedisServer } from '../tests/redis_server.ts'
 import { benchHttp, httpSummary, redisPer1000, type HttpResult } from './http.ts'
 import { benchRecorder } from './recorder.ts'
+import { benchFreshApp, freshSummary, type FreshVariant } from './fresh_app.ts'
 import { benchFlush, type FlushResult } from './flush.ts'
 import {
   cleanups,
@@ -60,6 +61,7 @@ const OUT = args.out
 const SIZES = QUICK
   ? {
       p1: { rounds: 1, seconds: 3, warmupSeconds: 2, connections: 50 },
+      fresh: { rounds: 2, seconds: 3, warmupSeconds: 2, connections: 50 },
       p3: { calls: 200_000, rounds: 3 },
       p4: { small: 1_000, large: 10_000, dbs: ['sqlite'] as const, autocommitSample: 50 },
       p5: { BENCH_DBS: 'sqlite', BENCH_PATHS: '100,1000', BENCH_ROUNDS: '3' },
@@ -67,6 +69,7 @@ const SIZES = QUICK
     }
   : {
       p1: { rounds: 7, seconds: 5, warmupSeconds: 3, connections: 50 },
+      fresh: { rounds: 8, seconds: 3, warmupSeconds: 2, connections: 50 },
       p3: { calls: 1_000_000, rounds: 5 },
       p4: { small: 10_000, large: 100_000, dbs: ['sqlite', 'pg'] as const, autocommitSample: 300 },
       p5: {} as Record<string, string>,
@@ -236,6 +239,68 @@ than \`exec\` when several transactions arrive in one read. The figure used is t
         measured: `${fixed(wt.roundTripsPer1000, 0)} (${fixed(wt.commandsPer1000, 0)} commands)`,
         verdict: 'info',
       })
+    }
+    log(`\nP1 from outside: the packed tarball in a fresh app (${elapsed()})`)
+    try {
+      const fresh = await benchFreshApp({ redisPort: redisServer.port, ...SIZES.fresh, log })
+      const summary = freshSummary(fresh)
+      const rounds = (variant: FreshVariant) =>
+        fresh.rps[variant].map((value) => int(value)).join(', ')
+      const ratios = (values: number[]) => values.map((value) => fixed(value, 2)).join(', ')
+      sections.push(`## P1 from outside: the packed tarball in a fresh app
+
+\`npm pack\` of the package installed into a fresh AdonisJS 7 app (the e2e fixture,
+tests/e2e/fixture_app.ts, plus @adonisjs/session and the @adonisjs/auth session guard initialized in
+the router stack: bench/fresh_app.ts), \`node ace configure adonis-tracking --store=redis\`,
+\`trackAnonymous: true\`, built with \`node ace build\` and served by \`node bin/server.js\` with
+NODE_ENV=production, LOG_LEVEL=warn, Redis store on the private redis-server. Every request is
+\`GET /light\` (\`router.get('/light', () => 'ok')\`) from one of 20 browser user agents, as a guest:
+each one is counted. autocannon, ${fresh.connections} connections, ${fresh.seconds} s per variant and round, ${fresh.rounds} rounds
+in the order on, off, control, then reversed; every round boots three new server processes and warms each up
+for ${SIZES.fresh.warmupSeconds} s (two processes of one build keep a req/s gap of up to 10-15 % for their whole life, so
+long-lived servers would read that luck as the cost of tracking). **on** \`enabled: true\`, **off** and **control** (a
+second server) \`enabled: false\`. The app was ${fresh.setup.reused ? 'reused from tmp/bench-fresh-app (same tarball)' : 'installed and built'}: ${fixed(fresh.setup.seconds, 0)} s of setup.
+Views counted in Redis while "on" was loaded: ${int(fresh.counted.on)} (off: ${int(fresh.counted.off)}, control: ${int(fresh.counted.control)}).
+Failed requests: ${fresh.failures}. Per-round ratios on/off: ${ratios(summary.onOffRounds)}; control/off: ${ratios(summary.controlOffRounds)}.
+autocannon sends no cookie back, so every request starts a session (the same with tracking on or off).
+A second view of the same windows: the CPU time (user + system, /proc/<pid>/stat) each server used per
+request answered; off's over on's is the req/s ratio the app would show with a core of its own. It
+does not depend on how the cores are shared out between the servers, but a busy machine makes it
+noisy too (the control shows how much): per round on ${ratios(summary.cpuOnOffRounds)};
+control: ${ratios(summary.cpuControlOffRounds)}).
+
+| variant | req/s per round | median req/s | median p99 latency | vs off (median of per-round ratios) | CPU µs per request | CPU: off / variant |
+| --- | --- | ---: | ---: | ---: | ---: | ---: |
+| off | ${rounds('off')} | ${int(summary.medians.off)} | ${summary.p99.off} ms | 1 | ${fixed(summary.cpu.off, 0)} | 1 |
+| control (off again) | ${rounds('control')} | ${int(summary.medians.control)} | ${summary.p99.control} ms | ${fixed(summary.controlOff, 3)} | ${fixed(summary.cpu.control, 0)} | ${fixed(summary.cpuControlOff, 3)} |
+| on | ${rounds('on')} | ${int(summary.medians.on)} | ${summary.p99.on} ms | ${fixed(summary.onOff, 3)} | ${fixed(summary.cpu.on, 0)} | ${fixed(summary.cpuOnOff, 3)} |
+`)
+      goals.push({
+        id: 'P1',
+        what: 'req/s tracking on / off, packed tarball in a fresh app (session auth, light route, guests)',
+        goal: '>= 0.97',
+        measured: `${fixed(summary.onOff, 3)} (rounds ${ratios(summary.onOffRounds)})`,
+        verdict: verdict(summary.onOff >= 0.97 && fresh.counted.on > 0 && fresh.failures === 0),
+      })
+      goals.push({
+        id: 'P1',
+        what: 'control: fresh app, a 2nd server with tracking off / off (noise floor)',
+        goal: '1 when quiet',
+        measured: `${fixed(summary.controlOff, 3)} (rounds ${ratios(summary.controlOffRounds)})`,
+        verdict: 'info',
+      })
+      goals.push({
+        id: 'P1',
+        what: 'fresh app, CPU per request off / on (cross-check; control after it)',
+        goal: 'reported',
+        measured: `${fixed(summary.cpuOnOff, 3)} (${fixed(summary.cpu.on, 0)} vs ${fixed(summary.cpu.off, 0)} µs; control ${fixed(summary.cpuControlOff, 3)})`,
+        verdict: 'info',
+      })
+    } catch (error) {
+      const reason = errorText(error)
+      log(`  failed: ${reason}`)
+      failures++
+      notRun('P1', 'req/s tracking on / off, packed tarball in a fresh app', '>= 0.97', reason)
     }
   }
 

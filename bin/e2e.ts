@@ -34,14 +34,12 @@ import { createRequire } from 'node:module'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { fixtureFiles } from '../tests/e2e/fixture_app.ts'
+import { appEnv, NPM, REPO, run, writeFiles } from './lib/fresh_app.ts'
 import { writeCheckSummary } from './lib/summary.ts'
 import { freePort } from '../tests/redis_server.ts'
 
-const REPO = fileURLToPath(new URL('../', import.meta.url))
 const KEEP = process.argv.includes('--keep')
-const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm'
 const REDIS_HOST = process.env.REDIS_HOST ?? '127.0.0.1'
 const REDIS_PORT = Number(process.env.REDIS_PORT ?? 6379)
 const BROWSER_UA =
@@ -129,49 +127,6 @@ function indent(text: string) {
     .split('\n')
     .map((line) => `    | ${line}`)
     .join('\n')
-}
-
-/**
- * The environment of every command run in the app: the repository's own
- * settings (PORT, DB, TRACKING_STORE, export conditions...) must not leak in
- */
-function appEnv(extra: Record<string, string> = {}) {
-  const env: Record<string, string | undefined> = { ...process.env }
-  for (const key of Object.keys(env)) {
-    if (
-      /^(PORT|HOST|APP_KEY|APP_NAME|NODE_ENV|TZ|LOG_LEVEL|NODE_OPTIONS|SESSION_DRIVER|DB|DB_.+|REDIS_.+|TRACKING_.+)$/.test(
-        key
-      )
-    ) {
-      delete env[key]
-    }
-  }
-  return { ...env, ...extra } as NodeJS.ProcessEnv
-}
-
-/**
- * Runs a command to completion and returns its exit code and output
- */
-function run(
-  command: string,
-  args: string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }
-): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? appEnv() })
-    let output = ''
-    child.stdout.on('data', (chunk) => (output += chunk))
-    child.stderr.on('data', (chunk) => (output += chunk))
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      output += `\n[e2e] killed after ${options.timeoutMs} ms`
-    }, options.timeoutMs ?? 300_000)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, output })
-    })
-  })
 }
 
 /**
@@ -358,12 +313,7 @@ async function main() {
   step('Fresh AdonisJS 7 app')
   appDir = join(work, 'app')
   const port = await freePort()
-  for (const [path, contents] of Object.entries(
-    fixtureFiles({ appKey: randomBytes(24).toString('base64url'), port })
-  )) {
-    mkdirSync(dirname(join(appDir, path)), { recursive: true })
-    writeFileSync(join(appDir, path), contents)
-  }
+  writeFiles(appDir, fixtureFiles({ appKey: randomBytes(24).toString('base64url'), port }))
   ok(`written in ${appDir}`)
   await must(
     'npm install --prefer-offline <deps> <tarball>',

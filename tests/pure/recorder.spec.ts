@@ -25,15 +25,25 @@ function fakeCtx(options: {
   user?: { id: number } | null
   ip?: string
   ua?: string
+  /** the socket's address and X-Forwarded-For, when the test needs them */
+  socket?: string
+  forwardedFor?: string
 }) {
-  const headers = { 'user-agent': options.ua ?? 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0' }
+  const headers: Record<string, string> = {
+    'user-agent': options.ua ?? 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0',
+  }
+  if (options.forwardedFor) headers['x-forwarded-for'] = options.forwardedFor
   return {
     request: {
       url: () => options.url ?? '/',
       method: () => 'GET',
       ip: () => options.ip ?? '203.0.113.7',
       header: (name: string) => (headers as Record<string, string>)[name],
-      request: { headers, url: options.rawUrl ?? options.url ?? '/' },
+      request: {
+        headers,
+        url: options.rawUrl ?? options.url ?? '/',
+        socket: options.socket ? { remoteAddress: options.socket } : undefined,
+      },
     },
     response: { getStatus: () => 200 },
     auth: options.user === undefined ? undefined : { user: options.user },
@@ -234,6 +244,24 @@ test.group('TrackingRecorder', () => {
     const day = recorder.dayOf(Date.now())
     assert.equal(await store.getDayTotal(day), 3)
     assert.equal(await store.getUniqueCount(day), 2)
+  })
+
+  test('guests are told apart by request.ip(): behind a proxy and direct', async ({ assert }) => {
+    const { recorder, store, buffer } = recorderWith({ trackAnonymous: true })
+    const visits = [
+      /* one proxy connection, two clients: request.ip() reads X-Forwarded-For */
+      { socket: '127.0.0.1', forwardedFor: '198.51.100.1', ip: '198.51.100.1' },
+      { socket: '127.0.0.1', forwardedFor: '198.51.100.2', ip: '198.51.100.2' },
+      /* direct clients: request.ip() is the socket's address */
+      { socket: '192.0.2.1', ip: '192.0.2.1' },
+      { socket: '192.0.2.2', ip: '192.0.2.2' },
+      { socket: '192.0.2.1', ip: '192.0.2.1' },
+    ]
+    for (const visit of visits) assert.isTrue(recorder.record(fakeCtx({ url: '/a', ...visit })))
+    await buffer.drain()
+    const day = recorder.dayOf(Date.now())
+    assert.equal(await store.getDayTotal(day), 5)
+    assert.equal(await store.getUniqueCount(day), 4)
   })
 
   test('the visitorId hook replaces the built-in identity', ({ assert }) => {
