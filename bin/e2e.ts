@@ -37,6 +37,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { fixtureFiles } from '../tests/e2e/fixture_app.ts'
 import { writeCheckSummary } from './lib/summary.ts'
+import { hardening } from './lib/e2e_hardening.ts'
 import { freePort } from '../tests/redis_server.ts'
 
 const REPO = fileURLToPath(new URL('../', import.meta.url))
@@ -647,6 +648,7 @@ async function main() {
     cwd: appDir,
   })
   checkRows('a second flush adds nothing (exactly once)')
+  await hardening(appDir, { ok, fail, step, run, must, query, appEnv, waitForServer, stopServer })
 }
 
 try {
