@@ -43,6 +43,8 @@ const JUNK = ['/junk/a', '/junk/b', '/junk/c', '/junk/d', '/junk/e']
 /** U+202E (right-to-left override) inside a path, percent-encoded */
 const BIDI_REQUEST = '/junk/invoice-%E2%80%AEfdp.exe'
 const BIDI_STORED = '/junk/invoice-fdp.exe'
+/** Visitor ids the visitorId hook answers (from a header): "logged-in users" of an app without login */
+const MEMBERS = ['e2e-user-1', 'e2e-user-2', 'e2e-user-3']
 
 /**
  * Config mistakes, one at a time: the commented default line of
@@ -87,6 +89,13 @@ function todaysRows(h: E2EHelpers): Record<string, number> {
     if (day.startsWith(today())) out[String(row.path)] = Number(row.views)
   }
   return out
+}
+
+/** Today's row of tracking_daily_stats */
+function todaysStats(h: E2EHelpers): Record<string, unknown> | undefined {
+  return h.query(
+    `SELECT unique_visitors, visitors_sketch FROM tracking_daily_stats WHERE date LIKE '${today()}%'`
+  )[0]
 }
 
 /** Every value of every key under the prefix, as text (binary as latin1) */
@@ -134,6 +143,7 @@ export async function hardening(appDir: string, h: E2EHelpers) {
 
   /* the day holds the first flow's paths; the bidi path is admitted, then 2 of the flood */
   const before = todaysRows(h)
+  const visitorsBefore = Number(todaysStats(h)?.unique_visitors ?? 0)
   const held = Object.keys(before).length
   const cap = held + 3
   writeFileSync(
@@ -141,11 +151,15 @@ export async function hardening(appDir: string, h: E2EHelpers) {
     config
       .replace(/\/\/ maxPathsPerDay: .*,/, `maxPathsPerDay: ${cap},`)
       .replace(/\/\/ trailingSlash: .*,/, `trailingSlash: 'strip',`)
+      .replace(
+        /\/\/ visitorId: .*,/,
+        `visitorId: (ctx) => ctx.request.header('x-visitor') ?? null,`
+      )
   )
   const routesPath = join(appDir, 'start/routes.ts')
   writeFileSync(routesPath, `${readFileSync(routesPath, 'utf8')}${ROUTES}`)
   h.ok(
-    `config/tracking.ts: maxPathsPerDay: ${cap} (${held} paths held today + 3), trailingSlash: 'strip'; GET /junk/* and /health/cabinet added`
+    `config/tracking.ts: maxPathsPerDay: ${cap} (${held} paths held today + 3), trailingSlash: 'strip', visitorId from an x-visitor header; GET /junk/* and /health/cabinet added`
   )
 
   h.step('#13: serve again, flood the catch-all route')
@@ -201,10 +215,11 @@ export async function hardening(appDir: string, h: E2EHelpers) {
       `cabinet audience 'staff': the Analytics topbar entry and ${staffWidgets.length} widgets (${staffWidgets.join(', ')})`
     )
 
-    await get('/about/')
-    await get(BIDI_REQUEST)
+    await get('/about/', { 'x-visitor': MEMBERS[0] })
+    await get(BIDI_REQUEST, { 'x-visitor': MEMBERS[1] })
     await written(2)
-    for (const path of JUNK) await get(path)
+    for (const [index, path] of JUNK.entries())
+      await get(path, MEMBERS[index + 2] ? { 'x-visitor': MEMBERS[index + 2] } : {})
     await written(2 + JUNK.length)
     h.ok(
       `GET /about/, ${BIDI_REQUEST} and ${JUNK.length} new paths under /junk/*: ${2 + JUNK.length} views live in Redis`
@@ -291,6 +306,27 @@ export async function hardening(appDir: string, h: E2EHelpers) {
       h.fail(`tracking_daily_stats.visitors_sketch: ${JSON.stringify(sketches)}`)
     h.ok(
       `tracking_daily_stats.visitors_sketch: ${sketches.length} Redis HyperLogLog ("HYLL") sketch(es)`
+    )
+    /*
+     * the attack of issue #13: load today's stored sketch into Redis and PFADD
+     * each visitor id; 0 (nothing changed) would mean the raw id is in it
+     */
+    const stats = todaysStats(h)
+    if (!stats || Number(stats.unique_visitors) !== visitorsBefore + MEMBERS.length)
+      h.fail(
+        `today's unique visitors: ${stats?.unique_visitors}, expected ${visitorsBefore} + ${MEMBERS.length}`
+      )
+    const probe = `{${prefix}}:e2e-probe`
+    const found: string[] = []
+    for (const member of MEMBERS) {
+      await redis.set(probe, stats.visitors_sketch as Buffer)
+      if ((await redis.pfadd(probe, member)) === 0) found.push(member)
+    }
+    await redis.del(probe)
+    if (found.length)
+      h.fail(`the stored sketch answers "visited" for the raw ids ${found.join(', ')}`)
+    h.ok(
+      `today's sketch counts ${stats.unique_visitors} visitors, yet PFADD of each raw id (${MEMBERS.join(', ')}) into a copy changes it: only keyed hashes are stored`
     )
     const texts: string[] = []
     const tables = h.query(
