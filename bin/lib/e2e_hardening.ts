@@ -38,6 +38,8 @@ const USER_AGENT =
 /** What no stored row, key or value may hold: the client's IP and user agent */
 const RAW_VISITOR_VALUES = ['127.0.0.1', 'Mozilla/5.0', 'Chrome/131.0', 'hardening']
 const OTHER = '(other)'
+/** How bin/e2e.ts serves the app */
+const SERVER_ARGS = ['--import=@poppinss/ts-exec', 'bin/server.ts']
 /** The new distinct paths of the flood (maxPathsPerDay admits two of them) */
 const JUNK = ['/junk/a', '/junk/b', '/junk/c', '/junk/d', '/junk/e']
 /** U+202E (right-to-left override) inside a path, percent-encoded */
@@ -69,11 +71,11 @@ router.get('/junk/*', ({ request }) => ({ junk: request.url() }))
 router.get('/health/cabinet', async () => {
   const app = (await import('@adonisjs/core/services/app')).default
   const cabinet = await app.container.make('tracking.cabinet')
-  const as = async (audience: 'user' | 'staff') => ({
+  const seenBy = async (audience: 'user' | 'staff') => ({
     topbar: await cabinet.topbar({ audience }),
     widgets: await cabinet.dashboardWidgets({ audience }),
   })
-  return { user: await as('user'), staff: await as('staff') }
+  return { user: await seenBy('user'), staff: await seenBy('staff') }
 })
 `
 
@@ -116,6 +118,43 @@ async function redisDump(redis: Redis, prefix: string): Promise<string[]> {
   return out
 }
 
+/**
+ * Each config mistake, one at a time (config/tracking.ts restored after
+ * each): `node ace flush_page_views` and `node bin/server.ts` both stop at
+ * boot, non-zero, naming the key. (`node ace list` does not boot the
+ * providers: it lists the commands even with a broken config.)
+ */
+async function checkConfigMistakes(appDir: string, h: E2EHelpers, config: string) {
+  h.step('#13: config mistakes stop the boot with E_TRACKING_INVALID_CONFIG')
+  const configPath = join(appDir, 'config/tracking.ts')
+  const env = h.appEnv({ PORT: String(await freePort()), HOST: '127.0.0.1' })
+  for (const mistake of CONFIG_MISTAKES) {
+    const edited = config.replace(mistake.line, mistake.value)
+    if (edited === config) h.fail(`config/tracking.ts has no line ${mistake.line}`, config)
+    writeFileSync(configPath, edited)
+    const codes: string[] = []
+    try {
+      for (const [label, args] of [
+        ['node ace flush_page_views', ['ace', 'flush_page_views']],
+        ['node bin/server.ts', SERVER_ARGS],
+      ] satisfies Array<[string, string[]]>) {
+        const result = await h.run('node', args, { cwd: appDir, env, timeoutMs: 60_000 })
+        if (
+          result.code === null ||
+          result.code === 0 ||
+          !result.output.includes('E_TRACKING_INVALID_CONFIG') ||
+          !result.output.includes(`"${mistake.key}"`)
+        )
+          h.fail(`${mistake.value} did not stop ${label} naming "${mistake.key}"`, result.output)
+        codes.push(`${label} exits ${result.code}`)
+      }
+    } finally {
+      writeFileSync(configPath, config)
+    }
+    h.ok(`${mistake.value} -> ${codes.join(', ')}: E_TRACKING_INVALID_CONFIG "${mistake.key}"`)
+  }
+}
+
 export async function hardening(appDir: string, h: E2EHelpers) {
   const configPath = join(appDir, 'config/tracking.ts')
   const config = readFileSync(configPath, 'utf8')
@@ -123,23 +162,7 @@ export async function hardening(appDir: string, h: E2EHelpers) {
   const staffKey = /x-staff-key'\) === '([^']+)'/.exec(config)?.[1]
   if (!prefix || !staffKey) h.fail('config/tracking.ts has no keyPrefix or staff key', config)
 
-  h.step('#13: config mistakes stop the boot with E_TRACKING_INVALID_CONFIG')
-  for (const mistake of CONFIG_MISTAKES) {
-    const edited = config.replace(mistake.line, mistake.value)
-    if (edited === config) h.fail(`config/tracking.ts has no line ${mistake.line}`, config)
-    writeFileSync(configPath, edited)
-    const result = await h.run('node', ['ace', 'flush_page_views'], { cwd: appDir })
-    writeFileSync(configPath, config)
-    if (
-      result.code === 0 ||
-      !result.output.includes('E_TRACKING_INVALID_CONFIG') ||
-      !result.output.includes(`"${mistake.key}"`)
-    )
-      h.fail(`${mistake.value} did not stop the boot naming "${mistake.key}"`, result.output)
-    h.ok(
-      `${mistake.value} -> node ace flush_page_views exits ${result.code}: E_TRACKING_INVALID_CONFIG "${mistake.key}"`
-    )
-  }
+  await checkConfigMistakes(appDir, h, config)
 
   /* the day holds the first flow's paths; the bidi path is admitted, then 2 of the flood */
   const before = todaysRows(h)
@@ -166,7 +189,7 @@ export async function hardening(appDir: string, h: E2EHelpers) {
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
   let output = ''
-  const server = spawn('node', ['--import=@poppinss/ts-exec', 'bin/server.ts'], {
+  const server = spawn('node', SERVER_ARGS, {
     cwd: appDir,
     env: h.appEnv({ PORT: String(port), HOST: '127.0.0.1' }),
   })
