@@ -342,7 +342,7 @@ export async function hardening(appDir: string, h: E2EHelpers) {
     const probe = `{${prefix}}:e2e-probe`
     const found: string[] = []
     for (const member of MEMBERS) {
-      await redis.set(probe, stats.visitors_sketch as Buffer)
+      await redis.set(probe, stats.visitors_sketch as Buffer, 'EX', 60)
       if ((await redis.pfadd(probe, member)) === 0) found.push(member)
     }
     await redis.del(probe)
