@@ -37,6 +37,7 @@ import { dirname, join } from 'node:path'
 import { fixtureFiles } from '../tests/e2e/fixture_app.ts'
 import { appEnv, NPM, REPO, run, writeFiles } from './lib/fresh_app.ts'
 import { writeCheckSummary } from './lib/summary.ts'
+import { hardening } from './lib/e2e_hardening.ts'
 import { freePort } from '../tests/redis_server.ts'
 
 const KEEP = process.argv.includes('--keep')
@@ -597,6 +598,7 @@ async function main() {
     cwd: appDir,
   })
   checkRows('a second flush adds nothing (exactly once)')
+  await hardening(appDir, { ok, fail, step, run, must, query, appEnv, waitForServer, stopServer })
 }
 
 try {
