@@ -19,14 +19,16 @@ function setup(config: TrackingConfig, now?: () => number) {
   return { recorder: new TrackingRecorder(settings, buffer, { now }), store, buffer }
 }
 
-function ctxOf(options: {
+interface FakeRequest {
   url: string
   ip?: string
   ua?: string | null
   user?: { id: unknown } | null
   route?: string
   headers?: Record<string, string>
-}) {
+}
+
+function ctxOf(options: FakeRequest) {
   const headers: Record<string, string> = { ...options.headers }
   if (options.ua !== null) headers['user-agent'] = options.ua ?? BROWSER
   return {
@@ -43,7 +45,7 @@ function ctxOf(options: {
   } as any
 }
 
-const requests = [
+const requests: FakeRequest[] = [
   { url: '/posts/1' },
   { url: '/posts/1?utm=x#top' },
   { url: '/about/' },
@@ -114,7 +116,18 @@ test.group('record() in one pass', () => {
     const prefixes = ['/', '/admin/', '/a', '/ä/', '/😀', '/.well-known/']
     const { recorder } = setup({ skipPrefixes: prefixes })
     const only = setup({ skipPrefixes: prefixes.slice(1) }).recorder
-    const paths = ['', '/', '/admin', '/admin/', '/about', '/ä/x', '/äx', '/😀', '/😁', '/.well-known/x']
+    const paths = [
+      '',
+      '/',
+      '/admin',
+      '/admin/',
+      '/about',
+      '/ä/x',
+      '/äx',
+      '/😀',
+      '/😁',
+      '/.well-known/x',
+    ]
     for (const path of paths) {
       assert.equal(recorder.isSkipped(path), path.startsWith('/'), path)
       const expected = prefixes.slice(1).some((prefix) => path.startsWith(prefix))
@@ -125,7 +138,9 @@ test.group('record() in one pass', () => {
   test('past the cache bounds every guest is still told apart, and bots still seen', async ({
     assert,
   }) => {
-    const { recorder, store, buffer } = setup({ trackAnonymous: true }, () => Date.UTC(2026, 0, 5, 12))
+    const { recorder, store, buffer } = setup({ trackAnonymous: true }, () =>
+      Date.UTC(2026, 0, 5, 12)
+    )
     /* 5,000 ip addresses with one agent, then 2,500 agents from one address, twice over */
     for (let round = 0; round < 2; round++) {
       for (let i = 0; i < 5000; i++) {
