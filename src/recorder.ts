@@ -255,7 +255,8 @@ export class TrackingRecorder {
   isBot(userAgent: string | undefined): boolean {
     if (!userAgent) return true
     const entry = this.#agent(userAgent)
-    return (entry.bot ??= isbot(userAgent))
+    entry.bot ??= isbot(userAgent)
+    return entry.bot
   }
 
   /** The authenticated user's id as a string, when auth ran for this request */
@@ -348,10 +349,36 @@ export class TrackingRecorder {
     return digest
   }
 
-  /** The status rule: 200, or a redirect when trackRedirects */
-  #countedStatus(ctx: HttpContext): boolean {
+  /**
+   * The rules of the request itself (tracking enabled, GET, skipTracking(ctx),
+   * final status, skipped prefixes): its path when they pass
+   */
+  #eligibleUrl(ctx: HttpContext): string | undefined {
+    const { settings } = this
+    if (!settings.enabled) return undefined
+    const { request } = ctx
+    if (request.method() !== 'GET' || isTrackingSkipped(ctx)) return undefined
     const status = ctx.response.getStatus()
-    return status === 200 || (this.settings.trackRedirects && (status === 301 || status === 302))
+    if (status !== 200 && !(settings.trackRedirects && (status === 301 || status === 302))) {
+      return undefined
+    }
+    const url = request.url()
+    return this.isSkipped(url) ? undefined : url
+  }
+
+  /**
+   * With `ignoreBots`: null for a bot or a prefetch, else what is remembered
+   * of the user agent. Undefined when bots are counted.
+   */
+  #humanAgent(ctx: HttpContext): AgentEntry | null | undefined {
+    if (!this.settings.ignoreBots) return undefined
+    const headers = ctx.request.request.headers
+    if (isPrefetch(headers)) return null
+    const userAgent = headers['user-agent']
+    if (!userAgent) return null
+    const agent = this.#agent(userAgent)
+    agent.bot ??= isbot(userAgent)
+    return agent.bot ? null : agent
   }
 
   /**
@@ -359,47 +386,24 @@ export class TrackingRecorder {
    * status, skipped prefixes, anonymous policy, bots and prefetches)
    */
   isEligible(ctx: HttpContext): boolean {
+    if (this.#eligibleUrl(ctx) === undefined || this.#humanAgent(ctx) === null) return false
     const { settings } = this
-    if (!settings.enabled) return false
-    const { request } = ctx
-    if (request.method() !== 'GET') return false
-    if (isTrackingSkipped(ctx)) return false
-    if (!this.#countedStatus(ctx)) return false
-    if (this.isSkipped(request.url())) return false
-    if (settings.ignoreBots) {
-      const headers = request.request.headers
-      if (isPrefetch(headers)) return false
-      if (this.isBot(headers['user-agent'])) return false
-    }
-    if (!settings.trackAnonymous && !settings.visitorId && this.userId(ctx) === null) return false
-    return true
+    return settings.trackAnonymous || Boolean(settings.visitorId) || this.userId(ctx) !== null
   }
 
   /**
    * Records the request when it is an eligible page view. Never throws and
-   * never waits for the store. The rules and steps of isEligible() and
-   * describe(), in one pass: the user agent is looked up once, the request
+   * never waits for the store. The rules of isEligible() and the steps of
+   * describe() in one pass: the user agent is looked up once, the request
    * path read once, and no object is built for the view.
    */
   record(ctx: HttpContext): boolean {
     try {
+      const url = this.#eligibleUrl(ctx)
+      if (url === undefined) return false
+      const agent = this.#humanAgent(ctx)
+      if (agent === null) return false
       const { settings } = this
-      if (!settings.enabled) return false
-      const { request } = ctx
-      if (request.method() !== 'GET') return false
-      if (isTrackingSkipped(ctx)) return false
-      if (!this.#countedStatus(ctx)) return false
-      const url = request.url()
-      if (this.isSkipped(url)) return false
-      let agent: AgentEntry | undefined
-      if (settings.ignoreBots) {
-        const headers = request.request.headers
-        if (isPrefetch(headers)) return false
-        const userAgent = headers['user-agent']
-        if (!userAgent) return false
-        agent = this.#agent(userAgent)
-        if ((agent.bot ??= isbot(userAgent))) return false
-      }
       const hook = settings.visitorId
       let visitor = hook ? null : this.userId(ctx)
       if (!hook && visitor === null && !settings.trackAnonymous) return false
