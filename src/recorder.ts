@@ -123,7 +123,7 @@ interface AgentEntry {
   digests?: Map<string, string>
 }
 
-/** The skipped prefixes by the code of their second character ("/" + one character first) */
+/** The skipped prefixes grouped by the code of their second character (the one after "/") */
 interface SkipIndex {
   prefixes: readonly string[]
   bySecondChar: Map<number, string[]>
