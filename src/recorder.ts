@@ -16,6 +16,11 @@ const VISITOR_CACHE_SIZE = 4096
 
 const NON_ASCII = /[^\x20-\x7e]/
 /**
+ * A path stored as it is: "/" then printable ASCII without "?" or "#" (the
+ * length is checked apart)
+ */
+const PLAIN_PATH = /^\/[\x20-\x22\x24-\x3e\x40-\x7e]*$/
+/**
  * Removed from stored paths: C0 controls and DEL, and the Unicode
  * bidirectional controls (marks U+200E/U+200F/U+061C, embeddings and
  * overrides U+202A..U+202E, isolates U+2066..U+2069), which would let a path
@@ -70,6 +75,8 @@ function dropIncompleteEscapes(path: string): string {
  * character), "/" when empty.
  */
 export function normalizePath(raw: string | undefined | null): string {
+  /* the common case: nothing to drop, cut or prefix */
+  if (raw && raw.length <= MAX_PATH_LENGTH && PLAIN_PATH.test(raw)) return raw
   let path = raw ?? ''
   const cut = path.search(/[?#]/)
   if (cut !== -1) path = path.slice(0, cut)
@@ -109,6 +116,28 @@ export interface PageHit {
   anonymous: string | null
 }
 
+/** What is remembered of one user agent: its bot verdict and its visitors' digests by ip */
+interface AgentEntry {
+  /** isbot's verdict, once asked */
+  bot?: boolean
+  digests?: Map<string, string>
+}
+
+/** The skipped prefixes grouped by the code of their second character (the one after "/") */
+interface SkipIndex {
+  prefixes: readonly string[]
+  bySecondChar: Map<number, string[]>
+  /** prefixes of one character, checked on every path */
+  short: string[]
+}
+
+/** A prefetch or prerender announced by the browser */
+function isPrefetch(headers: HttpContext['request']['request']['headers']): boolean {
+  const purpose = headers['sec-purpose'] ?? headers['purpose'] ?? headers['x-purpose']
+  if (typeof purpose === 'string' && purpose.includes('prefetch')) return true
+  return headers['x-moz'] === 'prefetch'
+}
+
 /**
  * Turns an HTTP request into a page view: decides eligibility, normalizes the
  * path, resolves the day in the configured timezone and the visitor, and
@@ -120,10 +149,11 @@ export class TrackingRecorder {
   #buffer: WriteBuffer
   #now: () => number
   #dayCache = { day: '', from: 0, until: -1 }
-  #botCache = new Map<string, boolean>()
-  /** digests by user agent, then ip */
-  #visitorCache = new Map<string, Map<string, string>>()
-  #visitorCacheSize = 0
+  /** per user agent: bot verdict and digests (one lookup serves both) */
+  #agents = new Map<string, AgentEntry>()
+  /** digests held in #agents */
+  #digests = 0
+  #skipIndex?: SkipIndex
   /** whether request.ip() is the socket's address when no proxy header came (known at first use) */
   #socketIp?: boolean
 
@@ -163,23 +193,70 @@ export class TrackingRecorder {
     return this.settings.trailingSlash === 'strip' ? stripTrailingSlash(path) : path
   }
 
+  /** The stored path of a request whose `request.url()` is `url` */
+  #pathOf(ctx: HttpContext, url: string): string {
+    if (this.settings.groupBy === 'route' && ctx.route?.pattern) {
+      return this.#storedPath(ctx.route.pattern)
+    }
+    /* plain ASCII: normalizePath would hand it back as is */
+    if (url.length > MAX_PATH_LENGTH || !PLAIN_PATH.test(url)) {
+      return this.#storedPath(requestPath(ctx))
+    }
+    return this.settings.trailingSlash === 'strip' ? stripTrailingSlash(url) : url
+  }
+
   /** True when the path is under one of the skipped prefixes */
   isSkipped(path: string): boolean {
-    const prefixes = this.settings.skipPrefixes
-    for (let i = 0; i < prefixes.length; i++) if (path.startsWith(prefixes[i])) return true
+    let index = this.#skipIndex
+    if (index === undefined || index.prefixes !== this.settings.skipPrefixes) {
+      index = this.#indexSkipPrefixes()
+    }
+    const { short } = index
+    for (let i = 0; i < short.length; i++) if (path.startsWith(short[i])) return true
+    const candidates = index.bySecondChar.get(path.charCodeAt(1))
+    if (candidates === undefined) return false
+    for (let i = 0; i < candidates.length; i++) if (path.startsWith(candidates[i])) return true
     return false
+  }
+
+  /** Groups the skipped prefixes so a path is compared only with those that can match it */
+  #indexSkipPrefixes(): SkipIndex {
+    const prefixes = this.settings.skipPrefixes
+    const index: SkipIndex = { prefixes, bySecondChar: new Map(), short: [] }
+    for (const prefix of prefixes) {
+      if (prefix.length < 2) {
+        index.short.push(prefix)
+        continue
+      }
+      const code = prefix.charCodeAt(1)
+      const group = index.bySecondChar.get(code)
+      if (group) group.push(prefix)
+      else index.bySecondChar.set(code, [prefix])
+    }
+    this.#skipIndex = index
+    return index
+  }
+
+  /** What is remembered of a user agent; everything is forgotten past BOT_CACHE_SIZE agents */
+  #agent(userAgent: string): AgentEntry {
+    let entry = this.#agents.get(userAgent)
+    if (entry === undefined) {
+      if (this.#agents.size >= BOT_CACHE_SIZE) {
+        this.#agents.clear()
+        this.#digests = 0
+      }
+      entry = {}
+      this.#agents.set(userAgent, entry)
+    }
+    return entry
   }
 
   /** Bot verdict of a user agent (isbot's maintained list), remembered per agent */
   isBot(userAgent: string | undefined): boolean {
     if (!userAgent) return true
-    let verdict = this.#botCache.get(userAgent)
-    if (verdict === undefined) {
-      verdict = isbot(userAgent)
-      if (this.#botCache.size >= BOT_CACHE_SIZE) this.#botCache.clear()
-      this.#botCache.set(userAgent, verdict)
-    }
-    return verdict
+    const entry = this.#agent(userAgent)
+    entry.bot ??= isbot(userAgent)
+    return entry.bot
   }
 
   /** The authenticated user's id as a string, when auth ran for this request */
@@ -193,29 +270,35 @@ export class TrackingRecorder {
     }
   }
 
+  /** The visitorId hook's answer as a string, or null */
+  #hookVisitor(ctx: HttpContext): string | null {
+    const id = this.settings.visitorId!(ctx)
+    return id === undefined || id === null || id === '' ? null : String(id)
+  }
+
+  /** The anonymous digest of the request's ip and user agent */
+  #anonymousOf(ctx: HttpContext, agent?: AgentEntry): string {
+    const userAgent = ctx.request.request.headers['user-agent'] ?? ''
+    return this.#anonymousDigest(agent ?? this.#agent(userAgent), this.#clientIp(ctx), userAgent)
+  }
+
   /**
    * Describes the request as a page view, without checking eligibility
    */
   describe(ctx: HttpContext, now: number = this.#now()): PageHit {
     const { settings } = this
-    const path =
-      settings.groupBy === 'route' && ctx.route?.pattern ? ctx.route.pattern : requestPath(ctx)
     const hit: PageHit = {
-      path: this.#storedPath(path),
+      path: this.#pathOf(ctx, ctx.request.url()),
       day: this.dayOf(now),
       visitor: null,
       anonymous: null,
     }
     if (settings.visitorId) {
-      const id = settings.visitorId(ctx)
-      hit.visitor = id === undefined || id === null || id === '' ? null : String(id)
+      hit.visitor = this.#hookVisitor(ctx)
       return hit
     }
     hit.visitor = this.userId(ctx)
-    if (hit.visitor === null && settings.trackAnonymous) {
-      const ua = ctx.request.request.headers['user-agent'] ?? ''
-      hit.anonymous = this.#anonymousDigest(this.#clientIp(ctx), ua)
-    }
+    if (hit.visitor === null && settings.trackAnonymous) hit.anonymous = this.#anonymousOf(ctx)
     return hit
   }
 
@@ -249,26 +332,53 @@ export class TrackingRecorder {
    * the rest of record(). Bounded, and in this process only, like the
    * request itself.
    */
-  #anonymousDigest(ip: string, userAgent: string): string {
-    const cache = this.#visitorCache
-    let byIp = cache.get(userAgent)
-    let digest = byIp?.get(ip)
+  #anonymousDigest(agent: AgentEntry, ip: string, userAgent: string): string {
+    let digest = agent.digests?.get(ip)
     if (digest === undefined) {
       digest = hash('sha256', `${ip}\n${userAgent}`, 'base64url')
       /* full: start over (cheaper than tracking recency on the hot path) */
-      if (this.#visitorCacheSize >= VISITOR_CACHE_SIZE) {
-        cache.clear()
-        this.#visitorCacheSize = 0
-        byIp = undefined
+      if (this.#digests >= VISITOR_CACHE_SIZE) {
+        this.#agents.clear()
+        this.#agents.set(userAgent, agent)
+        agent.digests = undefined
+        this.#digests = 0
       }
-      if (!byIp) {
-        byIp = new Map()
-        cache.set(userAgent, byIp)
-      }
-      byIp.set(ip, digest)
-      this.#visitorCacheSize++
+      ;(agent.digests ??= new Map()).set(ip, digest)
+      this.#digests++
     }
     return digest
+  }
+
+  /**
+   * The rules of the request itself (tracking enabled, GET, skipTracking(ctx),
+   * final status, skipped prefixes): its path when they pass
+   */
+  #eligibleUrl(ctx: HttpContext): string | undefined {
+    const { settings } = this
+    if (!settings.enabled) return undefined
+    const { request } = ctx
+    if (request.method() !== 'GET' || isTrackingSkipped(ctx)) return undefined
+    const status = ctx.response.getStatus()
+    if (status !== 200 && !(settings.trackRedirects && (status === 301 || status === 302))) {
+      return undefined
+    }
+    const url = request.url()
+    return this.isSkipped(url) ? undefined : url
+  }
+
+  /**
+   * With `ignoreBots`: null for a bot or a prefetch, else what is remembered
+   * of the user agent. Undefined when bots are counted.
+   */
+  #humanAgent(ctx: HttpContext): AgentEntry | null | undefined {
+    if (!this.settings.ignoreBots) return undefined
+    const headers = ctx.request.request.headers
+    if (isPrefetch(headers)) return null
+    const userAgent = headers['user-agent']
+    if (!userAgent) return null
+    const agent = this.#agent(userAgent)
+    agent.bot ??= isbot(userAgent)
+    return agent.bot ? null : agent
   }
 
   /**
@@ -276,46 +386,37 @@ export class TrackingRecorder {
    * status, skipped prefixes, anonymous policy, bots and prefetches)
    */
   isEligible(ctx: HttpContext): boolean {
+    if (this.#eligibleUrl(ctx) === undefined || this.#humanAgent(ctx) === null) return false
     const { settings } = this
-    if (!settings.enabled) return false
-    const { request } = ctx
-    if (request.method() !== 'GET') return false
-    if (isTrackingSkipped(ctx)) return false
-    const status = ctx.response.getStatus()
-    if (status !== 200 && !(settings.trackRedirects && (status === 301 || status === 302))) {
-      return false
-    }
-    if (this.isSkipped(request.url())) return false
-    if (settings.ignoreBots) {
-      const headers = request.request.headers
-      const purpose = headers['sec-purpose'] ?? headers['purpose'] ?? headers['x-purpose']
-      if (typeof purpose === 'string' && purpose.includes('prefetch')) return false
-      if (headers['x-moz'] === 'prefetch') return false
-      if (this.isBot(headers['user-agent'])) return false
-    }
-    if (!settings.trackAnonymous && !settings.visitorId && this.userId(ctx) === null) return false
-    return true
+    return settings.trackAnonymous || Boolean(settings.visitorId) || this.userId(ctx) !== null
   }
 
   /**
    * Records the request when it is an eligible page view. Never throws and
-   * never waits for the store.
+   * never waits for the store. The rules of isEligible() and the steps of
+   * describe() in one pass: the user agent is looked up once, the request
+   * path read once, and no object is built for the view.
    */
   record(ctx: HttpContext): boolean {
     try {
-      if (!this.isEligible(ctx)) return false
+      const url = this.#eligibleUrl(ctx)
+      if (url === undefined) return false
+      const agent = this.#humanAgent(ctx)
+      if (agent === null) return false
+      const { settings } = this
+      const hook = settings.visitorId
+      let visitor = hook ? null : this.userId(ctx)
+      if (!hook && visitor === null && !settings.trackAnonymous) return false
       /* one clock read for the day and the minute */
       const now = this.#now()
-      const hit = this.describe(ctx, now)
-      /* isEligible checked the request path: the stored one only when it differs */
-      if (hit.path !== ctx.request.url() && this.isSkipped(hit.path)) return false
-      this.#buffer.add({
-        day: hit.day,
-        path: hit.path,
-        visitor: hit.visitor,
-        anonymous: hit.anonymous,
-        minute: Math.floor(now / 60_000),
-      })
+      const path = this.#pathOf(ctx, url)
+      const day = this.dayOf(now)
+      let anonymous: string | null = null
+      if (hook) visitor = this.#hookVisitor(ctx)
+      else if (visitor === null) anonymous = this.#anonymousOf(ctx, agent)
+      /* the request path was checked above: the stored one only when it differs */
+      if (path !== url && this.isSkipped(path)) return false
+      this.#buffer.addView(day, path, visitor, anonymous, Math.floor(now / 60_000))
       return true
     } catch {
       return false

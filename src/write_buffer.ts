@@ -134,35 +134,47 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
 
   /** Adds one page view; returns at once */
   add(view: BufferedView): void {
-    let day = this.#days.get(view.day)
+    this.addView(view.day, view.path, view.visitor ?? null, view.anonymous ?? null, view.minute)
+  }
+
+  /**
+   * add() with the fields of the view as arguments (the recorder's path:
+   * nothing is built per request)
+   */
+  addView(
+    dayKey: string,
+    path: string,
+    visitor: string | null,
+    anonymous: string | null,
+    minuteKey: number
+  ): void {
+    let day = this.#days.get(dayKey)
     if (!day) {
       day = { views: new Map(), visitors: new Set(), anonymous: new Set() }
-      this.#days.set(view.day, day)
+      this.#days.set(dayKey, day)
     }
-    const views = day.views.get(view.path)
+    const views = day.views.get(path)
     if (views === undefined) {
-      day.views.set(view.path, 1)
+      day.views.set(path, 1)
       this.#entries++
     } else {
-      day.views.set(view.path, views + 1)
+      day.views.set(path, views + 1)
     }
 
-    const id = view.visitor || view.anonymous
+    const id = visitor || anonymous
     if (id) {
-      let minute = this.#minutes.get(view.minute)
+      let minute = this.#minutes.get(minuteKey)
       if (!minute) {
-        minute = { day: view.day, visitors: new Set(), anonymous: new Set() }
-        this.#minutes.set(view.minute, minute)
+        minute = { day: dayKey, visitors: new Set(), anonymous: new Set() }
+        this.#minutes.set(minuteKey, minute)
       }
-      const known = view.visitor ? 'visitors' : 'anonymous'
-      if (!day[known].has(id)) {
-        day[known].add(id)
-        this.#entries++
-      }
-      if (!minute[known].has(id)) {
-        minute[known].add(id)
-        this.#entries++
-      }
+      /* Set.add() leaves the size as it was for a known id: one lookup, not two */
+      const ofDay = visitor ? day.visitors : day.anonymous
+      const ofMinute = visitor ? minute.visitors : minute.anonymous
+      const before = ofDay.size + ofMinute.size
+      ofDay.add(id)
+      ofMinute.add(id)
+      this.#entries += ofDay.size + ofMinute.size - before
     }
 
     if (this.size > this.#maxEntries) this.#trim()
