@@ -25,6 +25,8 @@ const KEY_FILE = join(APP, '.bench-key')
 
 /** The route every request of the benchmark asks for */
 export const LIGHT_PATH = '/light'
+/** Switches the fresh app's tracking on or off for the next load window (`/on`, `/off`) */
+const SWITCH_PATH = '/__bench/tracking'
 
 /** The versions the repository is tested with (its own node_modules) */
 function installedVersion(name: string): string {
@@ -112,7 +114,22 @@ function appFiles(): Record<string, string> {
 ])`,
     'start/kernel.ts'
   )
-  files['start/routes.ts'] += `router.get('${LIGHT_PATH}', () => 'ok')\n`
+  /*
+   * tracking can also be switched per load window inside one process (see
+   * benchFreshAppSwitched): "off" then skips the view through skipTracking
+   */
+  files['start/routes.ts'] += `import { skipTracking } from 'adonis-tracking'
+let benchTracking = true
+router.get('${SWITCH_PATH}/:state', (ctx) => {
+  skipTracking(ctx)
+  benchTracking = ctx.params.state === 'on'
+  return benchTracking ? 'on' : 'off'
+})
+router.get('${LIGHT_PATH}', (ctx) => {
+  if (!benchTracking) skipTracking(ctx)
+  return 'ok'
+})
+`
   files['config/session.ts'] = SESSION_CONFIG
   files['config/auth.ts'] = AUTH_CONFIG
   files['app/models/user.ts'] = USER_MODEL
@@ -288,6 +305,90 @@ export async function benchFreshApp(
     }
   } finally {
     for (const server of servers) await server.stop().catch(() => {})
+    redis.disconnect()
+  }
+  return result
+}
+
+/** What benchFreshAppSwitched measured: req/s of each window, per round */
+export interface SwitchedResult {
+  rounds: number
+  seconds: number
+  /** per round: on/off of its ABBA windows (on, off, off, on, or the reverse) */
+  ratios: number[]
+  rps: { on: number[]; off: number[] }
+  counted: { on: number; off: number }
+  failures: number
+}
+
+/**
+ * P1 from outside in ONE server process per round: tracking switched on and
+ * off per load window (GET /__bench/tracking/on|off; "off" skips the view
+ * with skipTracking(ctx), so the middleware still runs), windows in the
+ * order on, off, off, on (then off, on, on, off), the round's ratio the sum
+ * of its on windows over its off windows. Both sides share one process, so
+ * the 10-15 % req/s luck between two processes of one build is not in it.
+ */
+export async function benchFreshAppSwitched(
+  options: Parameters<typeof benchHttp>[0]
+): Promise<SwitchedResult> {
+  const connections = options.connections ?? 50
+  const setup = await prepareFreshApp(options.log)
+  const requests = browserRequests([LIGHT_PATH])
+  const redis = redisClient(options.redisPort)
+  const keys = new TrackingKeys('tracking')
+  const result: SwitchedResult = {
+    rounds: options.rounds,
+    seconds: options.seconds,
+    ratios: [],
+    rps: { on: [], off: [] },
+    counted: { on: 0, off: 0 },
+    failures: 0,
+  }
+  let server: BenchServer | undefined
+  try {
+    for (let round = 0; round < options.rounds; round++) {
+      server = new BenchServer('fresh-switched', {
+        cwd: setup.dir,
+        args: ['bin/server.js'],
+        probe: LIGHT_PATH,
+        env: freshAppEnv({
+          APP_KEY: randomBytes(32).toString('base64url'),
+          REDIS_HOST: '127.0.0.1',
+          REDIS_PORT: String(options.redisPort),
+          REDIS_PASSWORD: '',
+          TRACKING_STORE: 'redis',
+          TRACKING_ENABLED: 'true',
+        }),
+      })
+      await server.start()
+      await load(server, connections, options.warmupSeconds, requests)
+      await sleep(1500)
+      const order: Array<'on' | 'off'> =
+        round % 2 === 0 ? ['on', 'off', 'off', 'on'] : ['off', 'on', 'on', 'off']
+      const sums = { on: 0, off: 0 }
+      for (const state of order) {
+        const switched = await fetch(`${server.url}${SWITCH_PATH}/${state}`)
+        if ((await switched.text()) !== state) throw new Error(`could not switch tracking ${state}`)
+        const before = await countedViews(redis, keys)
+        const answered = await load(server, connections, options.seconds, requests)
+        /* the buffer sends within bufferMs (1 s) */
+        await sleep(1500)
+        result.counted[state] += (await countedViews(redis, keys)) - before
+        const rps = answered['2xx'] / answered.duration
+        sums[state] += rps
+        result.rps[state].push(rps)
+        result.failures += answered.errors + answered.timeouts + answered.non2xx
+      }
+      result.ratios.push(sums.on / sums.off)
+      options.log(
+        `  fresh app, one process switched, round ${round + 1}/${options.rounds}: on/off ${(sums.on / sums.off).toFixed(3)}`
+      )
+      await server.stop()
+      server = undefined
+    }
+  } finally {
+    await server?.stop().catch(() => {})
     redis.disconnect()
   }
   return result
