@@ -209,6 +209,23 @@ export function freshAppEnv(env: Record<string, string>) {
   return appEnv({ NODE_ENV: 'production', LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env })
 }
 
+/** A server of the built fresh app on the benchmark's redis-server, tracking enabled or not */
+function freshServer(name: string, dir: string, redisPort: number, appKey: string, on: boolean) {
+  return new BenchServer(name, {
+    cwd: dir,
+    args: ['bin/server.js'],
+    probe: LIGHT_PATH,
+    env: freshAppEnv({
+      APP_KEY: appKey,
+      REDIS_HOST: '127.0.0.1',
+      REDIS_PORT: String(redisPort),
+      REDIS_PASSWORD: '',
+      TRACKING_STORE: 'redis',
+      TRACKING_ENABLED: on ? 'true' : 'false',
+    }),
+  })
+}
+
 /** The variants of the fresh app; control is off again (the noise floor) */
 export type FreshVariant = 'on' | 'off' | 'control'
 const FRESH_VARIANTS: readonly FreshVariant[] = ['on', 'off', 'control']
@@ -245,19 +262,7 @@ export async function benchFreshApp(
   const setup = await prepareFreshApp(options.log)
   const appKey = randomBytes(32).toString('base64url')
   const serverOf = (variant: FreshVariant) =>
-    new BenchServer(`fresh-${variant}`, {
-      cwd: setup.dir,
-      args: ['bin/server.js'],
-      probe: LIGHT_PATH,
-      env: freshAppEnv({
-        APP_KEY: appKey,
-        REDIS_HOST: '127.0.0.1',
-        REDIS_PORT: String(options.redisPort),
-        REDIS_PASSWORD: '',
-        TRACKING_STORE: 'redis',
-        TRACKING_ENABLED: variant === 'on' ? 'true' : 'false',
-      }),
-    })
+    freshServer(`fresh-${variant}`, setup.dir, options.redisPort, appKey, variant === 'on')
   const requests = browserRequests([LIGHT_PATH])
   const redis = redisClient(options.redisPort)
   const keys = new TrackingKeys('tracking')
@@ -348,19 +353,13 @@ export async function benchFreshAppSwitched(
   let server: BenchServer | undefined
   try {
     for (let round = 0; round < options.rounds; round++) {
-      server = new BenchServer('fresh-switched', {
-        cwd: setup.dir,
-        args: ['bin/server.js'],
-        probe: LIGHT_PATH,
-        env: freshAppEnv({
-          APP_KEY: randomBytes(32).toString('base64url'),
-          REDIS_HOST: '127.0.0.1',
-          REDIS_PORT: String(options.redisPort),
-          REDIS_PASSWORD: '',
-          TRACKING_STORE: 'redis',
-          TRACKING_ENABLED: 'true',
-        }),
-      })
+      server = freshServer(
+        'fresh-switched',
+        setup.dir,
+        options.redisPort,
+        randomBytes(32).toString('base64url'),
+        true
+      )
       await server.start()
       await load(server, connections, options.warmupSeconds, requests)
       await sleep(1500)

@@ -21,11 +21,13 @@ export const ROOT = new URL('../', import.meta.url)
  */
 export const cleanups = new Set<() => unknown>()
 
-/** Median of a list of numbers (the upper one for an even count); NaN when empty */
+/** Median of a list of numbers (the mean of the two middle ones for an even count); NaN when empty */
 export function median(values: number[]): number {
   if (values.length === 0) return Number.NaN
   const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]
+  const middle = Math.floor(sorted.length / 2)
+  /* an even count has two middle values: their mean, not the upper one (which flatters a ratio) */
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
 }
 
 /** A whole number with thousands separators */
