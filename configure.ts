@@ -24,6 +24,7 @@ const MIGRATIONS = [
   'create_tracking_page_views_table',
   'create_tracking_daily_stats_table',
   'create_tracking_flushes_table',
+  'create_tracking_dimension_stats_table',
 ] as const
 
 /**

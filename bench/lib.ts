@@ -131,6 +131,7 @@ const MIGRATIONS = [
   '1760000000001_create_tracking_page_views_table.ts',
   '1760000000002_create_tracking_daily_stats_table.ts',
   '1760000000003_create_tracking_flushes_table.ts',
+  '1760000000004_create_tracking_dimension_stats_table.ts',
 ]
 
 /**

@@ -462,7 +462,12 @@ async function main() {
   ).map((row) => row.name)
   if (
     JSON.stringify(tables) !==
-    JSON.stringify(['tracking_daily_stats', 'tracking_flushes', 'tracking_page_views'])
+    JSON.stringify([
+      'tracking_daily_stats',
+      'tracking_dimension_stats',
+      'tracking_flushes',
+      'tracking_page_views',
+    ])
   ) {
     fail(`tables after migration:run: ${tables.join(', ')}`)
   }

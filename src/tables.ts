@@ -8,6 +8,7 @@ export const TRACKING_TABLES = Object.freeze({
   pageViews: 'tracking_page_views',
   dailyStats: 'tracking_daily_stats',
   flushes: 'tracking_flushes',
+  dimensionStats: 'tracking_dimension_stats',
 })
 
 /** Longest path a page view row holds (varchar(500)) */

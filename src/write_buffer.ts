@@ -146,7 +146,9 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     path: string,
     visitor: string | null,
     anonymous: string | null,
-    minuteKey: number
+    minuteKey: number,
+    /* dimensionKey() pairs of the view (src/dimensions/names.ts); not buffered yet (issue #14 storage) */
+    _dimensions: readonly string[] | null = null
   ): void {
     let day = this.#days.get(dayKey)
     if (!day) {

@@ -11,6 +11,7 @@ import { EmitterFactory } from '@adonisjs/core/factories/events'
 import { AppFactory } from '@adonisjs/core/factories/app'
 import type { ConnectionConfig } from '@adonisjs/lucid/types/database'
 import { ROOT, SOAK_SQLITE_FILE, type DbName } from './processes.ts'
+import { TRACKING_TABLES } from '../../src/tables.ts'
 
 /**
  * The Lucid connection config the demo app uses for `db` when NODE_ENV is
@@ -84,7 +85,7 @@ export async function sumOf(database: Database, table: string, column = 'views')
 
 /** Empties the package's tables (the demo users stay) */
 export async function truncateTracking(database: Database) {
-  for (const table of ['tracking_page_views', 'tracking_daily_stats', 'tracking_flushes']) {
+  for (const table of Object.values(TRACKING_TABLES)) {
     await database.connection().truncate(table, true)
   }
 }

@@ -1,7 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { DEFAULT_MAX_PATHS_PER_DAY, OTHER_PATH } from './batch.ts'
 import { RedisHll } from './redis_hll.ts'
-import type { MergedSketch, TakenFlush, TrackingBatch, TrackingStore } from './types.ts'
+import type { DimensionName } from '../dimensions/names.ts'
+import type {
+  MergedSketch,
+  TakenDimension,
+  TakenFlush,
+  TrackingBatch,
+  TrackingStore,
+} from './types.ts'
 
 /** A stored sketch; bytes that are not one fail as PFMERGE fails on them in Redis */
 function parseSketch(bytes: Buffer): RedisHll {
@@ -219,6 +226,25 @@ export class MemoryStore implements TrackingStore {
     const count = merged.count()
     return { sketch: merged.toBuffer(), count }
   }
+
+  /* dimensions: not stored yet (issue #14 storage); the reads see no live values */
+  async getDimension(_day: string, _dimension: DimensionName): Promise<Map<string, number>> {
+    return new Map()
+  }
+
+  async countDimensionUnion(
+    _dimension: DimensionName,
+    _value: string,
+    sketches: Buffer[],
+    _liveDays: string[]
+  ): Promise<number> {
+    return this.countUnion(sketches, [])
+  }
+
+  async *readTakenDimensions(
+    _flushId: string,
+    _chunkSize: number
+  ): AsyncIterable<TakenDimension[]> {}
 
   async countUnion(sketches: Buffer[], liveDays: string[]): Promise<number> {
     this.#expire()

@@ -2,7 +2,14 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import { BATCH_TTL_SECONDS, DEFAULT_MAX_PATHS_PER_DAY, OTHER_PATH } from './batch.ts'
 import { TrackingKeys } from './keys.ts'
-import type { MergedSketch, TakenFlush, TrackingBatch, TrackingStore } from './types.ts'
+import type { DimensionName } from '../dimensions/names.ts'
+import type {
+  MergedSketch,
+  TakenDimension,
+  TakenFlush,
+  TrackingBatch,
+  TrackingStore,
+} from './types.ts'
 
 /** Seconds a day's salt lives: it must never outlast 48 h */
 const SALT_TTL_SECONDS = 36 * 3600
@@ -365,6 +372,25 @@ export class RedisStore implements TrackingStore {
     )) as [Buffer | null, number]
     return { sketch: bytes && bytes.length > 0 ? bytes : null, count: Number(count) }
   }
+
+  /* dimensions: not stored yet (issue #14 storage); the reads see no live values */
+  async getDimension(_day: string, _dimension: DimensionName): Promise<Map<string, number>> {
+    return new Map()
+  }
+
+  async countDimensionUnion(
+    _dimension: DimensionName,
+    _value: string,
+    sketches: Buffer[],
+    _liveDays: string[]
+  ): Promise<number> {
+    return this.countUnion(sketches, [])
+  }
+
+  async *readTakenDimensions(
+    _flushId: string,
+    _chunkSize: number
+  ): AsyncIterable<TakenDimension[]> {}
 
   async countUnion(sketches: Buffer[], liveDays: string[]): Promise<number> {
     if (sketches.length === 0 && liveDays.length === 0) return 0

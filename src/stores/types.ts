@@ -1,3 +1,4 @@
+import type { DimensionName } from '../dimensions/names.ts'
 import type { TrackingStoreName } from '../types.ts'
 
 /**
@@ -8,6 +9,26 @@ export interface DayBatch {
   views: Map<string, number>
   /** visitors seen this day, as keyed hashes (src/visitor_hash.ts) */
   visitors: Set<string>
+  /**
+   * dimensionKey() (`source:github.com`) -> views and visitors (keyed
+   * hashes) of that value on this day; absent when no dimension is on
+   */
+  dimensions?: Map<string, DimensionCount>
+}
+
+/** Views and visitors of one (dimension, value) pair in a batch */
+export interface DimensionCount {
+  views: number
+  visitors: Set<string>
+}
+
+/** What a flush took aside for one (dimension, value) pair */
+export interface TakenDimension {
+  dimension: DimensionName
+  value: string
+  views: number
+  /** Redis HyperLogLog bytes of the pair's visitors (null when it had none) */
+  sketch: Buffer | null
 }
 
 /**
@@ -94,6 +115,20 @@ export interface StoreReader {
 
   /** Cardinality of the union of stored sketches (Redis HyperLogLog bytes) and the live visitors of days */
   countUnion(sketches: Buffer[], liveDays: string[]): Promise<number>
+
+  /** Live (not yet flushed) views of a day per value of a dimension: value -> views */
+  getDimension(day: string, dimension: DimensionName): Promise<Map<string, number>>
+
+  /**
+   * Distinct visitors of one dimension value: the union of stored sketches
+   * (tracking_dimension_stats) and the value's live visitors on liveDays
+   */
+  countDimensionUnion(
+    dimension: DimensionName,
+    value: string,
+    sketches: Buffer[],
+    liveDays: string[]
+  ): Promise<number>
 }
 
 /**
@@ -113,6 +148,9 @@ export interface StoreFlusher {
 
   /** The taken-aside views of a flush, in chunks */
   readTaken(flushId: string, chunkSize: number): AsyncIterable<Array<[path: string, views: number]>>
+
+  /** The taken-aside dimension counts of a flush, in chunks (views and visitor sketch per pair) */
+  readTakenDimensions(flushId: string, chunkSize: number): AsyncIterable<TakenDimension[]>
 
   /** The taken-aside total of a flush */
   takenTotal(flushId: string): Promise<number>

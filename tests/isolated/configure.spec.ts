@@ -26,6 +26,7 @@ const MIGRATIONS = [
   'create_tracking_page_views_table',
   'create_tracking_daily_stats_table',
   'create_tracking_flushes_table',
+  'create_tracking_dimension_stats_table',
 ]
 
 interface AppShape {
@@ -275,7 +276,7 @@ test.group('configure', (group) => {
     )
 
     const migrations = await migrationFiles(root)
-    assert.lengthOf(migrations, 3)
+    assert.lengthOf(migrations, MIGRATIONS.length)
     MIGRATIONS.forEach((name, index) =>
       assert.match(migrations[index], new RegExp(`^\\d{13}_${name}\\.ts$`))
     )
@@ -327,7 +328,7 @@ test.group('configure', (group) => {
     assert.equal(count(after['start/kernel.ts'], 'adonis-tracking/tracking_middleware'), 1)
     assert.equal(count(after['start/env.ts'], 'TRACKING_STORE'), 1)
     assert.equal(count(after['.env'], 'TRACKING_STORE='), 1)
-    assert.lengthOf(await migrationFiles(root), 3)
+    assert.lengthOf(await migrationFiles(root), MIGRATIONS.length)
     assert.isTrue(
       second.logs.some((line) => /skip.*config\/tracking\.ts/i.test(line)),
       second.logs.join('\n')
@@ -421,7 +422,7 @@ test.group('configure', (group) => {
     const { exitCode, logs } = await configure(root, ['--store=redis'])
     assert.equal(exitCode ?? 0, 0, logs.join('\n'))
     const migrations = await migrationFiles(root)
-    assert.lengthOf(migrations, 3)
+    assert.lengthOf(migrations, MIGRATIONS.length)
     assert.include(migrations, '1600000000000_create_tracking_page_views_table.ts')
     assert.equal(
       await read(root, 'database/migrations/1600000000000_create_tracking_page_views_table.ts'),
