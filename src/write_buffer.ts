@@ -2,8 +2,14 @@ import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { Logger } from '@adonisjs/core/logger'
 import debug from './debug.ts'
-import { BATCH_RESEND_MAX_AGE_MS, batchEntries, batchViews } from './stores/batch.ts'
-import type { DayBatch, TrackingBatch, TrackingStore } from './stores/types.ts'
+import { dimensionKey } from './dimensions/names.ts'
+import {
+  BATCH_RESEND_MAX_AGE_MS,
+  batchEntries,
+  batchViews,
+  parseDimensionKey,
+} from './stores/batch.ts'
+import type { DayBatch, DimensionCount, TrackingBatch, TrackingStore } from './stores/types.ts'
 import { VisitorHasher, visitorHashKey } from './visitor_hash.ts'
 
 /** At most one "dropped" warning a minute */
@@ -45,6 +51,15 @@ interface PendingDay {
   visitors: Set<string>
   /** anonymous visitors as unsalted digests; salted with the day's salt when sent */
   anonymous: Set<string>
+  /** dimensionKey() -> views and visitors of that value (null until a view brings one) */
+  dimensions: Map<string, PendingDimension> | null
+}
+
+/** Views and visitors of one (dimension, value) pair of a day, as for the day itself */
+interface PendingDimension {
+  views: number
+  visitors: Set<string>
+  anonymous: Set<string>
 }
 
 interface PendingMinute {
@@ -63,6 +78,8 @@ export interface BufferedView {
   anonymous?: string | null
   /** epoch minute of the view, for realtime visitors */
   minute: number
+  /** dimensionKey() pairs of the view (`source:github.com`, src/dimensions/names.ts) */
+  dimensions?: readonly string[] | null
 }
 
 /**
@@ -122,7 +139,10 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     this.#hasher = new VisitorHasher(options.visitorKey ?? visitorHashKey())
   }
 
-  /** Distinct entries (day+path, visitors, visitors of a minute) waiting in memory, sent or not */
+  /**
+   * Distinct entries waiting in memory, sent or not: day+path, visitors of a
+   * day, visitors of a minute, day+dimension value and each visitor of one
+   */
   get size(): number {
     return this.#entries + this.#unconfirmedEntries
   }
@@ -134,7 +154,14 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
 
   /** Adds one page view; returns at once */
   add(view: BufferedView): void {
-    this.addView(view.day, view.path, view.visitor ?? null, view.anonymous ?? null, view.minute)
+    this.addView(
+      view.day,
+      view.path,
+      view.visitor ?? null,
+      view.anonymous ?? null,
+      view.minute,
+      view.dimensions ?? null
+    )
   }
 
   /**
@@ -147,12 +174,12 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     visitor: string | null,
     anonymous: string | null,
     minuteKey: number,
-    /* dimensionKey() pairs of the view (src/dimensions/names.ts); not buffered yet (issue #14 storage) */
-    _dimensions: readonly string[] | null = null
+    /* dimensionKey() pairs of the view (src/dimensions/names.ts), checked when the batch is built */
+    dimensions: readonly string[] | null = null
   ): void {
     let day = this.#days.get(dayKey)
     if (!day) {
-      day = { views: new Map(), visitors: new Set(), anonymous: new Set() }
+      day = { views: new Map(), visitors: new Set(), anonymous: new Set(), dimensions: null }
       this.#days.set(dayKey, day)
     }
     const views = day.views.get(path)
@@ -177,6 +204,30 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       ofDay.add(id)
       ofMinute.add(id)
       this.#entries += ofDay.size + ofMinute.size - before
+    }
+
+    if (dimensions !== null && dimensions.length > 0) {
+      let pairs = day.dimensions
+      if (pairs === null) day.dimensions = pairs = new Map()
+      /* a dozen pairs a view: one Map lookup each, the counter bumped in place */
+      let added = 0
+      for (const key of dimensions) {
+        let pair = pairs.get(key)
+        if (pair === undefined) {
+          pair = { views: 1, visitors: new Set(), anonymous: new Set() }
+          pairs.set(key, pair)
+          added++
+        } else {
+          pair.views++
+        }
+        if (id) {
+          const set = visitor ? pair.visitors : pair.anonymous
+          const before = set.size
+          set.add(id)
+          added += set.size - before
+        }
+      }
+      this.#entries += added
     }
 
     if (this.size > this.#maxEntries) this.#trim()
@@ -217,7 +268,9 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
    * Drops the oldest entries until the buffer is within its bound: the
    * unconfirmed batches first (removing entries from a batch keeps its id
    * honest: a resend can only add less), then the realtime visitors, oldest
-   * minute first (best effort), then the days in insertion order.
+   * minute first (best effort), then the days in insertion order: a day's
+   * visitors, its dimension visitors and values, then its paths (only these
+   * are page views: the dimension counts of a view go before the view).
    */
   #trim() {
     let dropped = 0
@@ -248,13 +301,29 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     for (const [dayKey, day] of this.#days) {
       if (!over()) break
       trimIds([day.anonymous, day.visitors])
+      if (day.dimensions) {
+        for (const pair of day.dimensions.values()) {
+          if (!over()) break
+          trimIds([pair.anonymous, pair.visitors])
+        }
+        for (const [key, pair] of day.dimensions) {
+          if (!over()) break
+          this.#entries -= 1 + pair.visitors.size + pair.anonymous.size
+          day.dimensions.delete(key)
+        }
+      }
       for (const [path, views] of day.views) {
         if (!over()) break
         day.views.delete(path)
         this.#entries--
         dropped += views
       }
-      if (day.views.size === 0 && day.visitors.size === 0 && day.anonymous.size === 0) {
+      if (
+        day.views.size === 0 &&
+        day.visitors.size === 0 &&
+        day.anonymous.size === 0 &&
+        !day.dimensions?.size
+      ) {
         this.#days.delete(dayKey)
       }
     }
@@ -303,6 +372,18 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
         target.views.set(path, (target.views.get(path) ?? 0) + views)
       for (const id of day.visitors) target.visitors.add(id)
       for (const id of day.anonymous) target.anonymous.add(id)
+      if (!day.dimensions) continue
+      const pairs = (target.dimensions ??= new Map())
+      for (const [key, pair] of day.dimensions) {
+        const into = pairs.get(key)
+        if (!into) {
+          pairs.set(key, pair)
+          continue
+        }
+        into.views += pair.views
+        for (const id of pair.visitors) into.visitors.add(id)
+        for (const id of pair.anonymous) into.anonymous.add(id)
+      }
     }
     for (const [minute, entry] of newerMinutes) {
       const target = this.#minutes.get(minute)
@@ -316,6 +397,10 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     this.#entries = 0
     for (const day of this.#days.values()) {
       this.#entries += day.views.size + day.visitors.size + day.anonymous.size
+      if (!day.dimensions) continue
+      for (const pair of day.dimensions.values()) {
+        this.#entries += 1 + pair.visitors.size + pair.anonymous.size
+      }
     }
     for (const minute of this.#minutes.values()) {
       this.#entries += minute.visitors.size + minute.anonymous.size
@@ -408,7 +493,26 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     }
     const days = new Map<string, DayBatch>()
     for (const [dayKey, day] of taken.days) {
-      days.set(dayKey, { views: day.views, visitors: await visitorsOf(dayKey, day) })
+      const out: DayBatch = { views: day.views, visitors: await visitorsOf(dayKey, day) }
+      if (day.dimensions && day.dimensions.size > 0) {
+        /* keys are checked once per batch here, not per view: unknown dimensions and empty values are left out */
+        const dimensions = new Map<string, DimensionCount>()
+        for (const [key, pair] of day.dimensions) {
+          const parsed = parseDimensionKey(key)
+          if (parsed === null) continue
+          const stored = dimensionKey(parsed[0], parsed[1])
+          const visitors = await visitorsOf(dayKey, pair)
+          const into = dimensions.get(stored)
+          if (!into) {
+            dimensions.set(stored, { views: pair.views, visitors })
+            continue
+          }
+          into.views += pair.views
+          for (const hash of visitors) into.visitors.add(hash)
+        }
+        if (dimensions.size > 0) out.dimensions = dimensions
+      }
+      days.set(dayKey, out)
     }
     const minutes = new Map<number, Set<string>>()
     for (const [minute, entry] of taken.minutes) {
@@ -528,7 +632,8 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
 
 /**
  * Removes up to `count` entries from a batch, visitors of minutes first, then
- * each day's visitors and paths; returns the page views removed
+ * each day's visitors, dimension visitors and values, and paths; returns the
+ * page views removed
  */
 function trimBatch(batch: TrackingBatch, count: number): number {
   let left = count
@@ -546,6 +651,20 @@ function trimBatch(batch: TrackingBatch, count: number): number {
       if (left === 0) return views
       day.visitors.delete(id)
       left--
+    }
+    if (day.dimensions) {
+      for (const pair of day.dimensions.values()) {
+        for (const id of pair.visitors) {
+          if (left === 0) return views
+          pair.visitors.delete(id)
+          left--
+        }
+      }
+      for (const key of day.dimensions.keys()) {
+        if (left === 0) return views
+        day.dimensions.delete(key)
+        left--
+      }
     }
     for (const [path, n] of day.views) {
       if (left === 0) return views
