@@ -373,23 +373,17 @@ function excluded(trx: TransactionClientContract, column: string) {
     : trx.knexRawQuery('??', [`excluded.${column}`])
 }
 
-/** Clients whose database has tracking_dimension_stats (checked until it does) */
-const withDimensionTable = new WeakSet<object>()
 let missingTableWarned = false
 
 /**
- * Whether the database has tracking_dimension_stats. An app that upgraded
- * the package without running the new migration still flushes its page
- * views; its dimension counts stay live in the store (not lost, bounded by
- * the cap, with their TTL) until the table exists.
+ * Whether the database has tracking_dimension_stats (asked once per flush:
+ * one catalog query). An app that upgraded the package without running the
+ * new migration still flushes its page views; its dimension counts stay live
+ * in the store (not lost, bounded by the cap, with their TTL) until the
+ * table exists. Warns once per process, naming the two commands to run.
  */
 async function hasDimensionTable(client: QueryClientContract): Promise<boolean> {
-  if (withDimensionTable.has(client)) return true
-  const exists = await client.schema.hasTable(TRACKING_TABLES.dimensionStats)
-  if (exists) {
-    withDimensionTable.add(client)
-    return true
-  }
+  if (await client.schema.hasTable(TRACKING_TABLES.dimensionStats)) return true
   if (!missingTableWarned) {
     missingTableWarned = true
     process.emitWarning(

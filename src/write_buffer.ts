@@ -211,6 +211,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       if (pairs === null) day.dimensions = pairs = new Map()
       /* a dozen pairs a view: one Map lookup each, the counter bumped in place */
       let added = 0
+      const known = visitor !== null && visitor !== ''
       for (const key of dimensions) {
         let pair = pairs.get(key)
         if (pair === undefined) {
@@ -221,7 +222,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
           pair.views++
         }
         if (id) {
-          const set = visitor ? pair.visitors : pair.anonymous
+          const set = known ? pair.visitors : pair.anonymous
           const before = set.size
           set.add(id)
           added += set.size - before
