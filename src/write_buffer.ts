@@ -51,15 +51,41 @@ interface PendingDay {
   visitors: Set<string>
   /** anonymous visitors as unsalted digests; salted with the day's salt when sent */
   anonymous: Set<string>
-  /** dimensionKey() -> views and visitors of that value (null until a view brings one) */
+  /** dimensionKey() -> views of that value (null until a view brings one) */
   dimensions: Map<string, PendingDimension> | null
+  /**
+   * Which pairs each visitor was seen with: known id (or anonymous digest)
+   * -> the distinct pair lists of its views. A visitor's views mostly carry
+   * the same pairs (one browser, one referrer), so a view adds one lookup
+   * here instead of a Set.add per pair; the visitors of each pair are
+   * worked out when the batch is built. Each list counts as many entries as
+   * it holds pairs (at least the distinct visitor-of-a-pair entries it stands for).
+   */
+  dimensionVisitors: Map<string, Array<readonly string[]>> | null
+  dimensionAnonymous: Map<string, Array<readonly string[]>> | null
 }
 
-/** Views and visitors of one (dimension, value) pair of a day, as for the day itself */
+/** Views of one (dimension, value) pair of a day, bumped in place */
 interface PendingDimension {
   views: number
-  visitors: Set<string>
-  anonymous: Set<string>
+}
+
+/** Lists a visitor's views brought that are compared with a new one before it is kept */
+const SAME_PAIRS_LOOKBACK = 4
+
+/** true when two pair lists hold the same pairs in the same order */
+function samePairs(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/** Entries the pair lists of a day's visitors count */
+function listEntries(owners: Map<string, Array<readonly string[]>> | null): number {
+  let entries = 0
+  if (owners) for (const lists of owners.values()) for (const list of lists) entries += list.length
+  return entries
 }
 
 interface PendingMinute {
@@ -179,7 +205,14 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
   ): void {
     let day = this.#days.get(dayKey)
     if (!day) {
-      day = { views: new Map(), visitors: new Set(), anonymous: new Set(), dimensions: null }
+      day = {
+        views: new Map(),
+        visitors: new Set(),
+        anonymous: new Set(),
+        dimensions: null,
+        dimensionVisitors: null,
+        dimensionAnonymous: null,
+      }
       this.#days.set(dayKey, day)
     }
     const views = day.views.get(path)
@@ -211,21 +244,39 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       if (pairs === null) day.dimensions = pairs = new Map()
       /* a dozen pairs a view: one Map lookup each, the counter bumped in place */
       let added = 0
-      const known = visitor !== null && visitor !== ''
       for (const key of dimensions) {
-        let pair = pairs.get(key)
+        const pair = pairs.get(key)
         if (pair === undefined) {
-          pair = { views: 1, visitors: new Set(), anonymous: new Set() }
-          pairs.set(key, pair)
+          pairs.set(key, { views: 1 })
           added++
         } else {
           pair.views++
         }
-        if (id) {
-          const set = known ? pair.visitors : pair.anonymous
-          const before = set.size
-          set.add(id)
-          added += set.size - before
+      }
+      if (id) {
+        let owners = visitor ? day.dimensionVisitors : day.dimensionAnonymous
+        if (owners === null) {
+          owners = new Map()
+          if (visitor) day.dimensionVisitors = owners
+          else day.dimensionAnonymous = owners
+        }
+        const lists = owners.get(id)
+        if (lists === undefined) {
+          /* a copy: the caller may reuse its array */
+          owners.set(id, [dimensions.slice()])
+          added += dimensions.length
+        } else {
+          let seen = false
+          for (let i = lists.length - 1; i >= 0 && i >= lists.length - SAME_PAIRS_LOOKBACK; i--) {
+            if (samePairs(lists[i], dimensions)) {
+              seen = true
+              break
+            }
+          }
+          if (!seen) {
+            lists.push(dimensions.slice())
+            added += dimensions.length
+          }
         }
       }
       this.#entries += added
@@ -302,14 +353,18 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     for (const [dayKey, day] of this.#days) {
       if (!over()) break
       trimIds([day.anonymous, day.visitors])
-      if (day.dimensions) {
-        for (const pair of day.dimensions.values()) {
+      for (const owners of [day.dimensionAnonymous, day.dimensionVisitors]) {
+        if (!owners) continue
+        for (const [id, lists] of owners) {
           if (!over()) break
-          trimIds([pair.anonymous, pair.visitors])
+          for (const list of lists) this.#entries -= list.length
+          owners.delete(id)
         }
-        for (const [key, pair] of day.dimensions) {
+      }
+      if (day.dimensions) {
+        for (const key of day.dimensions.keys()) {
           if (!over()) break
-          this.#entries -= 1 + pair.visitors.size + pair.anonymous.size
+          this.#entries--
           day.dimensions.delete(key)
         }
       }
@@ -323,7 +378,9 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
         day.views.size === 0 &&
         day.visitors.size === 0 &&
         day.anonymous.size === 0 &&
-        !day.dimensions?.size
+        !day.dimensions?.size &&
+        !day.dimensionVisitors?.size &&
+        !day.dimensionAnonymous?.size
       ) {
         this.#days.delete(dayKey)
       }
@@ -373,17 +430,23 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
         target.views.set(path, (target.views.get(path) ?? 0) + views)
       for (const id of day.visitors) target.visitors.add(id)
       for (const id of day.anonymous) target.anonymous.add(id)
-      if (!day.dimensions) continue
-      const pairs = (target.dimensions ??= new Map())
-      for (const [key, pair] of day.dimensions) {
-        const into = pairs.get(key)
-        if (!into) {
-          pairs.set(key, pair)
-          continue
+      if (day.dimensions) {
+        const pairs = (target.dimensions ??= new Map())
+        for (const [key, pair] of day.dimensions) {
+          const into = pairs.get(key)
+          if (into) into.views += pair.views
+          else pairs.set(key, pair)
         }
-        into.views += pair.views
-        for (const id of pair.visitors) into.visitors.add(id)
-        for (const id of pair.anonymous) into.anonymous.add(id)
+      }
+      if (day.dimensionVisitors) {
+        const owners = (target.dimensionVisitors ??= new Map())
+        for (const [id, lists] of day.dimensionVisitors)
+          owners.set(id, [...(owners.get(id) ?? []), ...lists])
+      }
+      if (day.dimensionAnonymous) {
+        const owners = (target.dimensionAnonymous ??= new Map())
+        for (const [id, lists] of day.dimensionAnonymous)
+          owners.set(id, [...(owners.get(id) ?? []), ...lists])
       }
     }
     for (const [minute, entry] of newerMinutes) {
@@ -398,10 +461,8 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     this.#entries = 0
     for (const day of this.#days.values()) {
       this.#entries += day.views.size + day.visitors.size + day.anonymous.size
-      if (!day.dimensions) continue
-      for (const pair of day.dimensions.values()) {
-        this.#entries += 1 + pair.visitors.size + pair.anonymous.size
-      }
+      this.#entries += (day.dimensions?.size ?? 0) + listEntries(day.dimensionVisitors)
+      this.#entries += listEntries(day.dimensionAnonymous)
     }
     for (const minute of this.#minutes.values()) {
       this.#entries += minute.visitors.size + minute.anonymous.size
@@ -498,18 +559,36 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       if (day.dimensions && day.dimensions.size > 0) {
         /* keys are checked once per batch here, not per view: unknown dimensions and empty values are left out */
         const dimensions = new Map<string, DimensionCount>()
+        const counts = new Map<string, DimensionCount>()
         for (const [key, pair] of day.dimensions) {
           const parsed = parseDimensionKey(key)
           if (parsed === null) continue
           const stored = dimensionKey(parsed[0], parsed[1])
-          const visitors = await visitorsOf(dayKey, pair)
-          const into = dimensions.get(stored)
-          if (!into) {
-            dimensions.set(stored, { views: pair.views, visitors })
-            continue
-          }
+          let into = dimensions.get(stored)
+          if (!into) dimensions.set(stored, (into = { views: 0, visitors: new Set() }))
           into.views += pair.views
-          for (const hash of visitors) into.visitors.add(hash)
+          counts.set(key, into)
+        }
+        /* each visitor hashed once (the caches above), then added to the pairs of its views */
+        const addVisitor = (hash: string, lists: Array<readonly string[]>) => {
+          for (const list of lists) {
+            for (const key of list) counts.get(key)?.visitors.add(hash)
+          }
+        }
+        for (const [id, lists] of day.dimensionVisitors ?? []) {
+          let hash = known.get(id)
+          if (hash === undefined) known.set(id, (hash = hasher.known(id)))
+          addVisitor(hash, lists)
+        }
+        if (day.dimensionAnonymous && day.dimensionAnonymous.size > 0) {
+          let salt = salts.get(dayKey)
+          if (salt === undefined) salts.set(dayKey, (salt = await this.#store.salt(dayKey)))
+          for (const [digest, lists] of day.dimensionAnonymous) {
+            const key = `${dayKey}:${digest}`
+            let hash = anonymous.get(key)
+            if (hash === undefined) anonymous.set(key, (hash = hasher.anonymous(salt, digest)))
+            addVisitor(hash, lists)
+          }
         }
         if (dimensions.size > 0) out.dimensions = dimensions
       }

@@ -594,6 +594,37 @@ test.group('Dimensions | write buffer', () => {
     assert.equal(await store.countDimensionUnion('device', 'mobile', [], [DAY]), 5)
   })
 
+  test('a visitor counts in every pair of its views; a reused array of the caller is safe', async ({
+    assert,
+    cleanup,
+  }) => {
+    const store = storeOf('memory', cleanup)
+    const buffer = new WriteBuffer(store, { bufferMs: 60_000, maxEntries: 1_000_000 })
+    cleanup(() => buffer.close())
+    const scratch: string[] = []
+    const sources = ['github.com', 'google.com', 'bing.com', 'duckduckgo.com', 'ecosia.org']
+    for (let i = 0; i < 50; i++) {
+      /* the caller fills one array per view, as a recorder may */
+      scratch.length = 0
+      scratch.push(`source:${sources[i % 5]}`, 'device:mobile')
+      buffer.addView(DAY, '/', null, `digest-${i % 7}`, 1, scratch)
+    }
+    await buffer.drain()
+    assert.deepEqual(Object.fromEntries(await store.getDimension(DAY, 'source')), {
+      'github.com': 10,
+      'google.com': 10,
+      'bing.com': 10,
+      'duckduckgo.com': 10,
+      'ecosia.org': 10,
+    })
+    /* visitor k sees sources k, k+7, ... (mod 5): every visitor meets every source */
+    for (const source of sources) {
+      assert.equal(await store.countDimensionUnion('source', source, [], [DAY]), 7, source)
+    }
+    assert.equal(await store.countDimensionUnion('device', 'mobile', [], [DAY]), 7)
+    assert.equal(await store.getUniqueCount(DAY), 7)
+  })
+
   test('anonymous visitors of a pair are the same keyed hashes as those of the day', async ({
     assert,
     cleanup,
