@@ -471,8 +471,24 @@ async function applyFlush(
       let dimensions = 0
       if (options.dimensions) {
         const size = Math.min(options.chunkSize, DIMENSION_CHUNK_SIZE)
+        /* the store yields a dimension at a time: small ones are gathered into one statement */
+        let pending: TakenDimension[] = []
         for await (const chunk of store.readTakenDimensions(flush.flushId, size)) {
-          dimensions += await upsertDimensions(trx, flush.day, dimensionRows(chunk, flush.flushId))
+          pending = pending.length === 0 ? chunk : [...pending, ...chunk]
+          if (pending.length < size) continue
+          dimensions += await upsertDimensions(
+            trx,
+            flush.day,
+            dimensionRows(pending, flush.flushId)
+          )
+          pending = []
+        }
+        if (pending.length > 0) {
+          dimensions += await upsertDimensions(
+            trx,
+            flush.day,
+            dimensionRows(pending, flush.flushId)
+          )
         }
       }
 
