@@ -395,6 +395,12 @@ async function hasDimensionTable(client: QueryClientContract): Promise<boolean> 
   return false
 }
 
+/** true when a flush took dimension counts aside */
+async function hasTakenDimensions(store: StoreFlusher, flushId: string): Promise<boolean> {
+  for await (const chunk of store.readTakenDimensions(flushId, 1)) if (chunk.length > 0) return true
+  return false
+}
+
 type Applied =
   { applied: true; paths: number; views: number; dimensions: number } | { applied: false }
 
@@ -581,6 +587,14 @@ export async function flushPageViews(
   }
 
   for (const flush of await store.takenFlushes()) {
+    /*
+     * taken aside with its dimension counts while the table existed: it
+     * waits, whole, until the table is back, rather than lose them
+     */
+    if (!settings.dimensions && (await hasTakenDimensions(store, flush.flushId))) {
+      debug('flush %s of %s waits for %s', flush.flushId, flush.day, TRACKING_TABLES.dimensionStats)
+      continue
+    }
     debug('recovering flush %s of %s', flush.flushId, flush.day)
     record(flush, await applyFlush(store, client, flush, settings))
     summary.recovered++

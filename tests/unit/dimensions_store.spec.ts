@@ -568,6 +568,44 @@ test.group(`Dimensions | missing table (${dbName})`, (group) => {
   })
 })
 
+test.group(`Dimensions | table dropped after a take-aside (${dbName})`, (group) => {
+  group.each.setup(() => truncateTrackingTables())
+
+  test('a flush taken with its dimensions waits, whole, until the table is back', async ({
+    assert,
+    cleanup,
+  }) => {
+    const store = storeOf('redis', cleanup)
+    const target = { store, settings: { timezone: 'UTC' } }
+    await store.write(dimBatch(DAY, { '/': 2 }, { 'os:Linux': [2, ids(0, 4)] }))
+    /* a flush that crashed after its take-aside, while the table existed */
+    assert.isTrue(await store.takeAside(DAY, 'crashed'))
+    await store.write(dimBatch(DAY2, { '/b': 3 }, { 'os:Linux': [3, ids(0, 2)] }))
+    await db.connection().schema.renameTable(TABLE, `${TABLE}_away`)
+    try {
+      const summary = await flushPageViews(target, db)
+      /* the other day's page views are flushed; the crashed flush is kept */
+      assert.deepEqual(summary, { days: 1, paths: 1, views: 3, recovered: 0 })
+      assert.deepEqual(await store.takenFlushes(), [{ flushId: 'crashed', day: DAY }])
+    } finally {
+      await db.connection().schema.renameTable(`${TABLE}_away`, TABLE)
+    }
+    const summary = await flushPageViews(target, db)
+    assert.equal(summary.recovered, 1)
+    assert.deepEqual(await sqlDimensions(DAY), { 'os:Linux': [2, 4] })
+    assert.deepEqual(await sqlDimensions(DAY2), { 'os:Linux': [3, 2] })
+    assert.deepEqual(await store.takenFlushes(), [])
+    const rows = await db.from('tracking_page_views').select('path', 'views').orderBy('path')
+    assert.deepEqual(
+      rows.map((row) => [row.path, Number(row.views)]),
+      [
+        ['/', 2],
+        ['/b', 3],
+      ]
+    )
+  })
+})
+
 test.group('Dimensions | write buffer', () => {
   test('coalesces pairs per day; each distinct pair and visitor of a pair is an entry', async ({
     assert,
