@@ -23,6 +23,7 @@ import { OTHER_VALUE } from '../../src/dimensions/names.ts'
 import {
   dbName,
   deleteTrackingKeys,
+  near,
   redisClient,
   truncateTrackingTables,
   uniqueKeyPrefix,
@@ -628,8 +629,9 @@ test.group('Dimensions | write buffer', () => {
       mobile: 50,
       desktop: 50,
     })
-    assert.equal(await store.countDimensionUnion('source', 'github.com', [], [DAY]), 10)
-    assert.equal(await store.countDimensionUnion('device', 'mobile', [], [DAY]), 5)
+    /* visitors under the buffer's random hash key: HyperLogLog counts, a register may be shared */
+    near(assert, await store.countDimensionUnion('source', 'github.com', [], [DAY]), 10)
+    near(assert, await store.countDimensionUnion('device', 'mobile', [], [DAY]), 5)
   })
 
   test('a visitor counts in every pair of its views; a reused array of the caller is safe', async ({
@@ -657,10 +659,10 @@ test.group('Dimensions | write buffer', () => {
     })
     /* visitor k sees sources k, k+7, ... (mod 5): every visitor meets every source */
     for (const source of sources) {
-      assert.equal(await store.countDimensionUnion('source', source, [], [DAY]), 7, source)
+      near(assert, await store.countDimensionUnion('source', source, [], [DAY]), 7)
     }
-    assert.equal(await store.countDimensionUnion('device', 'mobile', [], [DAY]), 7)
-    assert.equal(await store.getUniqueCount(DAY), 7)
+    near(assert, await store.countDimensionUnion('device', 'mobile', [], [DAY]), 7)
+    near(assert, await store.getUniqueCount(DAY), 7)
   })
 
   test('anonymous visitors of a pair are the same keyed hashes as those of the day', async ({
@@ -673,10 +675,16 @@ test.group('Dimensions | write buffer', () => {
     for (let i = 0; i < 30; i++) buffer.addView(DAY, '/', null, `digest-${i}`, 1, ['os:Linux'])
     await buffer.drain()
     const union = await store.countDimensionUnion('os', 'Linux', [], [DAY])
-    assert.equal(union, 30)
+    near(assert, union, 30)
     /* the pair's sketch holds exactly the day's visitors */
     await store.takeAside(DAY, 'f')
     const [taken] = await takenOf(store, 'f')
-    assert.equal(await store.countUnion([taken.sketch!], [DAY]), 30)
+    assert.equal(await store.countUnion([taken.sketch!], [DAY]), await store.getUniqueCount(DAY))
+    assert.deepEqual(
+      RedisHll.fromBuffer(taken.sketch)!.registers(),
+      RedisHll.fromBuffer(
+        await redisClient().getBuffer(`${(store as RedisStore).keys.visitors(DAY)}`)
+      )!.registers()
+    )
   })
 })

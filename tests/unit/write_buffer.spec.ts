@@ -6,6 +6,7 @@ import { resolveSettings } from '../../src/settings.ts'
 import { RedisStore } from '../../src/stores/redis_store.ts'
 import { TrackingManager } from '../../src/manager.ts'
 import { TestRedisServer } from '../redis_server.ts'
+import { near } from '../helpers.ts'
 
 const DAY = '2026-11-20'
 
@@ -105,8 +106,9 @@ test.group('WriteBuffer', () => {
     assert.equal(await store.getDayTotal(DAY), 1000)
     const daily = await store.getDaily(DAY)
     assert.equal(daily.get('/p3'), 100)
-    assert.equal(await store.getUniqueCount(DAY), 37)
-    assert.equal(await store.realtimeVisitors(), 37)
+    /* HyperLogLog counts: 37 ids under a random hash key share a register ~4 % of runs (36) */
+    near(assert, await store.getUniqueCount(DAY), 37)
+    near(assert, await store.realtimeVisitors(), 37)
   })
 
   test('write-through (bufferMs: 0) sends every view at once', async ({
