@@ -10,13 +10,20 @@
  * Memory: heap and RSS sampled every 5 ms from a baseline taken after a full
  * GC; "flat" compares the flush's peak heap growth at the large size with
  * the small size (10x the paths).
+ *
+ * The flushed day also carries dimension counts as the recorder writes them:
+ * 14 dimensions with 3 to 100 values each (DIMENSION_VALUES), views and a
+ * visitor sketch per value, so the flush also upserts ~700
+ * tracking_dimension_stats rows (the naive loop has none: the original
+ * module had no dimensions).
  */
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
+import { DIMENSIONS, dimensionKey } from '../src/dimensions/names.ts'
 import { flushPageViews, TRACKING_TABLES } from '../src/flush.ts'
 import { RedisStore } from '../src/stores/redis_store.ts'
-import type { TrackingStore } from '../src/stores/types.ts'
+import type { DimensionCount, TrackingStore } from '../src/stores/types.ts'
 import {
   collectGarbage,
   deleteKeysOf,
@@ -27,6 +34,12 @@ import {
 
 /** The flushed day: a fixed past day, so no live traffic can mix in */
 const DAY = '2025-06-01'
+
+/** Distinct values of each dimension on the flushed day, in DIMENSIONS order (726 rows) */
+const DIMENSION_VALUES = [100, 8, 50, 10, 100, 50, 50, 20, 100, 15, 60, 3, 100, 60]
+
+/** dimension rows the seeded day flushes into tracking_dimension_stats */
+export const DIMENSION_ROWS = DIMENSION_VALUES.reduce((sum, n) => sum + n, 0)
 
 /** One flush or naive run */
 export interface FlushRun {
@@ -74,9 +87,9 @@ function retainedSampler() {
 function sampledStore(store: RedisStore, sample: () => void): TrackingStore {
   return new Proxy(store, {
     get(target, property) {
-      if (property === 'readTaken') {
+      if (property === 'readTaken' || property === 'readTakenDimensions') {
         return async function* (flushId: string, chunkSize: number) {
-          for await (const chunk of target.readTaken(flushId, chunkSize)) {
+          for await (const chunk of target[property](flushId, chunkSize)) {
             sample()
             yield chunk
           }
@@ -93,7 +106,11 @@ async function emptyTables(client: QueryClientContract) {
   for (const table of Object.values(TRACKING_TABLES)) await client.from(table).delete()
 }
 
-/** The day's live counts in Redis: `paths` distinct paths, 1..50 views each */
+/**
+ * The day's live counts in Redis: `paths` distinct paths, 1..50 views each;
+ * every write also carries every value of every dimension (DIMENSION_VALUES)
+ * with some views and a few of its visitors
+ */
 async function seedDay(store: RedisStore, paths: number) {
   const chunk = 10_000
   for (let start = 0; start < paths; start += chunk) {
@@ -101,10 +118,22 @@ async function seedDay(store: RedisStore, paths: number) {
     for (let i = start; i < Math.min(paths, start + chunk); i++) {
       views.set(`/articles/${i}/${(i * 7919) % 10_007}`, 1 + (i % 50))
     }
-    const visitors = new Set(
-      Array.from({ length: 100 }, (_, v) => `visitor-${(start / chunk) * 100 + v}`)
-    )
-    await store.write({ days: new Map([[DAY, { views, visitors }]]), minutes: new Map() })
+    const list = Array.from({ length: 100 }, (_, v) => `visitor-${(start / chunk) * 100 + v}`)
+    const visitors = new Set(list)
+    const dimensions = new Map<string, DimensionCount>()
+    DIMENSIONS.forEach((dimension, d) => {
+      for (let v = 0; v < DIMENSION_VALUES[d]; v++) {
+        const few = new Set(list.filter((_, i) => (i + v) % DIMENSION_VALUES[d] === 0))
+        dimensions.set(dimensionKey(dimension, `${dimension}-value-${v}`), {
+          views: 1 + ((v * 31) % 200),
+          visitors: few,
+        })
+      }
+    })
+    await store.write({
+      days: new Map([[DAY, { views, visitors, dimensions }]]),
+      minutes: new Map(),
+    })
   }
 }
 
@@ -144,8 +173,8 @@ async function naiveFlush(
   return entries.length
 }
 
-async function rowCount(client: QueryClientContract): Promise<number> {
-  const row = await client.from(TRACKING_TABLES.pageViews).count('* as total').first()
+async function rowCount(client: QueryClientContract, table: string = TRACKING_TABLES.pageViews) {
+  const row = await client.from(table).count('* as total').first()
   return Number(row.total)
 }
 
@@ -176,6 +205,12 @@ export async function benchFlush(options: {
     const rows = await rowCount(client)
     if (rows !== paths) throw new Error(`${what}: ${rows} rows in SQL, expected ${paths}`)
   }
+  const checkDimensions = async (what: string) => {
+    const rows = await rowCount(client, TRACKING_TABLES.dimensionStats)
+    if (rows !== DIMENSION_ROWS) {
+      throw new Error(`${what}: ${rows} dimension rows in SQL, expected ${DIMENSION_ROWS}`)
+    }
+  }
   try {
     await migrateFresh(client)
     const flushRun = async (paths: number): Promise<FlushRun> => {
@@ -183,6 +218,7 @@ export async function benchFlush(options: {
       await seedDay(store, paths)
       const measured = await withMemorySampling(() => flushPageViews(target, db, { date: DAY }))
       await check(paths, `flush of ${paths} paths`)
+      await checkDimensions(`flush of ${paths} paths`)
       /* again, untimed, with a GC and a heap sample at every chunk */
       await emptyTables(client)
       await seedDay(store, paths)
@@ -193,8 +229,9 @@ export async function benchFlush(options: {
       }
       await flushPageViews(sampled, db, { date: DAY })
       await check(paths, `sampled flush of ${paths} paths`)
+      await checkDimensions(`sampled flush of ${paths} paths`)
       options.log(
-        `  ${options.db} flush ${paths} paths: ${Math.round(measured.ms)} ms, retained heap +${(retained.peak / 2 ** 20).toFixed(1)} MiB`
+        `  ${options.db} flush ${paths} paths + ${DIMENSION_ROWS} dimension rows: ${Math.round(measured.ms)} ms, retained heap +${(retained.peak / 2 ** 20).toFixed(1)} MiB`
       )
       return {
         paths,

@@ -4,8 +4,10 @@ import { DateTime } from 'luxon'
 import type { QueryClientContract, TransactionClientContract } from '@adonisjs/lucid/types/database'
 import debug from './debug.ts'
 import { resolveDaySelection } from './ranges.ts'
+import { storedDimensionValue } from './stores/batch.ts'
 import { PathSketch } from './stores/path_sketch.ts'
-import type { StoreFlusher, TakenFlush, TrackingStore } from './stores/types.ts'
+import { RedisHll } from './stores/redis_hll.ts'
+import type { StoreFlusher, TakenDimension, TakenFlush, TrackingStore } from './stores/types.ts'
 import type { TrackingSettings } from './types.ts'
 import { MAX_PATH_LENGTH, sqlPath, TRACKING_TABLES } from './tables.ts'
 
@@ -21,6 +23,14 @@ const MAX_ROWS_PER_MYSQL_STATEMENT = 5000
 
 /** Paths read from the store at once, and upserted by one statement on PostgreSQL and SQLite */
 const DEFAULT_CHUNK_SIZE = 5000
+
+/**
+ * Dimension rows read from the store and upserted at once: each carries a
+ * visitor sketch of up to 12 KB, so a chunk stays within a few MB (the stored
+ * sketches read back for the merge included), and 6 bind parameters a row
+ * stay far below every database's limit
+ */
+const DIMENSION_CHUNK_SIZE = 500
 
 /** Attempts of one flush transaction on deadlocks and busy databases */
 const MAX_ATTEMPTS = 6
@@ -247,7 +257,152 @@ async function addDayViews(trx: TransactionClientContract, day: string, views: n
     .merge({ views: increment(trx, table, 'views'), updated_at: now(trx) })
 }
 
-type Applied = { applied: true; paths: number; views: number } | { applied: false }
+/** One tracking_dimension_stats row of a chunk: what the flush adds to it */
+interface DimensionRow {
+  dimension: string
+  value: string
+  views: number
+  sketch: RedisHll | null
+}
+
+/**
+ * Rows of a chunk keyed by (dimension, stored value): values the store kept
+ * apart that SQL would take for one are summed, their sketches unioned (a
+ * row inserted twice in one statement is an error on PostgreSQL)
+ */
+function dimensionRows(chunk: TakenDimension[], flushId: string): Map<string, DimensionRow> {
+  const rows = new Map<string, DimensionRow>()
+  for (const taken of chunk) {
+    const value = storedDimensionValue(taken.value)
+    const views = Number(taken.views)
+    if (value === null || !Number.isFinite(views)) continue
+    let sketch = taken.sketch ? RedisHll.fromBuffer(taken.sketch) : null
+    if (taken.sketch && !sketch)
+      debug('flush %s: %s:%s has no valid sketch', flushId, taken.dimension, value)
+    const key = `${taken.dimension}\u0000${value}`
+    const row = rows.get(key)
+    if (!row) {
+      rows.set(key, { dimension: taken.dimension, value, views, sketch })
+      continue
+    }
+    row.views += views
+    if (sketch && row.sketch) row.sketch.mergeFrom(sketch)
+    else if (sketch) row.sketch = sketch
+  }
+  return rows
+}
+
+/**
+ * Adds a chunk of taken dimension counts to the day's rows: views are
+ * added, the taken visitors unioned into the stored sketch (the row is read
+ * FOR UPDATE on PostgreSQL and MySQL; the day row addDayViews locked already
+ * queues flushers of one day, and on SQLite the transaction holds the write
+ * lock) and unique_visitors is the count of the union.
+ */
+async function upsertDimensions(
+  trx: TransactionClientContract,
+  day: string,
+  rows: Map<string, DimensionRow>
+): Promise<number> {
+  if (rows.size === 0) return 0
+  const table = TRACKING_TABLES.dimensionStats
+  const byDimension = new Map<string, string[]>()
+  for (const row of rows.values()) {
+    let values = byDimension.get(row.dimension)
+    if (!values) byDimension.set(row.dimension, (values = []))
+    values.push(row.value)
+  }
+  const query = trx
+    .from(table)
+    .where('date', day)
+    .where((where) => {
+      for (const [dimension, values] of byDimension) {
+        where.orWhere((one) => one.where('dimension', dimension).whereIn('value', values))
+      }
+    })
+    .select('dimension', 'value', 'unique_visitors', 'visitors_sketch')
+  if (trx.dialect.name === 'postgres' || isMysql(trx)) query.forUpdate()
+  const stored = new Map<string, { count: number; sketch: Buffer | null }>()
+  for (const row of await query) {
+    stored.set(`${row.dimension}\u0000${row.value}`, {
+      count: Number(row.unique_visitors ?? 0),
+      sketch: row.visitors_sketch ? Buffer.from(row.visitors_sketch) : null,
+    })
+  }
+  const values = []
+  for (const [key, row] of rows) {
+    const before = stored.get(key)
+    let sketch: Buffer | null = before?.sketch ?? null
+    let count = before?.count ?? 0
+    if (row.sketch) {
+      /* bytes that are not a sketch are replaced by the taken visitors */
+      const merged = (before?.sketch && RedisHll.fromBuffer(before.sketch)) || null
+      if (merged) merged.mergeFrom(row.sketch)
+      const result = merged ?? row.sketch
+      count = result.count()
+      sketch = result.toBuffer()
+    }
+    values.push({
+      date: day,
+      dimension: row.dimension,
+      value: row.value,
+      views: row.views,
+      unique_visitors: count,
+      visitors_sketch: sketch,
+    })
+  }
+  for (let start = 0; start < values.length; start += DIMENSION_CHUNK_SIZE) {
+    await trx
+      .knexQuery()
+      .table(table)
+      .insert(values.slice(start, start + DIMENSION_CHUNK_SIZE))
+      .onConflict(['date', 'dimension', 'value'])
+      .merge({
+        views: increment(trx, table, 'views'),
+        unique_visitors: excluded(trx, 'unique_visitors'),
+        visitors_sketch: excluded(trx, 'visitors_sketch'),
+      })
+  }
+  return values.length
+}
+
+/** The inserted value of a column in an upsert's update clause */
+function excluded(trx: TransactionClientContract, column: string) {
+  return isMysql(trx)
+    ? trx.knexRawQuery('VALUES(??)', [column])
+    : trx.knexRawQuery('??', [`excluded.${column}`])
+}
+
+let missingTableWarned = false
+
+/**
+ * Whether the database has tracking_dimension_stats (asked once per flush:
+ * one catalog query). An app that upgraded the package without running the
+ * new migration still flushes its page views; its dimension counts stay live
+ * in the store (not lost, bounded by the cap, with their TTL) until the
+ * table exists. Warns once per process, naming the two commands to run.
+ */
+async function hasDimensionTable(client: QueryClientContract): Promise<boolean> {
+  if (await client.schema.hasTable(TRACKING_TABLES.dimensionStats)) return true
+  if (!missingTableWarned) {
+    missingTableWarned = true
+    process.emitWarning(
+      `adonis-tracking: the table ${TRACKING_TABLES.dimensionStats} is missing, so sources, browsers, countries and the other dimensions are kept in the store and not flushed: run "node ace configure adonis-tracking && node ace migration:run"`,
+      { code: 'E_TRACKING_MISSING_TABLE' }
+    )
+  }
+  debug('%s is missing: dimension counts stay in the store', TRACKING_TABLES.dimensionStats)
+  return false
+}
+
+/** true when a flush took dimension counts aside */
+async function hasTakenDimensions(store: StoreFlusher, flushId: string): Promise<boolean> {
+  for await (const chunk of store.readTakenDimensions(flushId, 1)) if (chunk.length > 0) return true
+  return false
+}
+
+type Applied =
+  { applied: true; paths: number; views: number; dimensions: number } | { applied: false }
 
 /**
  * Adds what flush `flushId` took aside to SQL, once. The flush id row is
@@ -259,7 +414,7 @@ async function applyFlush(
   store: TrackingStore,
   client: QueryClientContract,
   flush: TakenFlush,
-  options: FlushOptions & { chunkSize: number }
+  options: FlushOptions & { chunkSize: number; dimensions: boolean }
 ): Promise<Applied> {
   const outcome = await withRetry(`flush ${flush.flushId}`, async (): Promise<Applied> => {
     const trx = await client.transaction()
@@ -318,6 +473,31 @@ async function applyFlush(
       }
       if (paths > 0) await mergePaths(trx, flush.day, sketch)
 
+      /* dimension counts of the flush: the same transaction, so they are applied exactly once too */
+      let dimensions = 0
+      if (options.dimensions) {
+        const size = Math.min(options.chunkSize, DIMENSION_CHUNK_SIZE)
+        /* the store yields a dimension at a time: small ones are gathered into one statement */
+        let pending: TakenDimension[] = []
+        for await (const chunk of store.readTakenDimensions(flush.flushId, size)) {
+          pending = pending.length === 0 ? chunk : [...pending, ...chunk]
+          if (pending.length < size) continue
+          dimensions += await upsertDimensions(
+            trx,
+            flush.day,
+            dimensionRows(pending, flush.flushId)
+          )
+          pending = []
+        }
+        if (pending.length > 0) {
+          dimensions += await upsertDimensions(
+            trx,
+            flush.day,
+            dimensionRows(pending, flush.flushId)
+          )
+        }
+      }
+
       /* the paths are what the rows received; a total key that disagrees is corrected */
       if (views !== expected) {
         debug('flush %s: total key said %d, paths sum to %d', flush.flushId, expected, views)
@@ -327,7 +507,7 @@ async function applyFlush(
 
       await options.hooks?.beforeCommit?.(flush)
       await trx.commit()
-      return { applied: true, paths, views }
+      return { applied: true, paths, views, dimensions }
     } catch (error) {
       if (!trx.isCompleted) await trx.rollback().catch(() => {})
       throw error
@@ -393,9 +573,9 @@ export async function flushPageViews(
 ): Promise<FlushSummary> {
   const { date, from, to } = resolveDaySelection(options)
   const chunkSize = Math.max(1, Math.floor(options.chunkSize ?? DEFAULT_CHUNK_SIZE))
-  const settings = { ...options, chunkSize }
   const store = target.store
   const client = db.connection(options.connection)
+  const settings = { ...options, chunkSize, dimensions: await hasDimensionTable(client) }
   const summary: FlushSummary = { days: 0, paths: 0, views: 0, recovered: 0 }
   const touchedDays = new Set<string>()
 
@@ -407,6 +587,14 @@ export async function flushPageViews(
   }
 
   for (const flush of await store.takenFlushes()) {
+    /*
+     * taken aside with its dimension counts while the table existed: it
+     * waits, whole, until the table is back, rather than lose them
+     */
+    if (!settings.dimensions && (await hasTakenDimensions(store, flush.flushId))) {
+      debug('flush %s of %s waits for %s', flush.flushId, flush.day, TRACKING_TABLES.dimensionStats)
+      continue
+    }
     debug('recovering flush %s of %s', flush.flushId, flush.day)
     record(flush, await applyFlush(store, client, flush, settings))
     summary.recovered++
@@ -422,7 +610,8 @@ export async function flushPageViews(
 
   for (const day of days) {
     const flush = { flushId: randomUUID(), day }
-    if (!(await store.takeAside(day, flush.flushId))) continue
+    const moved = await store.takeAside(day, flush.flushId, { dimensions: settings.dimensions })
+    if (!moved) continue
     record(flush, await applyFlush(store, client, flush, settings))
   }
 

@@ -3,6 +3,7 @@ import { DateTime } from 'luxon'
 import { isbot } from 'isbot'
 import type { HttpContext } from '@adonisjs/core/http'
 import app from '@adonisjs/core/services/app'
+import type { DimensionName } from './dimensions/names.ts'
 import type { WriteBuffer } from './write_buffer.ts'
 import type { TrackingSettings } from './types.ts'
 import { isTrackingSkipped } from './skip.ts'
@@ -423,14 +424,31 @@ export class TrackingRecorder {
     }
   }
 
-  /** Counts a view directly (imports, tests, custom integrations) */
-  recordView(view: { path: string; day?: string; visitor?: string | null; at?: number }): void {
+  /**
+   * Counts a view directly (imports, tests, custom integrations);
+   * `dimensions` are its values (`{ source: 'github.com' }`) or dimensionKey() pairs
+   */
+  recordView(view: {
+    path: string
+    day?: string
+    visitor?: string | null
+    at?: number
+    dimensions?: Partial<Record<DimensionName, string>> | readonly string[]
+  }): void {
     const at = view.at ?? this.#now()
+    const dimensions = view.dimensions
     this.#buffer.add({
       day: view.day ?? this.dayOf(at),
       path: this.#storedPath(view.path),
       visitor: view.visitor ?? null,
       minute: Math.floor(at / 60_000),
+      dimensions: Array.isArray(dimensions)
+        ? dimensions
+        : dimensions
+          ? Object.entries(dimensions).flatMap(([name, value]) =>
+              typeof value === 'string' ? [`${name}:${value}`] : []
+            )
+          : null,
     })
   }
 }

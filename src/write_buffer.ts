@@ -2,8 +2,14 @@ import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { Logger } from '@adonisjs/core/logger'
 import debug from './debug.ts'
-import { BATCH_RESEND_MAX_AGE_MS, batchEntries, batchViews } from './stores/batch.ts'
-import type { DayBatch, TrackingBatch, TrackingStore } from './stores/types.ts'
+import { dimensionKey } from './dimensions/names.ts'
+import {
+  BATCH_RESEND_MAX_AGE_MS,
+  batchEntries,
+  batchViews,
+  parseDimensionKey,
+} from './stores/batch.ts'
+import type { DayBatch, DimensionCount, TrackingBatch, TrackingStore } from './stores/types.ts'
 import { VisitorHasher, visitorHashKey } from './visitor_hash.ts'
 
 /** At most one "dropped" warning a minute */
@@ -45,6 +51,41 @@ interface PendingDay {
   visitors: Set<string>
   /** anonymous visitors as unsalted digests; salted with the day's salt when sent */
   anonymous: Set<string>
+  /** dimensionKey() -> views of that value (null until a view brings one) */
+  dimensions: Map<string, PendingDimension> | null
+  /**
+   * Which pairs each visitor was seen with: known id (or anonymous digest)
+   * -> the distinct pair lists of its views. A visitor's views mostly carry
+   * the same pairs (one browser, one referrer), so a view adds one lookup
+   * here instead of a Set.add per pair; the visitors of each pair are
+   * worked out when the batch is built. Each list counts as many entries as
+   * it holds pairs (at least the distinct visitor-of-a-pair entries it stands for).
+   */
+  dimensionVisitors: Map<string, Array<readonly string[]>> | null
+  dimensionAnonymous: Map<string, Array<readonly string[]>> | null
+}
+
+/** Views of one (dimension, value) pair of a day, bumped in place */
+interface PendingDimension {
+  views: number
+}
+
+/** Lists a visitor's views brought that are compared with a new one before it is kept */
+const SAME_PAIRS_LOOKBACK = 4
+
+/** true when two pair lists hold the same pairs in the same order */
+function samePairs(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/** Entries the pair lists of a day's visitors count */
+function listEntries(owners: Map<string, Array<readonly string[]>> | null): number {
+  let entries = 0
+  if (owners) for (const lists of owners.values()) for (const list of lists) entries += list.length
+  return entries
 }
 
 interface PendingMinute {
@@ -63,6 +104,8 @@ export interface BufferedView {
   anonymous?: string | null
   /** epoch minute of the view, for realtime visitors */
   minute: number
+  /** dimensionKey() pairs of the view (`source:github.com`, src/dimensions/names.ts) */
+  dimensions?: readonly string[] | null
 }
 
 /**
@@ -122,7 +165,10 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     this.#hasher = new VisitorHasher(options.visitorKey ?? visitorHashKey())
   }
 
-  /** Distinct entries (day+path, visitors, visitors of a minute) waiting in memory, sent or not */
+  /**
+   * Distinct entries waiting in memory, sent or not: day+path, visitors of a
+   * day, visitors of a minute, day+dimension value and each visitor of one
+   */
   get size(): number {
     return this.#entries + this.#unconfirmedEntries
   }
@@ -134,7 +180,14 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
 
   /** Adds one page view; returns at once */
   add(view: BufferedView): void {
-    this.addView(view.day, view.path, view.visitor ?? null, view.anonymous ?? null, view.minute)
+    this.addView(
+      view.day,
+      view.path,
+      view.visitor ?? null,
+      view.anonymous ?? null,
+      view.minute,
+      view.dimensions ?? null
+    )
   }
 
   /**
@@ -147,12 +200,19 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     visitor: string | null,
     anonymous: string | null,
     minuteKey: number,
-    /* dimensionKey() pairs of the view (src/dimensions/names.ts); not buffered yet (issue #14 storage) */
-    _dimensions: readonly string[] | null = null
+    /* dimensionKey() pairs of the view (src/dimensions/names.ts), checked when the batch is built */
+    dimensions: readonly string[] | null = null
   ): void {
     let day = this.#days.get(dayKey)
     if (!day) {
-      day = { views: new Map(), visitors: new Set(), anonymous: new Set() }
+      day = {
+        views: new Map(),
+        visitors: new Set(),
+        anonymous: new Set(),
+        dimensions: null,
+        dimensionVisitors: null,
+        dimensionAnonymous: null,
+      }
       this.#days.set(dayKey, day)
     }
     const views = day.views.get(path)
@@ -177,6 +237,49 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       ofDay.add(id)
       ofMinute.add(id)
       this.#entries += ofDay.size + ofMinute.size - before
+    }
+
+    if (dimensions !== null && dimensions.length > 0) {
+      let pairs = day.dimensions
+      if (pairs === null) day.dimensions = pairs = new Map()
+      /* a dozen pairs a view: one Map lookup each, the counter bumped in place */
+      let added = 0
+      for (const key of dimensions) {
+        const pair = pairs.get(key)
+        if (pair === undefined) {
+          pairs.set(key, { views: 1 })
+          added++
+        } else {
+          pair.views++
+        }
+      }
+      if (id) {
+        let owners = visitor ? day.dimensionVisitors : day.dimensionAnonymous
+        if (owners === null) {
+          owners = new Map()
+          if (visitor) day.dimensionVisitors = owners
+          else day.dimensionAnonymous = owners
+        }
+        const lists = owners.get(id)
+        if (lists === undefined) {
+          /* a copy: the caller may reuse its array */
+          owners.set(id, [dimensions.slice()])
+          added += dimensions.length
+        } else {
+          let seen = false
+          for (let i = lists.length - 1; i >= 0 && i >= lists.length - SAME_PAIRS_LOOKBACK; i--) {
+            if (samePairs(lists[i], dimensions)) {
+              seen = true
+              break
+            }
+          }
+          if (!seen) {
+            lists.push(dimensions.slice())
+            added += dimensions.length
+          }
+        }
+      }
+      this.#entries += added
     }
 
     if (this.size > this.#maxEntries) this.#trim()
@@ -217,7 +320,9 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
    * Drops the oldest entries until the buffer is within its bound: the
    * unconfirmed batches first (removing entries from a batch keeps its id
    * honest: a resend can only add less), then the realtime visitors, oldest
-   * minute first (best effort), then the days in insertion order.
+   * minute first (best effort), then the days in insertion order: a day's
+   * visitors, its dimension visitors and values, then its paths (only these
+   * are page views: the dimension counts of a view go before the view).
    */
   #trim() {
     let dropped = 0
@@ -248,13 +353,35 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     for (const [dayKey, day] of this.#days) {
       if (!over()) break
       trimIds([day.anonymous, day.visitors])
+      for (const owners of [day.dimensionAnonymous, day.dimensionVisitors]) {
+        if (!owners) continue
+        for (const [id, lists] of owners) {
+          if (!over()) break
+          for (const list of lists) this.#entries -= list.length
+          owners.delete(id)
+        }
+      }
+      if (day.dimensions) {
+        for (const key of day.dimensions.keys()) {
+          if (!over()) break
+          this.#entries--
+          day.dimensions.delete(key)
+        }
+      }
       for (const [path, views] of day.views) {
         if (!over()) break
         day.views.delete(path)
         this.#entries--
         dropped += views
       }
-      if (day.views.size === 0 && day.visitors.size === 0 && day.anonymous.size === 0) {
+      if (
+        day.views.size === 0 &&
+        day.visitors.size === 0 &&
+        day.anonymous.size === 0 &&
+        !day.dimensions?.size &&
+        !day.dimensionVisitors?.size &&
+        !day.dimensionAnonymous?.size
+      ) {
         this.#days.delete(dayKey)
       }
     }
@@ -303,6 +430,24 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
         target.views.set(path, (target.views.get(path) ?? 0) + views)
       for (const id of day.visitors) target.visitors.add(id)
       for (const id of day.anonymous) target.anonymous.add(id)
+      if (day.dimensions) {
+        const pairs = (target.dimensions ??= new Map())
+        for (const [key, pair] of day.dimensions) {
+          const into = pairs.get(key)
+          if (into) into.views += pair.views
+          else pairs.set(key, pair)
+        }
+      }
+      if (day.dimensionVisitors) {
+        const owners = (target.dimensionVisitors ??= new Map())
+        for (const [id, lists] of day.dimensionVisitors)
+          owners.set(id, [...(owners.get(id) ?? []), ...lists])
+      }
+      if (day.dimensionAnonymous) {
+        const owners = (target.dimensionAnonymous ??= new Map())
+        for (const [id, lists] of day.dimensionAnonymous)
+          owners.set(id, [...(owners.get(id) ?? []), ...lists])
+      }
     }
     for (const [minute, entry] of newerMinutes) {
       const target = this.#minutes.get(minute)
@@ -316,6 +461,8 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     this.#entries = 0
     for (const day of this.#days.values()) {
       this.#entries += day.views.size + day.visitors.size + day.anonymous.size
+      this.#entries += (day.dimensions?.size ?? 0) + listEntries(day.dimensionVisitors)
+      this.#entries += listEntries(day.dimensionAnonymous)
     }
     for (const minute of this.#minutes.values()) {
       this.#entries += minute.visitors.size + minute.anonymous.size
@@ -408,7 +555,44 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     }
     const days = new Map<string, DayBatch>()
     for (const [dayKey, day] of taken.days) {
-      days.set(dayKey, { views: day.views, visitors: await visitorsOf(dayKey, day) })
+      const out: DayBatch = { views: day.views, visitors: await visitorsOf(dayKey, day) }
+      if (day.dimensions && day.dimensions.size > 0) {
+        /* keys are checked once per batch here, not per view: unknown dimensions and empty values are left out */
+        const dimensions = new Map<string, DimensionCount>()
+        const counts = new Map<string, DimensionCount>()
+        for (const [key, pair] of day.dimensions) {
+          const parsed = parseDimensionKey(key)
+          if (parsed === null) continue
+          const stored = dimensionKey(parsed[0], parsed[1])
+          let into = dimensions.get(stored)
+          if (!into) dimensions.set(stored, (into = { views: 0, visitors: new Set() }))
+          into.views += pair.views
+          counts.set(key, into)
+        }
+        /* each visitor hashed once (the caches above), then added to the pairs of its views */
+        const addVisitor = (hash: string, lists: Array<readonly string[]>) => {
+          for (const list of lists) {
+            for (const key of list) counts.get(key)?.visitors.add(hash)
+          }
+        }
+        for (const [id, lists] of day.dimensionVisitors ?? []) {
+          let hash = known.get(id)
+          if (hash === undefined) known.set(id, (hash = hasher.known(id)))
+          addVisitor(hash, lists)
+        }
+        if (day.dimensionAnonymous && day.dimensionAnonymous.size > 0) {
+          let salt = salts.get(dayKey)
+          if (salt === undefined) salts.set(dayKey, (salt = await this.#store.salt(dayKey)))
+          for (const [digest, lists] of day.dimensionAnonymous) {
+            const key = `${dayKey}:${digest}`
+            let hash = anonymous.get(key)
+            if (hash === undefined) anonymous.set(key, (hash = hasher.anonymous(salt, digest)))
+            addVisitor(hash, lists)
+          }
+        }
+        if (dimensions.size > 0) out.dimensions = dimensions
+      }
+      days.set(dayKey, out)
     }
     const minutes = new Map<number, Set<string>>()
     for (const [minute, entry] of taken.minutes) {
@@ -528,7 +712,8 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
 
 /**
  * Removes up to `count` entries from a batch, visitors of minutes first, then
- * each day's visitors and paths; returns the page views removed
+ * each day's visitors, dimension visitors and values, and paths; returns the
+ * page views removed
  */
 function trimBatch(batch: TrackingBatch, count: number): number {
   let left = count
@@ -546,6 +731,20 @@ function trimBatch(batch: TrackingBatch, count: number): number {
       if (left === 0) return views
       day.visitors.delete(id)
       left--
+    }
+    if (day.dimensions) {
+      for (const pair of day.dimensions.values()) {
+        for (const id of pair.visitors) {
+          if (left === 0) return views
+          pair.visitors.delete(id)
+          left--
+        }
+      }
+      for (const key of day.dimensions.keys()) {
+        if (left === 0) return views
+        day.dimensions.delete(key)
+        left--
+      }
     }
     for (const [path, n] of day.views) {
       if (left === 0) return views

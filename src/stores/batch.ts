@@ -1,3 +1,4 @@
+import { type DimensionName, isDimension, MAX_VALUE_LENGTH } from '../dimensions/names.ts'
 import type { TrackingBatch } from './types.ts'
 
 /** The row that counts a day's new paths beyond `maxPathsPerDay` (never a request path: those start with "/") */
@@ -26,7 +27,49 @@ export function batchViews(batch: TrackingBatch): number {
 /** Entries of a batch, as the write buffer counts them against bufferMaxEntries */
 export function batchEntries(batch: TrackingBatch): number {
   let entries = 0
-  for (const day of batch.days.values()) entries += day.views.size + day.visitors.size
+  for (const day of batch.days.values()) {
+    entries += day.views.size + day.visitors.size
+    if (day.dimensions) {
+      entries += day.dimensions.size
+      for (const count of day.dimensions.values()) entries += count.visitors.size
+    }
+  }
   for (const visitors of batch.minutes.values()) entries += visitors.size
   return entries
+}
+
+/**
+ * A dimension value as the stores and SQL keep it: valid UTF-8 (lone
+ * surrogates and NUL become U+FFFD), no surrounding white space (MySQL's
+ * PAD SPACE collations would take `a` and `a ` for one row), at most
+ * MAX_VALUE_LENGTH code points; null for a value that is empty then.
+ */
+export function storedDimensionValue(value: string): string | null {
+  if (
+    value.length > 0 &&
+    value.length <= MAX_VALUE_LENGTH &&
+    !value.includes('\u0000') &&
+    value.isWellFormed() &&
+    value.trim() === value
+  ) {
+    return value
+  }
+
+  let out = value.toWellFormed().replaceAll('\u0000', '\uFFFD').trim()
+  if (out.length > MAX_VALUE_LENGTH)
+    out = Array.from(out).slice(0, MAX_VALUE_LENGTH).join('').trim()
+  return out === '' ? null : out
+}
+
+/**
+ * The dimension and the stored value of a dimensionKey() (`source:github.com`),
+ * or null when the dimension is unknown or the value empty
+ */
+export function parseDimensionKey(key: string): [dimension: DimensionName, value: string] | null {
+  const colon = key.indexOf(':')
+  if (colon <= 0) return null
+  const dimension = key.slice(0, colon)
+  if (!isDimension(dimension)) return null
+  const value = storedDimensionValue(key.slice(colon + 1))
+  return value === null ? null : [dimension, value]
 }

@@ -68,6 +68,43 @@ export class TrackingKeys {
     return `${this.tag}:flush:${flushId}:total`
   }
 
+  /** hash value -> views of one dimension on a day, not yet flushed */
+  dimension(day: string, dimension: string) {
+    return `${this.tag}:dim:${day}:${dimension}`
+  }
+
+  /**
+   * set of the values a dimension has admitted on a day (at most
+   * maxValuesPerDimension); flushes never rename it away, so the cap holds all day
+   */
+  dimensionValues(day: string, dimension: string) {
+    return `${this.tag}:dimvals:${day}:${dimension}`
+  }
+
+  /**
+   * HyperLogLog of the visitors of one dimension value on a day, not yet
+   * flushed. TAKE_ASIDE builds these names in Lua: keep the layout in step
+   * with dimensionVisitorsPrefix().
+   */
+  dimensionVisitors(day: string, dimension: string, value: string) {
+    return `${this.dimensionVisitorsPrefix(day, dimension)}${value}`
+  }
+
+  /** the name of a dimension value's visitors key without the value */
+  dimensionVisitorsPrefix(day: string, dimension: string) {
+    return `${this.tag}:dimuv:${day}:${dimension}:`
+  }
+
+  /** a dimension's views hash taken aside by a flush */
+  takenDimension(flushId: string, dimension: string) {
+    return `${this.tag}:flush:${flushId}:dim:${dimension}`
+  }
+
+  /** the name of a taken-aside value's visitors key without the value */
+  takenDimensionVisitorsPrefix(flushId: string, dimension: string) {
+    return `${this.tag}:flush:${flushId}:dimuv:${dimension}:`
+  }
+
   /** scratch key for HyperLogLog unions */
   scratch(id: string) {
     return `${this.tag}:tmp:${id}`

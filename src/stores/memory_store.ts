@@ -1,7 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto'
-import { DEFAULT_MAX_PATHS_PER_DAY, OTHER_PATH } from './batch.ts'
+import { DEFAULT_MAX_PATHS_PER_DAY, OTHER_PATH, parseDimensionKey } from './batch.ts'
 import { RedisHll } from './redis_hll.ts'
-import type { DimensionName } from '../dimensions/names.ts'
+import {
+  DEFAULT_MAX_VALUES_PER_DIMENSION,
+  type DimensionName,
+  OTHER_VALUE,
+} from '../dimensions/names.ts'
 import type {
   MergedSketch,
   TakenDimension,
@@ -29,6 +33,18 @@ interface MemoryDay {
   expiresAt: number
 }
 
+/** Live counts of one dimension on a day: value -> views, value -> visitors */
+interface MemoryDimension {
+  views: Map<string, number>
+  visitors: Map<string, RedisHll>
+}
+
+/** A day's dimensions, as the Redis store's dim and dimuv keys */
+interface MemoryDimensions {
+  dimensions: Map<DimensionName, MemoryDimension>
+  expiresAt: number
+}
+
 /**
  * Live counters in this process's memory: for development, the demo and
  * single-process apps without Redis. Counts are lost when the process exits
@@ -44,7 +60,22 @@ export class MemoryStore implements TrackingStore {
   #visitors = new Map<string, { sketch: RedisHll; expiresAt: number }>()
   #minutes = new Map<number, RedisHll>()
   #salts = new Map<string, string>()
-  #taken = new Map<string, { day: string; views: Map<string, number>; total: number }>()
+  #taken = new Map<
+    string,
+    {
+      day: string
+      views: Map<string, number>
+      total: number
+      dimensions: Map<DimensionName, MemoryDimension>
+    }
+  >()
+  #dimensions = new Map<string, MemoryDimensions>()
+  /** values each dimension admitted per day; outlives takeAside, like the Redis values sets */
+  #admittedValues = new Map<
+    string,
+    { values: Map<DimensionName, Set<string>>; expiresAt: number }
+  >()
+  #maxValuesPerDimension: number
   #locks = new Map<string, { token: string; expiresAt: number }>()
   #maxPathsPerDay: number
   /** paths each day has admitted; outlives takeAside, like the Redis paths set */
@@ -52,9 +83,29 @@ export class MemoryStore implements TrackingStore {
   /** ids of the last batches applied, oldest first (a resend is a no-op) */
   #applied = new Set<string>()
 
-  constructor(options: { ttlSeconds: number; maxPathsPerDay?: number }) {
+  constructor(options: {
+    ttlSeconds: number
+    maxPathsPerDay?: number
+    /** distinct values a dimension admits per day; later new values count under OTHER_VALUE */
+    maxValuesPerDimension?: number
+  }) {
     this.#ttlMs = options.ttlSeconds * 1000
     this.#maxPathsPerDay = options.maxPathsPerDay ?? DEFAULT_MAX_PATHS_PER_DAY
+    this.#maxValuesPerDimension = options.maxValuesPerDimension ?? DEFAULT_MAX_VALUES_PER_DIMENSION
+  }
+
+  /** The value a view is counted under: itself once admitted, OTHER_VALUE beyond the cap */
+  #admitValue(day: string, dimension: DimensionName, value: string, expiresAt: number): string {
+    if (value === OTHER_VALUE) return OTHER_VALUE
+    let entry = this.#admittedValues.get(day)
+    if (!entry) this.#admittedValues.set(day, (entry = { values: new Map(), expiresAt }))
+    entry.expiresAt = expiresAt
+    let values = entry.values.get(dimension)
+    if (!values) entry.values.set(dimension, (values = new Set()))
+    if (values.has(value)) return value
+    if (values.size >= this.#maxValuesPerDimension) return OTHER_VALUE
+    values.add(value)
+    return value
   }
 
   /** The path a view is counted under: itself once admitted, OTHER_PATH beyond the cap */
@@ -84,6 +135,10 @@ export class MemoryStore implements TrackingStore {
       if (entry.expiresAt <= now) this.#visitors.delete(day)
     for (const [day, entry] of this.#admitted)
       if (entry.expiresAt <= now) this.#admitted.delete(day)
+    for (const [day, entry] of this.#dimensions)
+      if (entry.expiresAt <= now) this.#dimensions.delete(day)
+    for (const [day, entry] of this.#admittedValues)
+      if (entry.expiresAt <= now) this.#admittedValues.delete(day)
     const minute = Math.floor(now / 60_000)
     for (const key of this.#minutes.keys()) if (key < minute - 10) this.#minutes.delete(key)
   }
@@ -118,6 +173,25 @@ export class MemoryStore implements TrackingStore {
         }
         entry.expiresAt = expiresAt
         entry.sketch.addAll(counts.visitors)
+      }
+      if (counts.dimensions && counts.dimensions.size > 0) {
+        for (const [key, count] of counts.dimensions) {
+          const parsed = parseDimensionKey(key)
+          if (parsed === null) continue
+          const [dimension, raw] = parsed
+          let entry = this.#dimensions.get(day)
+          if (!entry) this.#dimensions.set(day, (entry = { dimensions: new Map(), expiresAt }))
+          entry.expiresAt = expiresAt
+          let live = entry.dimensions.get(dimension)
+          if (!live)
+            entry.dimensions.set(dimension, (live = { views: new Map(), visitors: new Map() }))
+          const value = this.#admitValue(day, dimension, raw, expiresAt)
+          live.views.set(value, (live.views.get(value) ?? 0) + count.views)
+          if (count.visitors.size === 0) continue
+          let sketch = live.visitors.get(value)
+          if (!sketch) live.visitors.set(value, (sketch = RedisHll.empty()))
+          sketch.addAll(count.visitors)
+        }
       }
     }
     for (const [minute, visitors] of batch.minutes) {
@@ -182,14 +256,25 @@ export class MemoryStore implements TrackingStore {
 
   async pendingDays(): Promise<string[]> {
     this.#expire()
-    return [...this.#days.keys()].sort()
+    return [...new Set([...this.#days.keys(), ...this.#dimensions.keys()])].sort()
   }
 
-  async takeAside(day: string, flushId: string): Promise<boolean> {
+  async takeAside(
+    day: string,
+    flushId: string,
+    options: { dimensions?: boolean } = {}
+  ): Promise<boolean> {
     const entry = this.#days.get(day)
-    if (!entry) return false
+    const dimensions = options.dimensions === false ? undefined : this.#dimensions.get(day)
+    if (!entry && !dimensions) return false
     this.#days.delete(day)
-    this.#taken.set(flushId, { day, views: entry.views, total: entry.total })
+    if (dimensions) this.#dimensions.delete(day)
+    this.#taken.set(flushId, {
+      day,
+      views: entry?.views ?? new Map(),
+      total: entry?.total ?? 0,
+      dimensions: dimensions?.dimensions ?? new Map(),
+    })
     return true
   }
 
@@ -227,24 +312,45 @@ export class MemoryStore implements TrackingStore {
     return { sketch: merged.toBuffer(), count }
   }
 
-  /* dimensions: not stored yet (issue #14 storage); the reads see no live values */
-  async getDimension(_day: string, _dimension: DimensionName): Promise<Map<string, number>> {
-    return new Map()
+  async getDimension(day: string, dimension: DimensionName): Promise<Map<string, number>> {
+    this.#expire()
+    return new Map(this.#dimensions.get(day)?.dimensions.get(dimension)?.views ?? [])
   }
 
   async countDimensionUnion(
-    _dimension: DimensionName,
-    _value: string,
+    dimension: DimensionName,
+    value: string,
     sketches: Buffer[],
-    _liveDays: string[]
+    liveDays: string[]
   ): Promise<number> {
-    return this.countUnion(sketches, [])
+    this.#expire()
+    const live: RedisHll[] = []
+    for (const day of liveDays) {
+      const sketch = this.#dimensions.get(day)?.dimensions.get(dimension)?.visitors.get(value)
+      if (sketch) live.push(sketch)
+    }
+    if (sketches.length === 0 && live.length === 1) return live[0].count()
+    return RedisHll.countUnion([...sketches.map(parseSketch), ...live])
   }
 
-  async *readTakenDimensions(
-    _flushId: string,
-    _chunkSize: number
-  ): AsyncIterable<TakenDimension[]> {}
+  async *readTakenDimensions(flushId: string, chunkSize: number): AsyncIterable<TakenDimension[]> {
+    let chunk: TakenDimension[] = []
+    for (const [dimension, live] of this.#taken.get(flushId)?.dimensions ?? []) {
+      for (const [value, views] of live.views) {
+        chunk.push({
+          dimension,
+          value,
+          views,
+          sketch: live.visitors.get(value)?.toBuffer() ?? null,
+        })
+        if (chunk.length >= chunkSize) {
+          yield chunk
+          chunk = []
+        }
+      }
+    }
+    if (chunk.length > 0) yield chunk
+  }
 
   async countUnion(sketches: Buffer[], liveDays: string[]): Promise<number> {
     this.#expire()

@@ -396,13 +396,29 @@ export class RedisHll {
       for (let i = 7; i >= 0; i--) cached = cached * 256 + bytes[8 + i]
       return cached
     }
-    const card = RedisHll.countUnion([this])
+    const card = this.dense ? RedisHll.countUnion([this]) : this.#sparseCount()
     let rest = card
     for (let i = 0; i < 8; i++) {
       bytes[8 + i] = rest % 256
       rest = Math.floor(rest / 256)
     }
     return card
+  }
+
+  /**
+   * The estimate of a sparse sketch from its runs, as Redis's
+   * hllSparseRegHisto: the same histogram as countUnion, without expanding
+   * the 16,384 registers (a flush counts a sketch per dimension value)
+   */
+  #sparseCount(): number {
+    const histogram = new Array<number>(HLL_Q + 2).fill(0)
+    let set = 0
+    eachSparseRun(this.#bytes, this.#length, (_first, span, value) => {
+      histogram[value] += span
+      set += span
+    })
+    histogram[0] = HLL_REGISTERS - set
+    return estimateCardinality(histogram, HLL_Q)
   }
 
   /** Distinct elements of several sketches together (PFCOUNT key1 key2 ...) */

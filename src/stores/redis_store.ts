@@ -1,9 +1,20 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
-import { BATCH_TTL_SECONDS, DEFAULT_MAX_PATHS_PER_DAY, OTHER_PATH } from './batch.ts'
+import {
+  BATCH_TTL_SECONDS,
+  DEFAULT_MAX_PATHS_PER_DAY,
+  OTHER_PATH,
+  parseDimensionKey,
+} from './batch.ts'
 import { TrackingKeys } from './keys.ts'
-import type { DimensionName } from '../dimensions/names.ts'
+import {
+  DEFAULT_MAX_VALUES_PER_DIMENSION,
+  DIMENSIONS,
+  type DimensionName,
+  OTHER_VALUE,
+} from '../dimensions/names.ts'
 import type {
+  DimensionCount,
   MergedSketch,
   TakenDimension,
   TakenFlush,
@@ -21,34 +32,42 @@ const DAILY_SCAN_COUNT = 5000
 /**
  * Applies one batch atomically, once per batch id. A day's paths are admitted
  * into its paths set up to the cap (ARGV[4]); views of paths beyond it go to
- * the OTHER_PATH row. Every key gets a TTL. Lua's unpack is bounded by the
- * C stack, so visitors go to PFADD in slices.
+ * the OTHER_PATH row. A day's values of each dimension are admitted the same
+ * way into the dimension's values set up to ARGV[7]; views and visitors of
+ * values beyond it go to OTHER_VALUE (ARGV[8]). Every key gets a TTL. Lua's
+ * unpack is bounded by the C stack, so visitors go to PFADD in slices.
  *
  * KEYS: batch marker, days set, then per day views, total, visitors, paths,
- * then one HyperLogLog per minute.
- * ARGV: batch TTL, data TTL, minute TTL, cap, other label, number of days,
- * then per day: day, n paths, n visitors, path/views pairs, visitors; then
- * per minute: n visitors, visitors.
+ * then per dimension of the day its views hash, values set and OTHER_VALUE
+ * HyperLogLog, then one HyperLogLog per value; then one HyperLogLog per minute.
+ * ARGV: batch TTL, data TTL, minute TTL, path cap, other path, value cap,
+ * other value, number of days, then per day: day, n paths, n visitors,
+ * n dimensions, path/views pairs, visitors, then per dimension: n values,
+ * then per value: value, views, n visitors, visitors; then per minute:
+ * n visitors, visitors.
  */
 const WRITE_BATCH = `
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
 local ttl = tonumber(ARGV[2])
 local cap = tonumber(ARGV[4])
 local other = ARGV[5]
+local value_cap = tonumber(ARGV[6])
+local other_value = ARGV[7]
 local function pfadd(key, first, last)
   for i = first, last, 1000 do
     redis.call('PFADD', key, unpack(ARGV, i, math.min(i + 999, last)))
   end
 end
-local a = 7
+local a = 9
 local k = 3
 local counted = false
-for _ = 1, tonumber(ARGV[6]) do
+for _ = 1, tonumber(ARGV[8]) do
   local day = ARGV[a]
   local n_paths = tonumber(ARGV[a + 1])
   local n_visitors = tonumber(ARGV[a + 2])
+  local n_dimensions = tonumber(ARGV[a + 3])
   local views_key, total_key, visitors_key, paths_key = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
-  a = a + 3
+  a = a + 4
   k = k + 4
   if n_paths > 0 then
     local admitted = redis.call('SCARD', paths_key)
@@ -80,6 +99,53 @@ for _ = 1, tonumber(ARGV[6]) do
     redis.call('EXPIRE', visitors_key, ttl)
     a = a + n_visitors
   end
+  for _ = 1, n_dimensions do
+    local hash_key, values_key, other_key = KEYS[k], KEYS[k + 1], KEYS[k + 2]
+    k = k + 3
+    local n_values = tonumber(ARGV[a])
+    a = a + 1
+    local admitted = redis.call('SCARD', values_key)
+    local rest, to_other, other_visitors = 0, false, false
+    for _ = 1, n_values do
+      local value, views, n_value_visitors = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+      local value_key = KEYS[k]
+      k = k + 1
+      a = a + 3
+      local admit = false
+      if value ~= other_value then
+        if redis.call('SISMEMBER', values_key, value) == 1 then
+          admit = true
+        elseif admitted < value_cap then
+          redis.call('SADD', values_key, value)
+          admitted = admitted + 1
+          admit = true
+        end
+      end
+      if admit then
+        redis.call('HINCRBY', hash_key, value, views)
+        if n_value_visitors > 0 then
+          pfadd(value_key, a, a + n_value_visitors - 1)
+          redis.call('EXPIRE', value_key, ttl)
+        end
+      else
+        rest = rest + views
+        to_other = true
+        if n_value_visitors > 0 then
+          pfadd(other_key, a, a + n_value_visitors - 1)
+          other_visitors = true
+        end
+      end
+      a = a + n_value_visitors
+    end
+    if to_other then redis.call('HINCRBY', hash_key, other_value, rest) end
+    if other_visitors then redis.call('EXPIRE', other_key, ttl) end
+    if n_values > 0 then
+      redis.call('EXPIRE', hash_key, ttl)
+      if admitted > 0 then redis.call('EXPIRE', values_key, ttl) end
+      redis.call('SADD', KEYS[2], day)
+      counted = true
+    end
+  end
 end
 if counted then redis.call('EXPIRE', KEYS[2], ttl) end
 for m = k, #KEYS do
@@ -103,14 +169,29 @@ const scripted = new WeakSet<object>()
 
 /**
  * Moves a day's live views and total aside under a flush id, atomically, and
- * records the flush as pending. The taken keys lose their TTL: only a
- * confirmed flush deletes them.
+ * records the flush as pending. With ARGV[3] = '1' the day's dimension
+ * counts go too: each dimension's views hash and the HyperLogLog of each of
+ * its values (names built here from ARGV prefixes: they depend on the values;
+ * all carry the {prefix} hash tag, so they live in the slot of the declared
+ * keys). Without it they stay live, and the day stays pending while they
+ * exist. The taken keys lose their TTL: only a confirmed flush deletes them.
+ *
+ * KEYS: views, total, taken views, taken total, flushes, days, then per
+ * dimension its live and taken views hash.
+ * ARGV: flush id, day, with dimensions, then per dimension the live and taken
+ * visitors key prefixes.
  */
 const TAKE_ASIDE = `
 local has_views = redis.call('EXISTS', KEYS[1]) == 1
 local has_total = redis.call('EXISTS', KEYS[2]) == 1
-if not has_views and not has_total then
-  redis.call('SREM', KEYS[6], ARGV[2])
+local with_dimensions = ARGV[3] == '1'
+local live_dimensions = {}
+for i = 7, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then live_dimensions[#live_dimensions + 1] = i end
+end
+local move_dimensions = with_dimensions and #live_dimensions > 0
+if not has_views and not has_total and not move_dimensions then
+  if #live_dimensions == 0 then redis.call('SREM', KEYS[6], ARGV[2]) end
   return 0
 end
 if has_views then
@@ -121,8 +202,45 @@ if has_total then
   redis.call('RENAME', KEYS[2], KEYS[4])
   redis.call('PERSIST', KEYS[4])
 end
+if move_dimensions then
+  for _, i in ipairs(live_dimensions) do
+    local from, to = ARGV[i - 3], ARGV[i - 2]
+    for _, value in ipairs(redis.call('HKEYS', KEYS[i])) do
+      local source = from .. value
+      if redis.call('EXISTS', source) == 1 then
+        redis.call('RENAME', source, to .. value)
+        redis.call('PERSIST', to .. value)
+      end
+    end
+    redis.call('RENAME', KEYS[i], KEYS[i + 1])
+    redis.call('PERSIST', KEYS[i + 1])
+  end
+end
 redis.call('HSET', KEYS[5], ARGV[1], ARGV[2])
-redis.call('SREM', KEYS[6], ARGV[2])
+if with_dimensions or #live_dimensions == 0 then redis.call('SREM', KEYS[6], ARGV[2]) end
+return 1
+`
+
+/**
+ * Deletes what a flush took aside: views, total, each taken dimension hash
+ * and the visitors of its values, and the pending entry.
+ *
+ * KEYS: taken views, taken total, flushes, then per dimension its taken hash.
+ * ARGV: flush id, then per dimension its taken visitors key prefix.
+ */
+const DROP_TAKEN = `
+for i = 4, #KEYS do
+  local prefix = ARGV[i - 2]
+  local values = redis.call('HKEYS', KEYS[i])
+  for first = 1, #values, 500 do
+    local names = {}
+    for j = first, math.min(first + 499, #values) do names[#names + 1] = prefix .. values[j] end
+    redis.call('DEL', unpack(names))
+  end
+  redis.call('DEL', KEYS[i])
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('HDEL', KEYS[3], ARGV[1])
 return 1
 `
 
@@ -179,6 +297,7 @@ export class RedisStore implements TrackingStore {
   #client: () => Redis | Cluster
   #ttlSeconds: number
   #maxPathsPerDay: number
+  #maxValuesPerDimension: number
   #onClose?: () => Promise<void>
   #salts = new Map<string, string>()
 
@@ -188,6 +307,8 @@ export class RedisStore implements TrackingStore {
     ttlSeconds: number
     /** distinct paths a day admits; later new paths count under OTHER_PATH */
     maxPathsPerDay?: number
+    /** distinct values a dimension admits per day; later new values count under OTHER_VALUE */
+    maxValuesPerDimension?: number
     /** called by close() when the store owns its connection */
     onClose?: () => Promise<void>
   }) {
@@ -195,6 +316,7 @@ export class RedisStore implements TrackingStore {
     this.keys = new TrackingKeys(options.keyPrefix)
     this.#ttlSeconds = options.ttlSeconds
     this.#maxPathsPerDay = options.maxPathsPerDay ?? DEFAULT_MAX_PATHS_PER_DAY
+    this.#maxValuesPerDimension = options.maxValuesPerDimension ?? DEFAULT_MAX_VALUES_PER_DIMENSION
     this.#onClose = options.onClose
   }
 
@@ -212,7 +334,18 @@ export class RedisStore implements TrackingStore {
 
   /**
    * One EVALSHA per batch (see WRITE_BATCH). Keys: the batch marker, the days
-   * set, four keys per day, one per minute; the arguments carry the counts.
+   * set, four keys per day, three per dimension of a day and one per value,
+   * one per minute; the arguments carry the counts.
+   *
+   * Keys of dimensions: per day and dimension a views hash, a values set and
+   * at most maxValuesPerDimension + 1 HyperLogLogs (OTHER_VALUE included), so
+   * at most 14 x 1,001 visitor sketches a day with the default cap. A sketch
+   * is sparse (at most 3,000 bytes, hll-sparse-max-bytes) until it holds
+   * some hundreds of visitors, then 12 KB: the worst case, every value of
+   * every dimension with thousands of visitors since the last flush, is
+   * 14 x 1,001 x 12 KB = 172 MB a day; a realistic day (a few dozen values
+   * per dimension with many visitors, a long tail with few) stays within a
+   * few MB. Flushes delete the sketches they took aside.
    */
   async write(batch: TrackingBatch): Promise<void> {
     const keys = this.keys
@@ -223,13 +356,30 @@ export class RedisStore implements TrackingStore {
       MINUTE_TTL_SECONDS,
       this.#maxPathsPerDay,
       OTHER_PATH,
+      this.#maxValuesPerDimension,
+      OTHER_VALUE,
       batch.days.size,
     ]
     for (const [day, counts] of batch.days) {
       commandKeys.push(keys.views(day), keys.total(day), keys.visitors(day), keys.paths(day))
-      args.push(day, counts.views.size, counts.visitors.size)
+      const dimensions = counts.dimensions ? byDimension(counts.dimensions) : null
+      args.push(day, counts.views.size, counts.visitors.size, dimensions?.size ?? 0)
       for (const [path, views] of counts.views) args.push(path, views)
       for (const visitor of counts.visitors) args.push(visitor)
+      if (!dimensions) continue
+      for (const [dimension, values] of dimensions) {
+        commandKeys.push(
+          keys.dimension(day, dimension),
+          keys.dimensionValues(day, dimension),
+          keys.dimensionVisitors(day, dimension, OTHER_VALUE)
+        )
+        args.push(values.length)
+        for (const [value, count] of values) {
+          commandKeys.push(keys.dimensionVisitors(day, dimension, value))
+          args.push(value, count.views, count.visitors.size)
+          for (const visitor of count.visitors) args.push(visitor)
+        }
+      }
     }
     for (const [minute, visitors] of batch.minutes) {
       commandKeys.push(keys.minute(minute))
@@ -268,7 +418,11 @@ export class RedisStore implements TrackingStore {
    * HSCAN returns twice (the hash grows meanwhile) is set, not added, again.
    */
   async getDaily(day: string): Promise<Map<string, number>> {
-    const key = this.keys.views(day)
+    return this.#scanCounts(this.keys.views(day))
+  }
+
+  /** field -> count of a hash of counters */
+  async #scanCounts(key: string): Promise<Map<string, number>> {
     const out = new Map<string, number>()
     let cursor = '0'
     do {
@@ -309,20 +463,29 @@ export class RedisStore implements TrackingStore {
     return days.sort()
   }
 
-  async takeAside(day: string, flushId: string): Promise<boolean> {
+  async takeAside(
+    day: string,
+    flushId: string,
+    options: { dimensions?: boolean } = {}
+  ): Promise<boolean> {
     const k = this.keys
-    const moved = await this.#client().eval(
-      TAKE_ASIDE,
-      6,
+    const commandKeys = [
       k.views(day),
       k.total(day),
       k.takenViews(flushId),
       k.takenTotal(flushId),
       k.flushes(),
       k.days(),
-      flushId,
-      day
-    )
+    ]
+    const args = [flushId, day, options.dimensions === false ? '0' : '1']
+    for (const dimension of DIMENSIONS) {
+      commandKeys.push(k.dimension(day, dimension), k.takenDimension(flushId, dimension))
+      args.push(
+        k.dimensionVisitorsPrefix(day, dimension),
+        k.takenDimensionVisitorsPrefix(flushId, dimension)
+      )
+    }
+    const moved = await this.#client().eval(TAKE_ASIDE, commandKeys.length, ...commandKeys, ...args)
     return Number(moved) === 1
   }
 
@@ -354,11 +517,14 @@ export class RedisStore implements TrackingStore {
   }
 
   async dropTaken(flushId: string): Promise<void> {
-    await this.#client()
-      .multi()
-      .del(this.keys.takenViews(flushId), this.keys.takenTotal(flushId))
-      .hdel(this.keys.flushes(), flushId)
-      .exec()
+    const k = this.keys
+    const commandKeys = [k.takenViews(flushId), k.takenTotal(flushId), k.flushes()]
+    const args = [flushId]
+    for (const dimension of DIMENSIONS) {
+      commandKeys.push(k.takenDimension(flushId, dimension))
+      args.push(k.takenDimensionVisitorsPrefix(flushId, dimension))
+    }
+    await this.#client().eval(DROP_TAKEN, commandKeys.length, ...commandKeys, ...args)
   }
 
   async mergeSketch(day: string, stored: Buffer | null): Promise<MergedSketch> {
@@ -373,34 +539,69 @@ export class RedisStore implements TrackingStore {
     return { sketch: bytes && bytes.length > 0 ? bytes : null, count: Number(count) }
   }
 
-  /* dimensions: not stored yet (issue #14 storage); the reads see no live values */
-  async getDimension(_day: string, _dimension: DimensionName): Promise<Map<string, number>> {
-    return new Map()
+  /** HSCAN of the dimension's views hash of the day (see getDaily) */
+  async getDimension(day: string, dimension: DimensionName): Promise<Map<string, number>> {
+    return this.#scanCounts(this.keys.dimension(day, dimension))
   }
 
   async countDimensionUnion(
-    _dimension: DimensionName,
-    _value: string,
+    dimension: DimensionName,
+    value: string,
     sketches: Buffer[],
-    _liveDays: string[]
+    liveDays: string[]
   ): Promise<number> {
-    return this.countUnion(sketches, [])
+    return this.#countUnionOf(
+      sketches,
+      liveDays.map((day) => this.keys.dimensionVisitors(day, dimension, value))
+    )
   }
 
-  async *readTakenDimensions(
-    _flushId: string,
-    _chunkSize: number
-  ): AsyncIterable<TakenDimension[]> {}
+  /**
+   * HSCAN of each taken dimension hash (nobody writes to it any more), with
+   * the taken sketch of each value read in the same round trip
+   */
+  async *readTakenDimensions(flushId: string, chunkSize: number): AsyncIterable<TakenDimension[]> {
+    const client = this.#client()
+    for (const dimension of DIMENSIONS) {
+      const key = this.keys.takenDimension(flushId, dimension)
+      const prefix = this.keys.takenDimensionVisitorsPrefix(flushId, dimension)
+      let cursor = '0'
+      do {
+        const [next, flat] = await client.hscan(key, cursor, 'COUNT', chunkSize)
+        cursor = next
+        if (flat.length === 0) continue
+        const pipeline = client.pipeline()
+        for (let i = 0; i < flat.length; i += 2) pipeline.getBuffer(`${prefix}${flat[i]}`)
+        const sketches = (await pipeline.exec()) ?? []
+        const chunk: TakenDimension[] = []
+        for (let i = 0; i < flat.length; i += 2) {
+          const [error, bytes] = sketches[i / 2] ?? [null, null]
+          if (error) throw error
+          chunk.push({
+            dimension,
+            value: flat[i],
+            views: Number(flat[i + 1]),
+            sketch: Buffer.isBuffer(bytes) && bytes.length > 0 ? bytes : null,
+          })
+        }
+        yield chunk
+      } while (cursor !== '0')
+    }
+  }
 
   async countUnion(sketches: Buffer[], liveDays: string[]): Promise<number> {
-    if (sketches.length === 0 && liveDays.length === 0) return 0
-    if (sketches.length === 0) return this.getUniqueCount(liveDays)
+    return this.#countUnionOf(
+      sketches,
+      liveDays.map((day) => this.keys.visitors(day))
+    )
+  }
+
+  /** Cardinality of the union of stored sketches and live HyperLogLog keys */
+  async #countUnionOf(sketches: Buffer[], liveKeys: string[]): Promise<number> {
+    if (sketches.length === 0 && liveKeys.length === 0) return 0
+    if (sketches.length === 0) return this.#client().pfcount(...liveKeys)
     const scratch = sketches.map(() => this.keys.scratch(randomUUID()))
-    const keys = [
-      ...scratch,
-      ...liveDays.map((day) => this.keys.visitors(day)),
-      this.keys.scratch(randomUUID()),
-    ]
+    const keys = [...scratch, ...liveKeys, this.keys.scratch(randomUUID())]
     const count = await this.#client().eval(
       COUNT_UNION,
       keys.length,
@@ -445,4 +646,32 @@ export class RedisStore implements TrackingStore {
   async close(): Promise<void> {
     await this.#onClose?.()
   }
+}
+
+/**
+ * The pairs of a day's batch grouped by dimension, each value as stored
+ * (parseDimensionKey: known dimensions, values cut and cleaned; two keys
+ * that become one value are summed)
+ */
+function byDimension(
+  pairs: Map<string, DimensionCount>
+): Map<DimensionName, Array<[string, DimensionCount]>> {
+  const grouped = new Map<DimensionName, Map<string, DimensionCount>>()
+  for (const [key, count] of pairs) {
+    const parsed = parseDimensionKey(key)
+    if (parsed === null) continue
+    const [dimension, value] = parsed
+    let values = grouped.get(dimension)
+    if (!values) grouped.set(dimension, (values = new Map()))
+    const into = values.get(value)
+    if (!into) {
+      values.set(value, count)
+      continue
+    }
+    values.set(value, {
+      views: into.views + count.views,
+      visitors: new Set([...into.visitors, ...count.visitors]),
+    })
+  }
+  return new Map([...grouped].map(([dimension, values]) => [dimension, [...values]]))
 }

@@ -140,8 +140,13 @@ export interface StoreFlusher {
   /** Days with live counts waiting for a flush */
   pendingDays(): Promise<string[]>
 
-  /** Atomically moves the day's live counts aside under flushId; false when there was nothing */
-  takeAside(day: string, flushId: string): Promise<boolean>
+  /**
+   * Atomically moves the day's live counts aside under flushId; false when
+   * there was nothing. With `dimensions: false` the day's dimension counts
+   * stay live (and the day pending) for a later flush: the flush does that
+   * while the tracking_dimension_stats table is missing.
+   */
+  takeAside(day: string, flushId: string, options?: { dimensions?: boolean }): Promise<boolean>
 
   /** Counts taken aside by flushes that have not confirmed yet (crashed or running) */
   takenFlushes(): Promise<TakenFlush[]>

@@ -430,6 +430,37 @@ test.group('configure', (group) => {
     )
   })
 
+  test('upgrade: an app configured before the dimensions gets only the dimension migration', async ({
+    assert,
+  }) => {
+    /* the three migrations an earlier version published, config and .env in place */
+    const root = await makeApp()
+    await configure(root, ['--store=redis'])
+    const published = await migrationFiles(root)
+    const dimensionMigration = published.find((file) =>
+      file.endsWith('_create_tracking_dimension_stats_table.ts')
+    )!
+    await rm(join(root, 'database/migrations', dimensionMigration))
+    const before = await migrationFiles(root)
+    assert.lengthOf(before, MIGRATIONS.length - 1)
+    await writeFile(join(root, 'config/tracking.ts'), '// configured by the earlier version\n')
+
+    const { exitCode, logs } = await configure(root, [])
+    assert.equal(exitCode ?? 0, 0, logs.join('\n'))
+    const after = await migrationFiles(root)
+    const added = after.filter((file) => !before.includes(file))
+    assert.lengthOf(added, 1)
+    assert.match(added[0], /^\d+_create_tracking_dimension_stats_table\.ts$/)
+    /* after the others: migration:run applies it last */
+    assert.isAbove(Number.parseInt(added[0]), Math.max(...before.map((f) => Number.parseInt(f))))
+    assert.include(
+      await read(root, `database/migrations/${added[0]}`),
+      "tableName = 'tracking_dimension_stats'"
+    )
+    /* nothing else is rewritten */
+    assert.equal(await read(root, 'config/tracking.ts'), '// configured by the earlier version\n')
+  })
+
   test('without @adonisjs/redis: warns with the command to run and uses the memory store', async ({
     assert,
   }) => {

@@ -497,6 +497,8 @@ test.group(`flushPageViews (${dbName})`, (group) => {
     })
 
     const sent = new Map<string, number>()
+    const sentPairs = new Map<string, number>()
+    const pairVisitors = new Map<string, Set<string>>()
     let writing = true
     const traffic = (async () => {
       for (let i = 0; i < 300; i++) {
@@ -506,10 +508,20 @@ test.group(`flushPageViews (${dbName})`, (group) => {
           const path = `/p/${(i * 7 + j) % 40}`
           views[path] = (views[path] ?? 0) + 1 + (j % 3)
         }
-        await writer.write(batch({ [day]: views }, { [day]: [`v${i % 50}`] }))
+        const written = batch({ [day]: views }, { [day]: [`v${i % 50}`] })
+        /* and the dimension counts of those views: exactly once too, under the same race */
+        const pair = `${day} source:s${i % 5}`
+        const pairViews = Object.values(views).reduce((a, b) => a + b, 0)
+        written.days.get(day)!.dimensions = new Map([
+          [`source:s${i % 5}`, { views: pairViews, visitors: new Set([`v${i % 50}`]) }],
+        ])
+        await writer.write(written)
         for (const [path, count] of Object.entries(views)) {
           sent.set(`${day} ${path}`, (sent.get(`${day} ${path}`) ?? 0) + count)
         }
+        sentPairs.set(pair, (sentPairs.get(pair) ?? 0) + pairViews)
+        if (!pairVisitors.has(pair)) pairVisitors.set(pair, new Set())
+        pairVisitors.get(pair)!.add(`v${i % 50}`)
         if (i % 10 === 0) await sleep(1)
       }
       writing = false
@@ -540,6 +552,21 @@ test.group(`flushPageViews (${dbName})`, (group) => {
     assert.deepEqual(await writer.takenFlushes(), [])
     assert.deepEqual(await writer.pendingDays(), [])
     for (const day of [DAY, DAY2, DAY3]) near(assert, await dayStat(day, 'unique_visitors'), 50)
+    const dimensionRows = await db
+      .from('tracking_dimension_stats')
+      .select('date', 'dimension', 'value', 'views', 'unique_visitors')
+    const pairs = new Map<string, number>()
+    for (const row of dimensionRows) {
+      const day =
+        typeof row.date === 'string' ? row.date : DateTime.fromJSDate(row.date).toISODate()
+      const key = `${day} ${row.dimension}:${row.value}`
+      pairs.set(key, Number(row.views))
+      assert.equal(Number(row.unique_visitors), pairVisitors.get(key)!.size, key)
+    }
+    assert.deepEqual(
+      Object.fromEntries([...pairs].sort()),
+      Object.fromEntries([...sentPairs].sort())
+    )
   }).timeout(60_000)
 
   test('unique visitors survive the Redis keys and days can be counted together', async ({

@@ -6,6 +6,7 @@ import { resolveSettings } from '../../src/settings.ts'
 import { RedisStore } from '../../src/stores/redis_store.ts'
 import { TrackingManager } from '../../src/manager.ts'
 import { TestRedisServer } from '../redis_server.ts'
+import { near } from '../helpers.ts'
 
 const DAY = '2026-11-20'
 
@@ -105,8 +106,9 @@ test.group('WriteBuffer', () => {
     assert.equal(await store.getDayTotal(DAY), 1000)
     const daily = await store.getDaily(DAY)
     assert.equal(daily.get('/p3'), 100)
-    assert.equal(await store.getUniqueCount(DAY), 37)
-    assert.equal(await store.realtimeVisitors(), 37)
+    /* HyperLogLog counts: 37 ids under a random hash key share a register ~4 % of runs (36) */
+    near(assert, await store.getUniqueCount(DAY), 37)
+    near(assert, await store.realtimeVisitors(), 37)
   })
 
   test('write-through (bufferMs: 0) sends every view at once', async ({
@@ -245,5 +247,73 @@ test.group('WriteBuffer', () => {
     const daily = await thaw(server, manager)
     assert.equal(daily.size, 13)
     assert.equal(await store.getDayTotal(DAY), 13)
+  }).timeout(20_000)
+  test('dimension pairs and their visitors count toward the bound while Redis is down', async ({
+    assert,
+    cleanup: after,
+  }) => {
+    const { manager, store, redis, server } = await onOwnServer(after, {
+      bufferMs: 20,
+      bufferMaxEntries: 200,
+    })
+    await stopServer(server, redis)
+    /* a dozen pairs a view, each visitor new: every pair of every view is a new entry */
+    for (let i = 0; i < 3000; i++) {
+      const dimensions: Record<string, string> = {}
+      for (const name of ['source', 'utm_campaign', 'browser_version', 'language'] as const)
+        dimensions[name] = `${name}-${i}`
+      for (const name of ['channel', 'browser', 'os', 'device'] as const) dimensions[name] = 'same'
+      manager.recorder.recordView({ path: '/', day: DAY, visitor: `v${i}`, dimensions })
+      assert.isAtMost(manager.buffer.size, 200)
+    }
+    /* the page views of the one path are kept: visitors and dimension pairs go first */
+    assert.equal(manager.buffer.droppedViews, 0)
+
+    await startServer(server, redis)
+    await manager.drain()
+    assert.equal(manager.buffer.size, 0)
+    /* what was kept fits the bound; no pair holds more views than the page views kept */
+    const pageViews = await store.getDayTotal(DAY)
+    for (const name of ['source', 'channel', 'os'] as const) {
+      const values = await store.getDimension(DAY, name)
+      let views = 0
+      for (const n of values.values()) views += n
+      assert.isAtMost(views, 3000)
+      assert.isAtMost(values.size, 200)
+    }
+    assert.equal(pageViews, 3000)
+  }).timeout(20_000)
+
+  test('a stalled batch with dimensions lands once: its resend adds nothing', async ({
+    assert,
+    cleanup: after,
+  }) => {
+    const { manager, store, server } = await onOwnServer(after, {
+      bufferMs: 60_000,
+      storeTimeoutMs: 200,
+    })
+    freeze(server, after)
+    for (let i = 0; i < 6; i++) {
+      manager.recorder.recordView({
+        path: '/b',
+        day: DAY,
+        visitor: `v${i % 3}`,
+        dimensions: { source: 'github.com', device: i % 2 ? 'mobile' : 'desktop' },
+      })
+    }
+    const failed = once(manager.buffer, 'failed')
+    await manager.drain()
+    await failed
+    manager.recorder.recordView({ path: '/c', day: DAY, dimensions: { source: 'github.com' } })
+
+    await thaw(server, manager)
+    assert.deepEqual(Object.fromEntries(await store.getDimension(DAY, 'source')), {
+      'github.com': 7,
+    })
+    assert.deepEqual(Object.fromEntries(await store.getDimension(DAY, 'device')), {
+      desktop: 3,
+      mobile: 3,
+    })
+    assert.equal(await store.countDimensionUnion('source', 'github.com', [], [DAY]), 3)
   }).timeout(20_000)
 })
