@@ -17,6 +17,12 @@ export const IP_SOURCE = 'IP address'
 const AGENT_CACHE_SIZE = 2000
 /** Distinct referrer hosts whose source is remembered */
 const HOST_CACHE_SIZE = 2000
+/** Longest referrer whose host is remembered */
+const MAX_CACHED_REFERRER = 300
+/** Distinct (referrer host, tagged query) pairs whose keys are remembered */
+const TAGGED_CACHE_SIZE = 1000
+/** Longest tagged query string remembered (longer ones are read, not remembered) */
+const MAX_CACHED_QUERY = 500
 /** Distinct Accept-Language headers whose language is remembered */
 const LANGUAGE_CACHE_SIZE = 1000
 /** Longest Accept-Language header remembered (longer ones are read, not remembered) */
@@ -125,15 +131,25 @@ export function primaryLanguage(raw: string | undefined): string {
   return LANGUAGE.test(primary) ? primary : UNKNOWN_VALUE
 }
 
-/** The tags of the request target's query string (before it is dropped), or null */
-export function readTags(target: string | undefined): QueryTags | null {
+/** The query string of a request target (without "?" and fragment) when it may hold tags, else null */
+export function taggedQuery(target: string | undefined): string | null {
   if (target === undefined) return null
   const mark = target.indexOf('?')
   if (mark === -1) return null
   let query = target.slice(mark + 1)
   const hash = query.indexOf('#')
   if (hash !== -1) query = query.slice(0, hash)
-  if (!TAGGED_QUERY.test(query)) return null
+  return TAGGED_QUERY.test(query) ? query : null
+}
+
+/** The tags of the request target's query string (before it is dropped), or null */
+export function readTags(target: string | undefined): QueryTags | null {
+  const query = taggedQuery(target)
+  return query === null ? null : readQueryTags(query)
+}
+
+/** The tags of a query string, or null when it has none */
+function readQueryTags(query: string): QueryTags | null {
   let params: URLSearchParams
   try {
     params = new URLSearchParams(targetAsUnicode(query))
@@ -195,6 +211,9 @@ export class DimensionDeriver {
   readonly #geoip: GeoipLookup | null
   #agents = new BoundedCache<readonly string[]>(AGENT_CACHE_SIZE)
   #hosts = new BoundedCache<HostInfo>(HOST_CACHE_SIZE)
+  #referrerHosts = new BoundedCache<string | null>(HOST_CACHE_SIZE)
+  /** keys of tagged views per (referrer host, query) */
+  #tagged = new BoundedCache<readonly string[]>(TAGGED_CACHE_SIZE)
   #languagesCache = new BoundedCache<string>(LANGUAGE_CACHE_SIZE)
   #countryKeys = new Map<string, string>()
   /** the last Host header and its host name (one app serves one or a few hosts) */
@@ -249,13 +268,10 @@ export class DimensionDeriver {
   ): string[] | null {
     if (!this.enabled) return null
     const out: string[] = []
-    const tags = this.#sources || this.#campaigns ? readTags(target) : null
-    if (this.#sources) this.#sourceKeys(out, headers, tags)
-    if (this.#campaigns && tags !== null) {
-      for (const [i, UTM_PARAM] of UTM_PARAMS.entries()) {
-        const value = tags.utm[i]
-        if (value !== null) out.push(dimensionKey(UTM_PARAM, value))
-      }
+    if (this.#sources || this.#campaigns) {
+      const query = taggedQuery(target)
+      if (query !== null) this.#taggedKeys(out, headers, query)
+      else if (this.#sources) this.#sourceKeys(out, headers, null)
     }
     if (this.#agentParts) {
       const keys = this.#agentKeys(headers, agent)
@@ -264,6 +280,43 @@ export class DimensionDeriver {
     if (this.#countries) out.push(this.#countryKey(headers, ip))
     if (this.#languages) out.push(this.#languageKey(header(headers, 'accept-language')))
     return out
+  }
+
+  /**
+   * The source, channel and utm keys of a view whose URL has tags,
+   * remembered per (referrer host, query): the same campaign link is opened
+   * by many visitors
+   */
+  #taggedKeys(out: string[], headers: IncomingHttpHeaders, query: string): void {
+    const referrer = header(headers, 'referer')
+    const host = referrer ? this.#hostOfReferrer(referrer) : null
+    const internal = host !== null && this.#isOwnHost(host, headers)
+    /* no referrer, a junk one, an internal one, or the referrer's host */
+    const from = internal ? '\u0002' : referrer ? (host ?? '\u0001') : '\u0000'
+    const cacheKey = `${from}\n${query}`
+    let keys = this.#tagged.get(cacheKey)
+    if (keys === undefined) {
+      const tags = readQueryTags(query)
+      const computed: string[] = []
+      if (this.#sources) this.#sourceKeys(computed, headers, tags)
+      if (this.#campaigns && tags !== null) {
+        for (const [i, UTM_PARAM] of UTM_PARAMS.entries()) {
+          const value = tags.utm[i]
+          if (value !== null) computed.push(dimensionKey(UTM_PARAM, value))
+        }
+      }
+      keys = computed
+      if (query.length <= MAX_CACHED_QUERY) this.#tagged.set(cacheKey, keys)
+    }
+    for (const key of keys) out.push(key)
+  }
+
+  /** referrerHost(), remembered per referrer (in memory only, like the request) */
+  #hostOfReferrer(referrer: string): string | null {
+    const known = this.#referrerHosts.get(referrer)
+    if (known !== undefined) return known
+    const host = referrerHost(referrer)
+    return referrer.length > MAX_CACHED_REFERRER ? host : this.#referrerHosts.set(referrer, host)
   }
 
   /** True when the referrer host is the app's: the request's Host or one of ownHosts */
@@ -322,7 +375,7 @@ export class DimensionDeriver {
   #sourceKeys(out: string[], headers: IncomingHttpHeaders, tags: QueryTags | null): void {
     const referrer = header(headers, 'referer')
     const referred = referrer !== undefined && referrer !== ''
-    const host = referred ? referrerHost(referrer) : null
+    const host = referred ? this.#hostOfReferrer(referrer) : null
     /* internal navigation: no source and no channel */
     if (host !== null && this.#isOwnHost(host, headers)) return
     if (tags === null) {
@@ -399,14 +452,20 @@ export class DimensionDeriver {
   }
 
   #countryKey(headers: IncomingHttpHeaders, ip: string | null): string {
-    let code: string | null = null
-    if (this.#countryHeader !== null) code = countryCode(header(headers, this.#countryHeader))
+    const raw = this.#countryHeader === null ? undefined : header(headers, this.#countryHeader)
+    /* the header's few values (country codes), remembered as keys */
+    if (raw !== undefined) {
+      const known = this.#countryKeys.get(raw)
+      if (known !== undefined) return known
+    }
+    const fromHeader = countryCode(raw)
+    let code = fromHeader
     if (code === null && this.#geoip !== null && ip) code = countryCode(this.#geoip(ip))
-    if (code === null) return this.#unknownCountry
-    let key = this.#countryKeys.get(code)
-    if (key === undefined) {
-      key = dimensionKey('country', code)
-      this.#countryKeys.set(code, key)
+    const key = code === null ? this.#unknownCountry : dimensionKey('country', code)
+    /* an answer of the header alone: not one of the database */
+    if (raw !== undefined && raw.length <= 8 && (fromHeader !== null || this.#geoip === null)) {
+      if (this.#countryKeys.size >= LANGUAGE_CACHE_SIZE) this.#countryKeys.clear()
+      this.#countryKeys.set(raw, key)
     }
     return key
   }
