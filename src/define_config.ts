@@ -18,6 +18,7 @@ export function defineConfig(config: TrackingConfig = {}): ConfigProvider<Tracki
     return resolveSettings(config, legacy, {
       defaultTimezone: process.env.TZ,
       redisConnections: redisConnections ? Object.keys(redisConnections) : undefined,
+      appRoot: app.appRoot,
     })
   })
 }

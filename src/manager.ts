@@ -41,7 +41,10 @@ export class TrackingManager {
       logger: options.logger,
       visitorKey: visitorHashKey(options.appKey),
     })
-    this.recorder = new TrackingRecorder(settings, this.buffer, { now: options.now })
+    this.recorder = new TrackingRecorder(settings, this.buffer, {
+      now: options.now,
+      logger: options.logger,
+    })
   }
 
   /** Sends every count still in memory to the store */

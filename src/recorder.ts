@@ -7,6 +7,12 @@ import type { DimensionName } from './dimensions/names.ts'
 import type { WriteBuffer } from './write_buffer.ts'
 import type { TrackingSettings } from './types.ts'
 import { isTrackingSkipped } from './skip.ts'
+import { DimensionDeriver, type AgentDimensions } from './dimensions/derive.ts'
+
+/** Where the recorder reports a misbehaving `exclude` hook (the app's logger) */
+interface RecorderLogger {
+  warn(message: string): void
+}
 
 /** Longest stored path, in characters (code points) */
 export const MAX_PATH_LENGTH = 500
@@ -117,8 +123,11 @@ export interface PageHit {
   anonymous: string | null
 }
 
-/** What is remembered of one user agent: its bot verdict and its visitors' digests by ip */
-interface AgentEntry {
+/**
+ * What is remembered of one user agent: its bot verdict, its visitors'
+ * digests by ip and its dimensions (browser, OS, device)
+ */
+interface AgentEntry extends AgentDimensions {
   /** isbot's verdict, once asked */
   bot?: boolean
   digests?: Map<string, string>
@@ -157,15 +166,88 @@ export class TrackingRecorder {
   #skipIndex?: SkipIndex
   /** whether request.ip() is the socket's address when no proxy header came (known at first use) */
   #socketIp?: boolean
+  /** derives the dimensions of counted views (sources, campaigns, browsers, ...) */
+  #deriver: DimensionDeriver
+  #logger?: RecorderLogger
+  /** the `exclude` hook failed once already (it is reported once) */
+  #excludeReported = false
 
   constructor(
     settings: TrackingSettings,
     buffer: WriteBuffer,
-    options: { now?: () => number } = {}
+    options: { now?: () => number; logger?: RecorderLogger } = {}
   ) {
     this.settings = settings
     this.#buffer = buffer
     this.#now = options.now ?? Date.now
+    this.#logger = options.logger
+    this.#deriver = new DimensionDeriver({
+      groups: settings.dimensions,
+      ownHosts: settings.ownHosts,
+      countryHeader: settings.countryHeader,
+      geoip: settings.geoip,
+    })
+  }
+
+  /** Reports a failing `exclude` hook, once per recorder */
+  #reportExclude(message: string): void {
+    if (this.#excludeReported) return
+    this.#excludeReported = true
+    const text = `[tracking] ${message}`
+    if (this.#logger) this.#logger.warn(text)
+    else console.warn(text)
+  }
+
+  /**
+   * The privacy controls: `honorDoNotTrack` (DNT: 1 or Sec-GPC: 1) and the
+   * `exclude(ctx)` hook. A throwing hook excludes the request (it counts
+   * nothing) and is reported once; a promise is not waited for (the request
+   * counts) and is reported once.
+   */
+  #isExcluded(ctx: HttpContext): boolean {
+    const { settings } = this
+    if (settings.honorDoNotTrack) {
+      const headers = ctx.request.request.headers
+      if (headers['dnt'] === '1' || headers['sec-gpc'] === '1') return true
+    }
+    const exclude = settings.exclude
+    if (exclude === null) return false
+    let answer: unknown
+    try {
+      answer = exclude(ctx)
+    } catch (error) {
+      this.#reportExclude(
+        `the exclude(ctx) hook threw (${(error as Error)?.message ?? String(error)}): such requests are not counted`
+      )
+      return true
+    }
+    if (typeof (answer as Promise<unknown> | null)?.then === 'function') {
+      this.#reportExclude(
+        'the exclude(ctx) hook returned a promise: it must answer synchronously (the request was counted)'
+      )
+      return false
+    }
+    return Boolean(answer)
+  }
+
+  /**
+   * The dimension keys of a counted view (see DimensionDeriver.derive), or
+   * null when every dimension is off. The user agent's part is remembered in
+   * its entry, next to the bot verdict.
+   */
+  #dimensionsOf(ctx: HttpContext, agent: AgentEntry | undefined): string[] | null {
+    const deriver = this.#deriver
+    if (!deriver.enabled) return null
+    const incoming = ctx.request.request
+    const headers = incoming.headers
+    const userAgent = headers['user-agent']
+    const entry = agent ?? (userAgent ? this.#agent(userAgent) : undefined)
+    return deriver.derive(
+      headers,
+      incoming.url,
+      deriver.needsIp ? this.#clientIp(ctx) : null,
+      entry
+    )
   }
 
   /**
@@ -389,7 +471,17 @@ export class TrackingRecorder {
   isEligible(ctx: HttpContext): boolean {
     if (this.#eligibleUrl(ctx) === undefined || this.#humanAgent(ctx) === null) return false
     const { settings } = this
-    return settings.trackAnonymous || Boolean(settings.visitorId) || this.userId(ctx) !== null
+    if (!settings.trackAnonymous && !settings.visitorId && this.userId(ctx) === null) return false
+    return !this.#isExcluded(ctx)
+  }
+
+  /**
+   * The dimension keys record() passes with the request's view (whether or
+   * not it is eligible): `dimensionKey(dimension, value)` strings, or null
+   * when every dimension is off
+   */
+  dimensions(ctx: HttpContext): string[] | null {
+    return this.#dimensionsOf(ctx, undefined)
   }
 
   /**
@@ -408,6 +500,9 @@ export class TrackingRecorder {
       const hook = settings.visitorId
       let visitor = hook ? null : this.userId(ctx)
       if (!hook && visitor === null && !settings.trackAnonymous) return false
+      if ((settings.exclude !== null || settings.honorDoNotTrack) && this.#isExcluded(ctx)) {
+        return false
+      }
       /* one clock read for the day and the minute */
       const now = this.#now()
       const path = this.#pathOf(ctx, url)
@@ -417,7 +512,8 @@ export class TrackingRecorder {
       else if (visitor === null) anonymous = this.#anonymousOf(ctx, agent)
       /* the request path was checked above: the stored one only when it differs */
       if (path !== url && this.isSkipped(path)) return false
-      this.#buffer.addView(day, path, visitor, anonymous, Math.floor(now / 60_000))
+      const dimensions = this.#dimensionsOf(ctx, agent)
+      this.#buffer.addView(day, path, visitor, anonymous, Math.floor(now / 60_000), dimensions)
       return true
     } catch {
       return false

@@ -3,6 +3,14 @@ import string from '@adonisjs/core/helpers/string'
 import { E_TRACKING_INVALID_CONFIG } from './errors.ts'
 import { MAX_RANGE_DAYS } from './ranges.ts'
 import { DEFAULT_MAX_PATHS_PER_DAY } from './stores/batch.ts'
+import { isAbsolute, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import {
+  DEFAULT_MAX_VALUES_PER_DIMENSION,
+  DIMENSION_GROUPS,
+  type DimensionGroup,
+} from './dimensions/names.ts'
+import { openGeoip, type GeoipLookup } from './dimensions/geoip.ts'
 import type {
   LegacyTrackingConfig,
   TrackingConfig,
@@ -64,6 +72,11 @@ const LEGACY_NAMES: Record<string, keyof TrackingConfig> = {
   auto_flush: 'autoFlush',
   retention_days: 'retentionDays',
   visitor_id: 'visitorId',
+  own_hosts: 'ownHosts',
+  country_header: 'countryHeader',
+  geoip_database: 'geoipDatabase',
+  honor_do_not_track: 'honorDoNotTrack',
+  max_values_per_dimension: 'maxValuesPerDimension',
 }
 
 /** Every key `defineConfig` accepts */
@@ -96,6 +109,13 @@ export const KNOWN_KEYS: ReadonlySet<string> = new Set<string>([
   'retentionDays',
   'authorize',
   'visitorId',
+  'dimensions',
+  'ownHosts',
+  'countryHeader',
+  'geoipDatabase',
+  'exclude',
+  'honorDoNotTrack',
+  'maxValuesPerDimension',
 ])
 
 /**
@@ -106,6 +126,8 @@ export interface SettingsContext {
   defaultTimezone?: string
   /** Names of the app's configured @adonisjs/redis connections, when known */
   redisConnections?: string[]
+  /** The app root, which a relative geoipDatabase path is resolved from (default: the process cwd) */
+  appRoot?: string | URL
 }
 
 function show(value: unknown): string {
@@ -260,6 +282,105 @@ function resolveAutoFlush(value: unknown): TrackingSettings['autoFlush'] {
   return Object.freeze({ everyMs: ms })
 }
 
+/** An HTTP header name (a token of RFC 9110) */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i
+/** A host name, optionally with a port, or `*.` and a host name */
+const OWN_HOST = /^(?:\*\.)?[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?(?::\d{1,5})?$/i
+
+function resolveDimensions(value: unknown, countrySource: boolean) {
+  const groups = Object.keys(DIMENSION_GROUPS) as DimensionGroup[]
+  const all = value === undefined || value === true
+  if (value === false || all) {
+    return Object.freeze(
+      Object.fromEntries(
+        groups.map((group) => [group, all && (group !== 'countries' || countrySource)])
+      ) as Record<DimensionGroup, boolean>
+    )
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail(
+      'dimensions',
+      value,
+      `expected true, false or an object of switches (${groups.join(', ')})`
+    )
+  }
+  const switches = value as Record<string, unknown>
+  for (const key of Object.keys(switches)) {
+    if (!groups.includes(key as DimensionGroup)) {
+      fail(`dimensions.${key}`, switches[key], `unknown switch (known: ${groups.join(', ')})`)
+    }
+  }
+  const resolved = {} as Record<DimensionGroup, boolean>
+  for (const group of groups) {
+    const fallback = group === 'countries' ? countrySource : true
+    resolved[group] = bool(`dimensions.${group}`, switches[group], fallback)
+  }
+  if (resolved.countries && !countrySource) {
+    fail('dimensions.countries', true, 'needs countryHeader or geoipDatabase')
+  }
+  return Object.freeze(resolved)
+}
+
+function resolveOwnHosts(value: unknown): readonly string[] | null {
+  if (value === undefined || value === null) return null
+  if (!Array.isArray(value)) fail('ownHosts', value, 'expected an array of host names')
+  value.forEach((host, index) => {
+    if (typeof host !== 'string' || !OWN_HOST.test(host.trim())) {
+      fail(
+        `ownHosts[${index}]`,
+        host,
+        'expected a host name such as "example.com" or "*.example.com"'
+      )
+    }
+  })
+  return Object.freeze([...new Set(value.map((host: string) => host.trim().toLowerCase()))])
+}
+
+function resolveCountryHeader(value: unknown): string | null {
+  const name = optionalString('countryHeader', value)
+  if (name !== null && !HEADER_NAME.test(name)) {
+    fail('countryHeader', value, 'expected a header name such as "CF-IPCountry"')
+  }
+  return name
+}
+
+function resolveGeoip(
+  value: unknown,
+  appRoot: string | URL | undefined
+): { path: string | null; lookup: GeoipLookup | null } {
+  const given = optionalString('geoipDatabase', value)
+  if (given === null) return { path: null, lookup: null }
+  const root =
+    appRoot === undefined
+      ? process.cwd()
+      : appRoot instanceof URL || appRoot.startsWith('file:')
+        ? fileURLToPath(appRoot)
+        : appRoot
+  const path = isAbsolute(given) ? given : resolve(root, given)
+  try {
+    return { path, lookup: openGeoip(path) }
+  } catch (error) {
+    fail(
+      'geoipDatabase',
+      value,
+      `cannot read a MaxMind database at ${path} (${(error as Error).message})`
+    )
+  }
+}
+
+function resolveExclude(value: unknown): TrackingSettings['exclude'] {
+  if (value === undefined || value === null) return null
+  if (typeof value !== 'function') fail('exclude', value, 'expected a function (ctx) => boolean')
+  if (value.constructor?.name === 'AsyncFunction') {
+    fail(
+      'exclude',
+      value,
+      'expected a synchronous function (ctx) => boolean (it runs on every request)'
+    )
+  }
+  return value as TrackingSettings['exclude']
+}
+
 /**
  * Merges the modern config over the legacy cabinet section, applies the
  * defaults, validates every value and returns one frozen settings object.
@@ -329,6 +450,9 @@ export function resolveSettings(
     fail('visitorId', visitorId, 'expected a function (ctx) => string | null')
   }
 
+  const countryHeader = resolveCountryHeader(merged.countryHeader)
+  const geoip = resolveGeoip(merged.geoipDatabase, context.appRoot)
+
   return Object.freeze({
     enabled: bool('enabled', merged.enabled, true),
     store,
@@ -367,5 +491,19 @@ export function resolveSettings(
     retentionDays: int('retentionDays', merged.retentionDays, 400, 1, 36_600),
     authorize,
     visitorId,
+    dimensions: resolveDimensions(merged.dimensions, countryHeader !== null || geoip.path !== null),
+    ownHosts: resolveOwnHosts(merged.ownHosts),
+    countryHeader,
+    geoipDatabase: geoip.path,
+    geoip: geoip.lookup,
+    exclude: resolveExclude(merged.exclude),
+    honorDoNotTrack: bool('honorDoNotTrack', merged.honorDoNotTrack, false),
+    maxValuesPerDimension: int(
+      'maxValuesPerDimension',
+      merged.maxValuesPerDimension,
+      DEFAULT_MAX_VALUES_PER_DIMENSION,
+      1,
+      Number.MAX_SAFE_INTEGER
+    ),
   })
 }

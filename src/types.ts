@@ -1,4 +1,6 @@
 import type { HttpContext } from '@adonisjs/core/http'
+import type { DimensionGroup } from './dimensions/names.ts'
+import type { GeoipLookup } from './dimensions/geoip.ts'
 
 /**
  * Where live counters are kept between flushes
@@ -26,6 +28,18 @@ export type TrackingAuthorize = (ctx: HttpContext) => boolean | Promise<boolean>
  * Returning null or undefined counts the view without a visitor.
  */
 export type TrackingVisitorId = (ctx: HttpContext) => string | number | null | undefined
+
+/**
+ * Skips counting a request when it returns true (the team's own visits, an
+ * IP range, ...). Called synchronously on counted views; a throw counts nothing.
+ */
+export type TrackingExclude = (ctx: HttpContext) => boolean
+
+/**
+ * The `dimensions` switches (all on by default; `countries` only when
+ * `countryHeader` or `geoipDatabase` is set)
+ */
+export type TrackingDimensionSwitches = Partial<Record<DimensionGroup, boolean>>
 
 /**
  * In-process periodic flush, off by default
@@ -71,6 +85,20 @@ export interface TrackingConfig {
   retentionDays?: number
   authorize?: TrackingAuthorize
   visitorId?: TrackingVisitorId
+  /** Which dimensions are derived; false turns them all off (default: all on) */
+  dimensions?: TrackingDimensionSwitches | boolean
+  /** Hosts whose referrers are internal navigation, besides the request's own Host ('*.example.com' for subdomains) */
+  ownHosts?: string[] | null
+  /** Trusted header carrying the visitor's country ('CF-IPCountry', 'CloudFront-Viewer-Country', ...) */
+  countryHeader?: string | null
+  /** MaxMind-format database file (GeoLite2-Country.mmdb, ...) read at boot for the country */
+  geoipDatabase?: string | null
+  /** Returning true skips counting the request */
+  exclude?: TrackingExclude | null
+  /** When true, requests with `DNT: 1` or `Sec-GPC: 1` are not counted (default false) */
+  honorDoNotTrack?: boolean
+  /** Distinct values a dimension keeps per day (default 1,000); later new values count under "(other)" */
+  maxValuesPerDimension?: number
 }
 
 /**
@@ -102,6 +130,11 @@ export type LegacyTrackingConfig = TrackingConfig & {
   auto_flush?: TrackingAutoFlush | false
   retention_days?: number
   visitor_id?: TrackingVisitorId
+  own_hosts?: string[] | null
+  country_header?: string | null
+  geoip_database?: string | null
+  honor_do_not_track?: boolean
+  max_values_per_dimension?: number
 }
 
 /**
@@ -137,4 +170,15 @@ export interface TrackingSettings {
   readonly retentionDays: number
   readonly authorize: TrackingAuthorize
   readonly visitorId: TrackingVisitorId | null
+  /** Each `dimensions` switch, resolved (`countries` is false without a country source) */
+  readonly dimensions: Readonly<Record<DimensionGroup, boolean>>
+  readonly ownHosts: readonly string[] | null
+  readonly countryHeader: string | null
+  /** The database path, resolved */
+  readonly geoipDatabase: string | null
+  /** The in-memory lookup of geoipDatabase, opened at boot */
+  readonly geoip: GeoipLookup | null
+  readonly exclude: TrackingExclude | null
+  readonly honorDoNotTrack: boolean
+  readonly maxValuesPerDimension: number
 }
