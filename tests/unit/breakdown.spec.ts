@@ -6,8 +6,6 @@ import { OTHER_VALUE } from '../../src/dimensions/names.ts'
 import { flushPageViews } from '../../src/flush.ts'
 import { parseDimensionFilter } from '../../src/read/filter.ts'
 import { TrackingSelector } from '../../src/selector.ts'
-import { RedisHll } from '../../src/stores/redis_hll.ts'
-import { TRACKING_TABLES } from '../../src/tables.ts'
 import type { TrackingManager } from '../../src/manager.ts'
 import type { TrackingStoreName } from '../../src/types.ts'
 import {
@@ -17,6 +15,7 @@ import {
   truncateTrackingTables,
   type TestTracking,
 } from '../helpers.ts'
+import { insertDimensionRows, type DimensionRowInput } from '../dimension_rows.ts'
 
 /*
 |--------------------------------------------------------------------------
@@ -36,35 +35,6 @@ const D3 = '2026-03-10'
 const D6 = '2026-03-13'
 /** "now" of the selectors: noon of D6 in UTC */
 const NOW = Date.parse(`${D6}T12:00:00Z`)
-
-interface DimensionRowInput {
-  date: string
-  dimension: DimensionName
-  value: string
-  views: number
-  /** visitor ids put in the sketch */
-  visitors?: string[]
-  /** a row of an old flush: a count without sketch */
-  uniqueVisitors?: number
-}
-
-/** Inserts tracking_dimension_stats rows as the flush stores them */
-export async function insertDimensionRows(rows: DimensionRowInput[]) {
-  await db.table(TRACKING_TABLES.dimensionStats).multiInsert(
-    rows.map((row) => {
-      const sketch = row.visitors ? RedisHll.empty() : null
-      sketch?.addAll(row.visitors!)
-      return {
-        date: row.date,
-        dimension: row.dimension,
-        value: row.value,
-        views: row.views,
-        unique_visitors: row.uniqueVisitors ?? sketch?.count() ?? 0,
-        visitors_sketch: sketch ? sketch.toBuffer() : null,
-      }
-    })
-  )
-}
 
 function ids(from: number, to: number, prefix = 'v'): string[] {
   const out: string[] = []
