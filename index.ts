@@ -9,6 +9,14 @@ export { WriteBuffer } from './src/write_buffer.ts'
 export { RedisStore } from './src/stores/redis_store.ts'
 export { MemoryStore } from './src/stores/memory_store.ts'
 export { TrackingKeys } from './src/stores/keys.ts'
+export { OTHER_PATH } from './src/stores/batch.ts'
+export {
+  DIMENSIONS,
+  DIMENSION_GROUPS,
+  OTHER_VALUE,
+  type DimensionName,
+  type DimensionGroup,
+} from './src/dimensions/names.ts'
 export { TrackingSelector } from './src/selector.ts'
 export { registerTrackingReadBindings } from './src/bindings.ts'
 export * from './src/cabinet/main.ts'
