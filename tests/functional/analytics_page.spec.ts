@@ -854,7 +854,8 @@ test.group('Analytics page | dimensions', (group) => {
     assert.include(html, 'href="/cabinet/tracking?days=7&amp;filter=source%3Agithub.com"')
     assert.include(html, 'href="/cabinet/tracking?days=7&amp;sources_tab=channels"')
     assert.include(html, 'href="/cabinet/tracking?days=7&amp;campaigns_tab=medium"')
-    assert.include(html, '3 visitors')
+    assert.include(html, '· 3 visitors')
+    assert.notInclude(html, '@if')
     assert.notInclude(html, 'class="trk-chip"')
     assert.notInclude(html, '<script')
 
