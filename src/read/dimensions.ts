@@ -197,6 +197,7 @@ export async function valueVisitors(
       .where('dimension', dimension)
       .whereIn('value', values.slice(start, start + step))
       .select('value', 'unique_visitors', 'visitors_sketch')
+    const read = new Map<string, RedisHll[]>()
     for (const row of rows) {
       const sketch = RedisHll.fromBuffer(toBuffer(row.visitors_sketch))
       if (!sketch) {
@@ -204,9 +205,15 @@ export async function valueVisitors(
         withoutSketch.set(row.value, (withoutSketch.get(row.value) ?? 0) + count)
         continue
       }
-      const into = merged.get(row.value)
-      if (into) into.mergeFrom(sketch)
-      else merged.set(row.value, sketch)
+      const list = read.get(row.value) ?? []
+      list.push(sketch)
+      read.set(row.value, list)
+    }
+    /* one merge per value and query: a merge writes each register once, whatever the sketches */
+    for (const [value, sketches] of read) {
+      let into = merged.get(value)
+      if (!into) merged.set(value, (into = RedisHll.empty()))
+      into.mergeFrom(...sketches)
     }
   }
   const days = daysOf(range)
