@@ -98,6 +98,17 @@ function fixtureContext(range: AnalyticsRange): AnalyticsContext {
       total: 7,
     },
     realtimeVisitors: 2,
+    trackingSources: {
+      kind: 'list',
+      key: 'trackingSources',
+      title: 'Sources',
+      caption,
+      dimension: 'source',
+      items: [
+        { label: '=HYPERLINK("x")', value: 3, share: 0.75, visitors: 2 },
+        { label: XSS_PATH, value: 1, share: 0.25, visitors: 1 },
+      ],
+    },
   }
 }
 
@@ -585,6 +596,34 @@ test.group('Analytics page | options and fixed data', () => {
         '',
       ].join('\r\n')
     )
+  })
+})
+
+test.group('Analytics page | dimensions from a custom loader', () => {
+  test('the CSV datasets come from the context lists, cells neutralised; the panel is escaped', async ({
+    client,
+    assert,
+  }) => {
+    const csv = await loginAs(
+      client.get('/test-analytics/fixture/export.csv?dataset=sources'),
+      'staff'
+    )
+    csv.assertStatus(200)
+    assert.equal(
+      csv.text(),
+      'dimension,value,views,visitors,share\r\nsource,"\'=HYPERLINK(""x"")",3,2,0.75\r\nsource,"/""><script>alert(1)</script>",1,1,0.25\r\n'
+    )
+    const empty = await loginAs(
+      client.get('/test-analytics/fixture/export.csv?dataset=devices'),
+      'staff'
+    )
+    assert.equal(empty.text(), 'dimension,value,views,visitors,share\r\n')
+    const page = await loginAs(client.get('/test-analytics/fixture'), 'staff')
+    const html = page.text()
+    assert.include(html, 'data-widget="trackingSources"')
+    assert.notInclude(html, '<script>alert(1)')
+    /* the panels a custom context lacks are left out */
+    assert.notInclude(html, 'data-widget="trackingDevices"')
   })
 })
 
