@@ -254,9 +254,8 @@ export async function breakdowns(
   const lives = new Map(dimensions.map((dimension) => [dimension, liveValues(live, dimension)]))
   const cap = limit + Math.max(0, ...[...lives.values()].map((values) => values.size))
   const sql = await rankedSqlValues(scope, range, dimensions, cap)
-  const out = new Map<DimensionName, DimensionBreakdown>()
-  await Promise.all(
-    dimensions.map(async (dimension) => {
+  const lists = await Promise.all(
+    dimensions.map(async (dimension): Promise<DimensionBreakdown> => {
       const liveOf = lives.get(dimension)!
       const { rows, total: sqlTotal } = sql.get(dimension)!
       const sums = new Map(rows.map((row) => [row.value, row.views]))
@@ -282,14 +281,15 @@ export async function breakdowns(
         dimension,
         top.map((row) => row.value)
       )
-      out.set(dimension, {
+      return {
         dimension,
         rows: top.map((row) => ({ ...row, visitors: visitors.get(row.value) ?? 0 })),
         total: sqlTotal + liveTotal,
-      })
+      }
     })
   )
-  return out
+  /* in the order asked for (the CSV rows follow it) */
+  return new Map(lists.map((list) => [list.dimension, list]))
 }
 
 /** What a filter narrows: the views and visitors of one value, per day and over the range */

@@ -9,7 +9,6 @@ import { TrackingSelector } from '../../src/selector.ts'
 import { TRACKING_TABLES } from '../../src/tables.ts'
 import type { TrackingManager } from '../../src/manager.ts'
 import type { TrackingStoreName } from '../../src/types.ts'
-import { MemoryStore } from '../../src/stores/memory_store.ts'
 import type { TrackingBatch } from '../../src/stores/types.ts'
 import {
   buildManager,
@@ -348,13 +347,14 @@ function dimensionBatch(
  * until then the live cases below are skipped, then they run on their own
  */
 async function storesKeepDimensions(): Promise<boolean> {
-  const store = new MemoryStore({ ttlSeconds: 3600, maxPathsPerDay: 100 })
+  const { manager, cleanup } = buildManager({ timezone: 'UTC' }, { store: 'memory' })
   try {
-    await store.write(dimensionBatch(D1, { '/': 1 }, { 'source:x.test': [1, ['a']] }))
-    const live = await store.getDimension(D1, 'source')
+    manager.buffer.addView(D1, '/', 'a', null, 0, ['source:x.test'])
+    await manager.drain()
+    const live = await manager.store.getDimension(D1, 'source')
     return live.get('x.test') === 1
   } finally {
-    await store.close()
+    await cleanup()
   }
 }
 const LIVE_DIMENSIONS = await storesKeepDimensions()
@@ -429,6 +429,57 @@ for (const store of ['redis', 'memory'] as const) {
           ['github.com', 5, 3],
         ]
       )
+    }).skip(!LIVE_DIMENSIONS, NOT_YET)
+
+    test('views recorded through the write buffer: the same figures live and flushed', async ({
+      assert,
+    }) => {
+      const { manager } = state.tracking
+      const selector = selectorOf(manager)
+      const views: Array<[day: string, visitor: string, dimensions: string[]]> = [
+        [D2, 'u1', ['source:github.com', 'channel:Referral', 'browser:Firefox']],
+        [D3, 'u1', ['source:github.com', 'channel:Referral', 'browser:Firefox']],
+        [D3, 'u2', ['source:github.com', 'channel:Referral', 'browser:Safari']],
+        [D3, 'u3', ['source:google.com', 'channel:Organic Search', 'browser:Firefox']],
+        [D3, 'u4', ['browser:Firefox']],
+      ]
+      for (const [day, visitor, dimensions] of views) {
+        manager.buffer.addView(day, '/', visitor, null, 0, dimensions)
+      }
+      await manager.drain()
+      const range = { from: D1, to: D6 }
+      const read = async () => {
+        const lists = await selector.breakdowns(['source', 'channel', 'browser'], range)
+        const context = await selector.getAnalyticsContext(range, { filter: 'source:github.com' })
+        const plain = await selector.getAnalyticsContext(range)
+        return {
+          lists: Object.fromEntries(
+            [...lists].map(([dimension, list]) => [
+              dimension,
+              [list.total, ...list.rows.map((row) => [row.value, row.views, row.visitors])],
+            ])
+          ),
+          views: context.trackingTotalViews.value,
+          visitors: context.trackingUniqueVisitors.value,
+          chart: context.trackingViewsChart.series,
+          all: plain.trackingTotalViews.value,
+        }
+      }
+      const live = await read()
+      assert.deepEqual(live.lists, {
+        source: [4, ['github.com', 3, 2], ['google.com', 1, 1]],
+        channel: [4, ['Referral', 3, 2], ['Organic Search', 1, 1]],
+        browser: [5, ['Firefox', 4, 3], ['Safari', 1, 1]],
+      })
+      assert.equal(live.all, 5)
+      assert.equal(live.views, 3)
+      assert.equal(live.visitors, 2)
+      assert.deepEqual(live.chart[0].values, [0, 1, 2, 0, 0, 0])
+      assert.deepEqual(live.chart[1].values, [0, 1, 2, 0, 0, 0])
+
+      await flushPageViews(manager, db)
+      assert.deepEqual(await manager.store.pendingDays(), [])
+      assert.deepEqual(await read(), live)
     }).skip(!LIVE_DIMENSIONS, NOT_YET)
   })
 }
