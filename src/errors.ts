@@ -44,3 +44,12 @@ export const E_TRACKING_INVALID_RANGE = createError<[reason: string]>(
   'E_TRACKING_INVALID_RANGE',
   422
 )
+
+/**
+ * A dimension filter given to the selector is not `<dimension>:<value>` of a known dimension
+ */
+export const E_TRACKING_INVALID_FILTER = createError<[reason: string]>(
+  'Invalid analytics filter: %s',
+  'E_TRACKING_INVALID_FILTER',
+  422
+)

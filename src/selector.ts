@@ -1,6 +1,9 @@
 import { DateTime } from 'luxon'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
+import { DIMENSIONS, type DimensionName } from './dimensions/names.ts'
 import { daysOf, parseDay, previousRange, resolveRange } from './ranges.ts'
+import { breakdowns, filteredFigures, type DimensionBreakdown } from './read/dimensions.ts'
+import { resolveFilter, type FilterInput } from './read/filter.ts'
 import { exportRows } from './read/export.ts'
 import { liveDays, liveIndex } from './read/live.ts'
 import { figuresOf, loadRange, viewsPerDay } from './read/load.ts'
@@ -18,12 +21,15 @@ import { unionVisitors, visitorsPerDay } from './read/visitors.ts'
 import type { TrackingStore } from './stores/types.ts'
 import type { TrackingSettings } from './types.ts'
 import { buildAnalyticsContext } from './widgets/analytics_context.ts'
-import { buildTrend } from './widgets/builders.ts'
-import type { AnalyticsContext, AnalyticsRange } from './widgets/types.ts'
+import { buildTrend, rangeCaption } from './widgets/builders.ts'
+import { breakdownWidget } from './widgets/dimensions.ts'
+import type { AnalyticsContext, AnalyticsRange, ListWidgetData } from './widgets/types.ts'
 
 export { MAX_RANGE_DAYS, daysOf, previousRange } from './ranges.ts'
 export { comparePaths } from './tables.ts'
 export type { PageCount, RangeComparison, RangeFigures, RankedPage } from './read/types.ts'
+export type { DimensionBreakdown, DimensionRow } from './read/dimensions.ts'
+export type { DimensionFilter, FilterInput } from './read/filter.ts'
 
 /** Rows of the page-views table: default and largest page size */
 export const DEFAULT_PER_PAGE = 25
@@ -34,6 +40,9 @@ export const MAX_EXPORT_ROWS = 50_000
 
 /** Top pages shown by the analytics context */
 export const DEFAULT_TOP_LIMIT = 10
+
+/** Values of each dimension list in the analytics context (and of breakdown) */
+export const DEFAULT_BREAKDOWN_LIMIT = 10
 
 /** What the selector reads from the manager (the TrackingManager satisfies it) */
 export interface SelectorSource {
@@ -74,6 +83,18 @@ export interface TableOptions {
 export interface ContextOptions extends TableOptions {
   /** top pages listed (default 10) */
   topLimit?: number
+  /** values of each dimension list (default 10) */
+  breakdownLimit?: number
+  /** narrows the views, visitors, chart and trends (see AnalyticsContext.filter) */
+  filter?: FilterInput
+}
+
+/** Options of breakdown and breakdowns */
+export interface BreakdownOptions {
+  /** values listed (default 10) */
+  limit?: number
+  /** on the listed dimension: only that value; on another one: no effect (no cross-tabs) */
+  filter?: FilterInput
 }
 
 /** Options of exportPages */
@@ -256,6 +277,35 @@ export class TrackingSelector {
     return ranked.total
   }
 
+  /**
+   * The top values of a dimension over a range (views summed over its
+   * days, SQL + live, exact), as the list widget of the analytics page:
+   * `label` = value, `value` = views, `share` of the dimension's views,
+   * `visitors` = distinct visitors of the value over the range
+   */
+  async breakdown(
+    dimension: DimensionName,
+    input?: RangeInput,
+    options: BreakdownOptions = {}
+  ): Promise<ListWidgetData> {
+    const range = this.resolveRange(input)
+    const lists = await this.breakdowns([dimension], range, options)
+    return breakdownWidget(lists.get(dimension)!, rangeCaption(range, this.today()))
+  }
+
+  /** The top values of several dimensions over a range (one SQL query; what the CSV writes) */
+  async breakdowns(
+    dimensions: readonly DimensionName[],
+    input?: RangeInput,
+    options: BreakdownOptions = {}
+  ): Promise<Map<DimensionName, DimensionBreakdown>> {
+    const range = this.resolveRange(input)
+    const scope = this.#scope()
+    const limit = Math.max(0, Math.floor(options.limit ?? DEFAULT_BREAKDOWN_LIMIT))
+    const filter = resolveFilter(options.filter)
+    return breakdowns(scope, range, await liveIndex(scope), dimensions, { limit, filter })
+  }
+
   /** Distinct visitors of the last `minutes` minutes */
   async realtimeVisitors(minutes = 5): Promise<number> {
     return this.#source.store.realtimeVisitors(minutes)
@@ -301,6 +351,8 @@ export class TrackingSelector {
     )
     const search = String(options.search ?? '').trim()
     const topLimit = Math.max(1, Math.floor(options.topLimit ?? DEFAULT_TOP_LIMIT))
+    const limit = Math.max(1, Math.floor(options.breakdownLimit ?? DEFAULT_BREAKDOWN_LIMIT))
+    const filter = resolveFilter(options.filter)
     const scope = this.#scope()
 
     const index = await liveIndex(scope)
@@ -310,13 +362,18 @@ export class TrackingSelector {
     ])
     /* without a search, one ranking serves the top pages and the table page */
     const firstRows = search === '' ? Math.max(topLimit, page * perPage) : topLimit
-    const [current, previous, perDay, ranked, realtime] = await Promise.all([
-      figuresOf(scope, loaded),
-      figuresOf(scope, loadedPrevious),
-      visitorsPerDay(scope.store, range, loaded.stored, index),
-      rank(scope, loaded, { offset: 0, limit: firstRows, search: '' }),
-      scope.store.realtimeVisitors(5),
-    ])
+    const [current, previous, perDay, ranked, realtime, lists, narrowed, narrowedPrevious] =
+      await Promise.all([
+        figuresOf(scope, loaded),
+        figuresOf(scope, loadedPrevious),
+        filter ? [] : visitorsPerDay(scope.store, range, loaded.stored, index),
+        rank(scope, loaded, { offset: 0, limit: firstRows, search: '' }),
+        scope.store.realtimeVisitors(5),
+        breakdowns(scope, range, index, DIMENSIONS, { limit, filter }),
+        filter && filteredFigures(scope, range, index, filter),
+        filter && filteredFigures(scope, previousRange(range), index, filter, false),
+      ])
+
     const offset = (page - 1) * perPage
     const [rows, total] = await Promise.all([
       search === ''
@@ -332,6 +389,8 @@ export class TrackingSelector {
       top: ranked.slice(0, topLimit),
       table: { rows, total, page, perPage },
       realtimeVisitors: realtime,
+      breakdowns: lists,
+      filter: filter && { ...filter, current: narrowed!, previous: narrowedPrevious! },
     })
   }
 }

@@ -2,9 +2,12 @@ import type { HttpContext } from '@adonisjs/core/http'
 import { skipTracking } from '../skip.ts'
 import debug from '../debug.ts'
 import type { TrackingSettings } from '../types.ts'
+import type { DimensionName } from '../dimensions/names.ts'
+import type { DimensionBreakdown } from '../read/dimensions.ts'
 import type { PageCount } from '../read/types.ts'
 import { MAX_EXPORT_ROWS } from '../selector.ts'
 import { PAGE_COLUMNS } from '../widgets/analytics_context.ts'
+import { DIMENSION_WIDGETS } from '../widgets/dimensions.ts'
 import type { AnalyticsContext } from '../widgets/types.ts'
 import {
   MAX_PER_PAGE,
@@ -14,7 +17,17 @@ import {
   type AnalyticsQuery,
   type QueryProblem,
 } from './analytics_query.ts'
-import { chartToCsv, csvStream, type CsvDataset } from './csv.ts'
+import {
+  chartToCsv,
+  csvStream,
+  CSV_DATASETS,
+  DIMENSION_COLUMNS,
+  DIMENSION_DATASETS,
+  type CsvDataset,
+  type DimensionDataset,
+} from './csv.ts'
+import { analyticsPanels, DIMENSION_LABELS, selectedTabs } from './panels.ts'
+import { filterText } from '../read/filter.ts'
 import { trackingUi } from './view_helpers.ts'
 
 /**
@@ -35,6 +48,17 @@ export type AnalyticsRowsLoader = (
   query: AnalyticsQuery,
   limit: number
 ) => Promise<Iterable<PageCount>>
+
+/**
+ * Reads the top values of some dimensions over the range of one request,
+ * at most `limit` each (the selector's breakdowns, in production)
+ */
+export type AnalyticsBreakdownsLoader = (
+  ctx: HttpContext,
+  query: AnalyticsQuery,
+  dimensions: readonly DimensionName[],
+  limit: number
+) => Promise<Map<DimensionName, DimensionBreakdown>>
 
 /**
  * How the analytics routes behave beyond the tracking settings
@@ -60,12 +84,53 @@ export interface AnalyticsRouteOptions {
    * `loadContext` and no `loadRows`, the export pages through `loadContext`
    */
   loadRows?: AnalyticsRowsLoader
+  /**
+   * Replaces the selector for the dimension datasets of the CSV export;
+   * with a custom `loadContext` and no `loadBreakdowns`, they are the
+   * context's lists
+   */
+  loadBreakdowns?: AnalyticsBreakdownsLoader
 }
 
 type Format = 'html' | 'json' | 'csv'
 
 /** The CSV export stops after this many rows */
 export const EXPORT_MAX_ROWS = MAX_EXPORT_ROWS
+
+/** Values per dimension of a dimension dataset of the CSV export (the top ones) */
+export const EXPORT_MAX_VALUES = 1000
+
+/** The dimension lists of a custom context loader (it has no breakdown reader of its own) */
+function breakdownsFromContext(loadContext: AnalyticsContextLoader): AnalyticsBreakdownsLoader {
+  return async (ctx, query, dimensions) => {
+    const context = await loadContext(ctx, { ...query, page: 1 })
+    const out = new Map<DimensionName, DimensionBreakdown>()
+    for (const dimension of dimensions) {
+      const items = context[DIMENSION_WIDGETS[dimension].key]?.items ?? []
+      const shared = items.find((item) => item.share > 0)
+      out.set(dimension, {
+        dimension,
+        rows: items.map((item) => ({
+          value: item.label,
+          views: item.value,
+          visitors: item.visitors ?? 0,
+        })),
+        total: shared ? Math.round(shared.value / shared.share) : 0,
+      })
+    }
+    return out
+  }
+}
+
+/** Dimension rows as CSV records (DIMENSION_COLUMNS) */
+function* dimensionRecords(lists: Map<DimensionName, DimensionBreakdown>) {
+  for (const list of lists.values()) {
+    for (const row of list.rows) {
+      const share = list.total > 0 ? Math.round((row.views / list.total) * 10_000) / 10_000 : 0
+      yield [list.dimension, row.value, row.views, row.visitors, share]
+    }
+  }
+}
 
 /**
  * The rows of a custom context loader, read page by page (a custom data
@@ -112,6 +177,7 @@ export class AnalyticsController {
   readonly #loginUrl: string | null
   readonly #loadContext: AnalyticsContextLoader
   readonly #loadRows: AnalyticsRowsLoader
+  readonly #loadBreakdowns: AnalyticsBreakdownsLoader
 
   constructor(
     settings: TrackingSettings,
@@ -121,6 +187,7 @@ export class AnalyticsController {
     this.#settings = settings
     this.#loadContext = loadContext
     this.#loadRows = options.loadRows ?? rowsFromContexts(loadContext)
+    this.#loadBreakdowns = options.loadBreakdowns ?? breakdownsFromContext(loadContext)
     this.#layout = options.layout ?? this.#settings.analyticsLayout
     this.#loginUrl = options.loginUrl ?? this.#settings.loginUrl
   }
@@ -193,9 +260,9 @@ export class AnalyticsController {
 
   async #csv(ctx: HttpContext, query: AnalyticsQuery) {
     const dataset = String(ctx.request.qs().dataset ?? 'pages') as CsvDataset
-    if (dataset !== 'pages' && dataset !== 'daily') {
+    if (!CSV_DATASETS.includes(dataset)) {
       return this.#problems(ctx, 'csv', [
-        { field: 'dataset', message: 'dataset must be pages or daily' },
+        { field: 'dataset', message: `dataset must be one of ${CSV_DATASETS.join(', ')}` },
       ])
     }
 
@@ -211,6 +278,12 @@ export class AnalyticsController {
       const context = await this.#loadContext(ctx, { ...query, page: 1 })
       headers()
       return ctx.response.send(chartToCsv(context.trackingViewsChart))
+    }
+    if (dataset in DIMENSION_DATASETS) {
+      const dimensions = DIMENSION_DATASETS[dataset as DimensionDataset]
+      const lists = await this.#loadBreakdowns(ctx, query, dimensions, EXPORT_MAX_VALUES)
+      headers()
+      return ctx.response.stream(csvStream([...DIMENSION_COLUMNS], dimensionRecords(lists)))
     }
     /* the rows are read at once (one query), then written to the response as they are turned into CSV */
     const rows = await this.#loadRows(ctx, query, EXPORT_MAX_ROWS)
@@ -273,6 +346,18 @@ export class AnalyticsController {
     }
     const table = context?.trackingRecentPageViews
     const pages = table ? trackingUi.pagination(table) : null
+    /* the range params without the filter: what the filter's links start from */
+    const range = { ...rangeParams }
+    const filter = query?.filter ?? null
+    if (filter) rangeParams.filter = filterText(filter)
+    const tabs = selectedTabs(qs)
+    const panels = context
+      ? analyticsPanels(context, {
+          url: (params) => url(base, { ...range, ...listParams, ...params }),
+          tabs,
+          filter,
+        })
+      : []
 
     return {
       baseUrl: base,
@@ -283,7 +368,11 @@ export class AnalyticsController {
         .map((days) => ({
           days,
           label: `${days} days`,
-          url: url(base, { days: String(days), ...listParams }),
+          url: url(base, {
+            days: String(days),
+            ...(filter ? { filter: filterText(filter) } : {}),
+            ...listParams,
+          }),
           current: query?.mode === 'preset' && query.range.days === days,
         })),
       custom: query?.mode === 'custom',
@@ -297,6 +386,16 @@ export class AnalyticsController {
         ...(query?.search ? { q: query.search } : {}),
       }),
       dailyCsvUrl: url(`${base}/export.csv`, { ...rangeParams, dataset: 'daily' }),
+      dimensionCsv: Object.keys(DIMENSION_DATASETS).map((dataset) => ({
+        label: dataset,
+        url: url(`${base}/export.csv`, { ...rangeParams, dataset }),
+      })),
+      filter: filter && {
+        ...filter,
+        label: DIMENSION_LABELS[filter.dimension],
+        clearUrl: url(base, { ...range, ...listParams, ...tabs }),
+      },
+      panels,
       clearSearchUrl: url(base, {
         ...rangeParams,
         ...(listParams.perPage ? { perPage: listParams.perPage } : {}),

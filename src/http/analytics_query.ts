@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon'
 import { MAX_RANGE_DAYS, rangeBetween, rangeEnding, readDay } from '../ranges.ts'
 import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from '../selector.ts'
+import { parseDimensionFilter, type DimensionFilter } from '../read/filter.ts'
 import type { AnalyticsRange } from '../widgets/types.ts'
 
 /** The ranges offered by the picker, in days */
@@ -20,6 +21,8 @@ export interface AnalyticsQuery {
   page: number
   perPage: number
   search: string
+  /** the one dimension value the figures are narrowed to (`?filter=source:github.com`) */
+  filter: DimensionFilter | null
 }
 
 /** A parameter that cannot be used, with a message a person can act on */
@@ -57,8 +60,9 @@ function clampInt(value: unknown, fallback: number, min: number, max: number): n
  * custom `from`..`to` (either may be left out: `to` defaults to today and
  * `from` to `days` before `to`). A date that is not `YYYY-MM-DD`, `to` before
  * `from` or a range longer than 366 days is a problem the caller answers
- * with 422. Pagination and search never fail: out-of-range values are
- * clamped.
+ * with 422, and so is a `filter` that is not `<dimension>:<value>` of a
+ * known dimension (src/read/filter.ts). Pagination and search never fail:
+ * out-of-range values are clamped.
  */
 export function parseAnalyticsQuery(
   qs: Record<string, unknown>,
@@ -87,6 +91,9 @@ export function parseAnalyticsQuery(
   const to = rawTo === undefined ? undefined : readDay(rawTo)
   if (from === null) problems.push({ field: 'from', message: 'from must be a date as YYYY-MM-DD' })
   if (to === null) problems.push({ field: 'to', message: 'to must be a date as YYYY-MM-DD' })
+  const rawFilter = text(qs.filter)
+  const filter = rawFilter === undefined ? null : parseDimensionFilter(rawFilter)
+  if (filter && 'problem' in filter) problems.push({ field: 'filter', message: filter.problem })
   if (problems.length > 0) return { ok: false, problems }
 
   let range: AnalyticsRange
@@ -113,6 +120,7 @@ export function parseAnalyticsQuery(
       page: clampInt(qs.page, 1, 1, 1_000_000),
       perPage: clampInt(qs.perPage ?? qs.per_page, DEFAULT_PER_PAGE, 1, MAX_PER_PAGE),
       search: (text(qs.q) ?? '').slice(0, MAX_SEARCH_LENGTH),
+      filter: filter as DimensionFilter | null,
     },
   }
 }

@@ -1,10 +1,38 @@
 import { Readable } from 'node:stream'
 import { stringify as stringifyStream, type Options } from 'csv-stringify'
 import { stringify } from 'csv-stringify/sync'
+import type { DimensionName } from '../dimensions/names.ts'
 import type { ChartWidgetData } from '../widgets/types.ts'
 
+/**
+ * The dimension datasets of the CSV export (`?dataset=`, a contract) and
+ * the dimensions each one lists, one row per value
+ */
+export const DIMENSION_DATASETS = Object.freeze({
+  sources: ['source'],
+  channels: ['channel'],
+  campaigns: ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content'],
+  browsers: ['browser', 'browser_version'],
+  os: ['os', 'os_version'],
+  devices: ['device'],
+  countries: ['country'],
+  languages: ['language'],
+} satisfies Record<string, readonly DimensionName[]>)
+
+export type DimensionDataset = keyof typeof DIMENSION_DATASETS
+
 /** The tables the CSV export can produce */
-export type CsvDataset = 'pages' | 'daily'
+export type CsvDataset = 'pages' | 'daily' | DimensionDataset
+
+/** Every dataset name, for the message of an unknown one */
+export const CSV_DATASETS: readonly CsvDataset[] = Object.freeze([
+  'pages',
+  'daily',
+  ...(Object.keys(DIMENSION_DATASETS) as DimensionDataset[]),
+])
+
+/** Columns of a dimension dataset: share is of the dimension's views over the range */
+export const DIMENSION_COLUMNS = Object.freeze(['dimension', 'value', 'views', 'visitors', 'share'])
 
 /** A CSV record: text and number cells */
 export type CsvRecord = Array<string | number>

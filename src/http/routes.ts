@@ -3,6 +3,7 @@ import type { TrackingSettings } from '../types.ts'
 import type {} from '../bindings.ts'
 import {
   AnalyticsController,
+  type AnalyticsBreakdownsLoader,
   type AnalyticsContextLoader,
   type AnalyticsRouteOptions,
   type AnalyticsRowsLoader,
@@ -18,7 +19,14 @@ const selectorLoader: AnalyticsContextLoader = async (ctx: HttpContext, query) =
     page: query.page,
     perPage: query.perPage,
     search: query.search,
+    filter: query.filter,
   })
+}
+
+/** The default dimension datasets of the CSV export: one ranked query for their dimensions */
+const selectorBreakdowns: AnalyticsBreakdownsLoader = async (ctx, query, dimensions, limit) => {
+  const selector = await ctx.containerResolver.make('tracking.selector')
+  return selector.breakdowns(dimensions, query.range, { limit, filter: query.filter })
 }
 
 /** The default rows of the CSV export: the selector reads them once */
@@ -59,12 +67,14 @@ export function registerTrackingRoutes(
   const existing = known.get(settings.analyticsUrl)
   if (existing) return existing
 
-  const { loadContext, loadRows, name = 'tracking.analytics', ...rest } = options
+  const { loadContext, loadRows, loadBreakdowns, name = 'tracking.analytics', ...rest } = options
   /* a custom context loader without a row reader: the export pages through it */
   const rows = loadRows ?? (loadContext ? undefined : selectorRows)
+  const lists = loadBreakdowns ?? (loadContext ? undefined : selectorBreakdowns)
   const controller = new AnalyticsController(settings, loadContext ?? selectorLoader, {
     ...rest,
     loadRows: rows,
+    loadBreakdowns: lists,
   })
   const base = settings.analyticsUrl === '/' ? '' : settings.analyticsUrl
 

@@ -9,7 +9,11 @@ import {
   rangeCaption,
   tableWidget,
 } from './builders.ts'
-import type { AnalyticsContext, AnalyticsRange } from './types.ts'
+import type { DimensionName } from '../dimensions/names.ts'
+import type { DimensionBreakdown, FilteredFigures } from '../read/dimensions.ts'
+import type { DimensionFilter } from '../read/filter.ts'
+import { breakdownWidget, DIMENSION_WIDGETS } from './dimensions.ts'
+import type { AnalyticsContext, AnalyticsRange, ListWidgetData } from './types.ts'
 
 /** The columns of the page-views table and of its CSV export */
 export const PAGE_COLUMNS = Object.freeze([
@@ -28,11 +32,23 @@ export interface AnalyticsFigures {
   top: PageCount[]
   table: { rows: PageCount[]; total: number; page: number; perPage: number }
   realtimeVisitors: number
+  /** the top values of every dimension */
+  breakdowns?: Map<DimensionName, DimensionBreakdown>
+  /**
+   * A filter and its figures: they replace the views, visitors and chart of
+   * both ranges (the stored data has no cross-tabs: the rest is not narrowed)
+   */
+  filter?: (DimensionFilter & { current: FilteredFigures; previous: FilteredFigures }) | null
 }
 
 /** The widget payloads of the analytics page and dashboard (AnalyticsContext) */
 export function buildAnalyticsContext(figures: AnalyticsFigures): AnalyticsContext {
-  const { today, current, previous, table } = figures
+  const { today, table, filter } = figures
+  /* the pages' figures: top pages, tracked pages and their shares are not narrowed */
+  const pages = figures.current
+  const current = filter ? { ...pages, ...filter.current.figures } : pages
+  const previous = filter ? { ...figures.previous, ...filter.previous.figures } : figures.previous
+  const visitorsPerDay = filter ? filter.current.visitorsPerDay : figures.visitorsPerDay
   const range: AnalyticsRange = current.range
   const caption = rangeCaption(range, today)
   const compared = previousCaption(previous.range, today)
@@ -52,7 +68,7 @@ export function buildAnalyticsContext(figures: AnalyticsFigures): AnalyticsConte
       labels: daysOf(range),
       series: [
         { key: 'views', name: 'Views', values: current.viewsPerDay },
-        { key: 'visitors', name: 'Unique visitors', values: figures.visitorsPerDay },
+        { key: 'visitors', name: 'Unique visitors', values: visitorsPerDay },
       ],
     }),
     trackingTopPages: listWidget({
@@ -60,7 +76,7 @@ export function buildAnalyticsContext(figures: AnalyticsFigures): AnalyticsConte
       title: 'Top pages',
       caption,
       items: figures.top.map((row) => ({ label: row.path, value: row.views })),
-      total: current.totalViews,
+      total: pages.totalViews,
     }),
     trackingRecentPageViews: tableWidget({
       key: 'trackingRecentPageViews',
@@ -73,5 +89,19 @@ export function buildAnalyticsContext(figures: AnalyticsFigures): AnalyticsConte
       total: table.total,
     }),
     realtimeVisitors: figures.realtimeVisitors,
+    filter: filter ? { dimension: filter.dimension, value: filter.value } : null,
+    ...dimensionWidgets(figures.breakdowns, caption),
   }
+}
+
+/** The dimension lists of the context, by context key */
+function dimensionWidgets(
+  breakdowns: Map<DimensionName, DimensionBreakdown> | undefined,
+  caption: string
+): Partial<Record<string, ListWidgetData>> {
+  const out: Partial<Record<string, ListWidgetData>> = {}
+  for (const [dimension, breakdown] of breakdowns ?? []) {
+    out[DIMENSION_WIDGETS[dimension].key] = breakdownWidget(breakdown, caption)
+  }
+  return out
 }

@@ -100,8 +100,9 @@ export function listWidget(options: {
   key: string
   title: string
   caption: string
-  items: Array<{ label: string; value: number }>
+  items: Array<{ label: string; value: number; visitors?: number }>
   total: number
+  dimension?: ListWidgetData['dimension']
 }): ListWidgetData {
   const { items, total, ...base } = options
   return {
@@ -111,6 +112,7 @@ export function listWidget(options: {
       label: item.label,
       value: item.value,
       share: total > 0 ? Math.round((item.value / total) * 10_000) / 10_000 : 0,
+      ...(item.visitors === undefined ? {} : { visitors: item.visitors }),
     })),
   }
 }

@@ -1,3 +1,5 @@
+import type { DimensionName } from '../dimensions/names.ts'
+
 /**
  * Typed, presentation-free widget payloads. The selector builds them; Edge
  * components decide colors, icons and layout.
@@ -37,10 +39,22 @@ export interface ChartWidgetData extends WidgetBase {
   series: Array<{ key: string; name: string; values: number[] }>
 }
 
-/** A ranked list such as top pages */
+/** One item of a ranked list */
+export interface ListWidgetItem {
+  label: string
+  value: number
+  /** share of the total, 0..1 */
+  share: number
+  /** distinct visitors of the item (dimension breakdowns; absent on top pages) */
+  visitors?: number
+}
+
+/** A ranked list such as top pages or the values of a dimension */
 export interface ListWidgetData extends WidgetBase {
   kind: 'list'
-  items: Array<{ label: string; value: number; /** share of the total, 0..1 */ share: number }>
+  items: ListWidgetItem[]
+  /** the dimension a breakdown lists (absent on top pages) */
+  dimension?: DimensionName
 }
 
 /** Rows of a table, with its columns and pagination */
@@ -79,4 +93,28 @@ export interface AnalyticsContext {
   trackingRecentPageViews: TableWidgetData
   /** distinct visitors of the last 5 minutes */
   realtimeVisitors: number
+  /**
+   * The one dimension value the figures are narrowed to (`?filter=`), or
+   * null. It narrows trackingTotalViews, trackingUniqueVisitors and
+   * trackingViewsChart (and their trends), and its own dimension's list;
+   * not top pages, tracked pages, the table, other lists or realtime.
+   */
+  filter?: { dimension: DimensionName; value: string } | null
+  /* dimension breakdowns: always set by the selector; optional so custom loaders stay valid */
+  /** source (registrable domain of the referrer, or utm_source/ref/source) */
+  trackingSources?: ListWidgetData
+  trackingChannels?: ListWidgetData
+  /** utm_campaign */
+  trackingCampaigns?: ListWidgetData
+  trackingUtmSources?: ListWidgetData
+  trackingUtmMediums?: ListWidgetData
+  trackingUtmTerms?: ListWidgetData
+  trackingUtmContents?: ListWidgetData
+  trackingBrowsers?: ListWidgetData
+  trackingBrowserVersions?: ListWidgetData
+  trackingOperatingSystems?: ListWidgetData
+  trackingOsVersions?: ListWidgetData
+  trackingDevices?: ListWidgetData
+  trackingCountries?: ListWidgetData
+  trackingLanguages?: ListWidgetData
 }

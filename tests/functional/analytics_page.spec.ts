@@ -17,6 +17,7 @@ import type { TrackingManager } from '../../src/manager.ts'
 import type { TrackingSettings } from '../../src/types.ts'
 import type { AnalyticsContext, AnalyticsRange } from '../../src/widgets/types.ts'
 import { loginAs, storeBatch, useTrackingManager, truncateTrackingTables } from '../helpers.ts'
+import { insertDimensionRows } from '../dimension_rows.ts'
 
 const XSS_PATH = '/"><script>alert(1)</script>'
 
@@ -97,6 +98,17 @@ function fixtureContext(range: AnalyticsRange): AnalyticsContext {
       total: 7,
     },
     realtimeVisitors: 2,
+    trackingSources: {
+      kind: 'list',
+      key: 'trackingSources',
+      title: 'Sources',
+      caption,
+      dimension: 'source',
+      items: [
+        { label: '=HYPERLINK("x")', value: 3, share: 0.75, visitors: 2 },
+        { label: XSS_PATH, value: 1, share: 0.25, visitors: 1 },
+      ],
+    },
   }
 }
 
@@ -587,6 +599,34 @@ test.group('Analytics page | options and fixed data', () => {
   })
 })
 
+test.group('Analytics page | dimensions from a custom loader', () => {
+  test('the CSV datasets come from the context lists, cells neutralised; the panel is escaped', async ({
+    client,
+    assert,
+  }) => {
+    const csv = await loginAs(
+      client.get('/test-analytics/fixture/export.csv?dataset=sources'),
+      'staff'
+    )
+    csv.assertStatus(200)
+    assert.equal(
+      csv.text(),
+      'dimension,value,views,visitors,share\r\nsource,"\'=HYPERLINK(""x"")",3,2,0.75\r\nsource,"/""><script>alert(1)</script>",1,1,0.25\r\n'
+    )
+    const empty = await loginAs(
+      client.get('/test-analytics/fixture/export.csv?dataset=devices'),
+      'staff'
+    )
+    assert.equal(empty.text(), 'dimension,value,views,visitors,share\r\n')
+    const page = await loginAs(client.get('/test-analytics/fixture'), 'staff')
+    const html = page.text()
+    assert.include(html, 'data-widget="trackingSources"')
+    assert.notInclude(html, '<script>alert(1)')
+    /* the panels a custom context lacks are left out */
+    assert.notInclude(html, 'data-widget="trackingDevices"')
+  })
+})
+
 test.group('Edge components as tags', () => {
   const context = fixtureContext({ from: '2026-01-01', to: '2026-01-02', days: 2 })
 
@@ -645,5 +685,253 @@ test.group('Edge components as tags', () => {
     assert.include(html, 'href="/stats"')
     assert.include(html, '<span>Traffic</span>')
     assert.include(html, '4 now')
+  })
+})
+
+/* ---------------------------------------------------------------------------
+ | Dimensions: lists, CSV datasets, the filter
+ */
+
+/** Dimension rows of the last days, as the flush stores them (see tests/dimension_rows.ts) */
+async function seedDimensions() {
+  const all = ['v1', 'v2', 'v3', 'v4']
+  await insertDimensionRows([
+    { date: isoDay(1), dimension: 'source', value: 'github.com', views: 4, visitors: ['v1', 'v2'] },
+    { date: isoDay(3), dimension: 'source', value: 'github.com', views: 3, visitors: ['v2', 'v3'] },
+    { date: isoDay(1), dimension: 'source', value: 'google.com', views: 5, visitors: ['v4'] },
+    { date: isoDay(1), dimension: 'channel', value: 'Referral', views: 7, visitors: ['v1', 'v2'] },
+    { date: isoDay(1), dimension: 'channel', value: 'Organic Search', views: 5, visitors: ['v4'] },
+    { date: isoDay(1), dimension: 'utm_campaign', value: 'launch', views: 2, visitors: ['v1'] },
+    { date: isoDay(1), dimension: 'utm_medium', value: 'email', views: 2, visitors: ['v1'] },
+    { date: isoDay(1), dimension: 'browser', value: 'Firefox', views: 12, visitors: all },
+    {
+      date: isoDay(1),
+      dimension: 'browser_version',
+      value: 'Firefox 133',
+      views: 12,
+      visitors: all,
+    },
+    { date: isoDay(1), dimension: 'os', value: 'Linux', views: 12, visitors: all },
+    { date: isoDay(1), dimension: 'device', value: 'desktop', views: 12, visitors: all },
+    { date: isoDay(1), dimension: 'country', value: 'DE', views: 12, visitors: all },
+    { date: isoDay(1), dimension: 'language', value: 'fr', views: 12, visitors: all },
+  ])
+}
+
+test.group('Analytics page | dimensions', (group) => {
+  let manager: TrackingManager
+
+  group.each.setup(async () => {
+    await truncateTrackingTables()
+    const tracking = await useTrackingManager({ trackAnonymous: true })
+    manager = tracking.manager
+    await seedTraffic(manager)
+    await seedDimensions()
+    return () => tracking.cleanup()
+  })
+
+  test('the JSON has a list per dimension under the contract keys', async ({ client, assert }) => {
+    const response = await loginAs(client.get('/cabinet/tracking?format=json&days=7'), 'staff')
+    response.assertStatus(200)
+    const body = response.body()
+    assert.deepEqual(body, await selectorContext(manager, 7))
+    assert.deepEqual(body.trackingSources.items, [
+      { label: 'github.com', value: 7, share: 0.5833, visitors: 3 },
+      { label: 'google.com', value: 5, share: 0.4167, visitors: 1 },
+    ])
+    const first: Record<string, string> = {
+      trackingChannels: 'Referral',
+      trackingCampaigns: 'launch',
+      trackingBrowsers: 'Firefox',
+      trackingOperatingSystems: 'Linux',
+      trackingDevices: 'desktop',
+      trackingCountries: 'DE',
+      trackingLanguages: 'fr',
+    }
+    for (const [key, label] of Object.entries(first)) assert.equal(body[key].items[0].label, label)
+    assert.isNull(body.filter)
+  })
+
+  test('?filter= narrows the views, visitors and chart, not the pages', async ({
+    client,
+    assert,
+  }) => {
+    const unfiltered = await loginAs(client.get('/cabinet/tracking?format=json&days=7'), 'staff')
+    const plain = unfiltered.body()
+    const response = await loginAs(
+      client.get('/cabinet/tracking?format=json&days=7&filter=source:github.com'),
+      'staff'
+    )
+    response.assertStatus(200)
+    const body = response.body()
+    assert.deepEqual(body.filter, { dimension: 'source', value: 'github.com' })
+    assert.equal(plain.trackingTotalViews.value, SEEDED_VIEWS_LAST_7_DAYS)
+    assert.equal(body.trackingTotalViews.value, 7)
+    assert.equal(body.trackingUniqueVisitors.value, 3)
+    assert.deepEqual(body.trackingViewsChart.series[0].values, [0, 0, 0, 3, 0, 4, 0])
+    assert.deepEqual(body.trackingTopPages, plain.trackingTopPages)
+    assert.deepEqual(body.trackingTrackedPages, plain.trackingTrackedPages)
+    assert.deepEqual(body.trackingChannels, plain.trackingChannels)
+    assert.deepEqual(
+      body.trackingSources.items.map((item: { label: string }) => item.label),
+      ['github.com']
+    )
+  })
+
+  test('CSV datasets: one row per value, campaigns with their dimension', async ({
+    client,
+    assert,
+  }) => {
+    const sources = await loginAs(
+      client.get('/cabinet/tracking/export.csv?days=7&dataset=sources'),
+      'staff'
+    )
+    sources.assertStatus(200)
+    assert.match(sources.header('content-type') ?? '', /^text\/csv/)
+    assert.match(sources.header('content-disposition') ?? '', /filename="tracking-sources-/)
+    assert.equal(
+      sources.text(),
+      'dimension,value,views,visitors,share\r\nsource,github.com,7,3,0.5833\r\nsource,google.com,5,1,0.4167\r\n'
+    )
+    const campaigns = await loginAs(
+      client.get('/cabinet/tracking/export.csv?days=7&dataset=campaigns'),
+      'staff'
+    )
+    assert.equal(
+      campaigns.text(),
+      'dimension,value,views,visitors,share\r\nutm_medium,email,2,1,1\r\nutm_campaign,launch,2,1,1\r\n'
+    )
+    for (const dataset of ['channels', 'browsers', 'os', 'devices', 'countries', 'languages']) {
+      const csv = await loginAs(
+        client.get(`/cabinet/tracking/export.csv?days=7&dataset=${dataset}`),
+        'staff'
+      )
+      csv.assertStatus(200)
+      assert.equal(csv.text().split('\r\n')[0], 'dimension,value,views,visitors,share', dataset)
+      assert.isAbove(csv.text().split('\r\n').length, 2, dataset)
+    }
+    const browsers = await loginAs(
+      client.get('/cabinet/tracking/export.csv?days=7&dataset=browsers'),
+      'staff'
+    )
+    assert.include(browsers.text(), 'browser_version,Firefox 133,12,4,1')
+
+    /* the filter narrows its own dimension and the daily series */
+    const filtered = await loginAs(
+      client.get('/cabinet/tracking/export.csv?days=7&dataset=sources&filter=source:google.com'),
+      'staff'
+    )
+    assert.equal(
+      filtered.text(),
+      'dimension,value,views,visitors,share\r\nsource,google.com,5,1,0.4167\r\n'
+    )
+    const daily = await loginAs(
+      client.get('/cabinet/tracking/export.csv?days=7&dataset=daily&filter=source:github.com'),
+      'staff'
+    )
+    assert.include(daily.text(), `${isoDay(1)},4,2`)
+
+    const unknown = await loginAs(
+      client.get('/cabinet/tracking/export.csv?dataset=planets'),
+      'staff'
+    )
+    unknown.assertStatus(422)
+    assert.include(unknown.text(), 'dataset must be one of pages, daily, sources, channels')
+  })
+
+  test('a malformed filter or an unknown dimension gets 422 with a clear message', async ({
+    client,
+    assert,
+  }) => {
+    for (const filter of ['planet:mars', 'source', 'source:']) {
+      const qs = `filter=${encodeURIComponent(filter)}`
+      const json = await loginAs(client.get(`/cabinet/tracking?format=json&${qs}`), 'staff')
+      json.assertStatus(422)
+      assert.equal(json.body().errors[0].field, 'filter')
+      assert.match(json.body().errors[0].message, /^filter must be <dimension>:<value>/)
+      const csv = await loginAs(
+        client.get(`/cabinet/tracking/export.csv?dataset=sources&${qs}`),
+        'staff'
+      )
+      csv.assertStatus(422)
+      assert.include(csv.text(), 'filter must be <dimension>:<value>')
+      const page = await loginAs(client.get(`/cabinet/tracking?${qs}`), 'staff')
+      page.assertStatus(422)
+      assert.include(page.text(), 'role="alert"')
+    }
+  })
+
+  test('the page shows the panels; values link to the filter, tabs are links', async ({
+    client,
+    assert,
+  }) => {
+    const page = await loginAs(client.get('/cabinet/tracking?days=7'), 'staff')
+    page.assertStatus(200)
+    const html = page.text()
+    for (const key of [
+      'trackingSources',
+      'trackingCampaigns',
+      'trackingBrowsers',
+      'trackingOperatingSystems',
+      'trackingDevices',
+      'trackingCountries',
+      'trackingLanguages',
+    ]) {
+      assert.include(html, `data-widget="${key}"`)
+    }
+    for (const title of [
+      'Sources',
+      'Campaigns',
+      'Browsers',
+      'Operating systems',
+      'Devices',
+      'Countries',
+      'Languages',
+    ]) {
+      assert.match(html, new RegExp(`<h2 id="trk-tracking\\w+-title">${title}</h2>`))
+    }
+    assert.include(html, 'href="/cabinet/tracking?days=7&amp;filter=source%3Agithub.com"')
+    assert.include(html, 'href="/cabinet/tracking?days=7&amp;sources_tab=channels"')
+    assert.include(html, 'href="/cabinet/tracking?days=7&amp;campaigns_tab=medium"')
+    assert.include(html, '· 3 visitors')
+    assert.notInclude(html, '@if')
+    assert.notInclude(html, 'class="trk-chip"')
+    assert.notInclude(html, '<script')
+
+    /* the Channels tab: its list in the Sources panel, the tab marked current */
+    const tab = await loginAs(client.get('/cabinet/tracking?days=7&sources_tab=channels'), 'staff')
+    const channels = tab.text()
+    assert.include(channels, 'data-widget="trackingChannels"')
+    assert.notInclude(channels, 'data-widget="trackingSources"')
+    assert.include(channels, 'href="/cabinet/tracking?days=7">Sources</a>')
+    assert.include(channels, 'aria-current="page">Channels</a>')
+    assert.include(
+      channels,
+      'href="/cabinet/tracking?days=7&amp;sources_tab=channels&amp;filter=channel%3AReferral"'
+    )
+  })
+
+  test('the active filter shows as a chip with a link that clears it, and says what it narrows', async ({
+    client,
+    assert,
+  }) => {
+    const page = await loginAs(
+      client.get('/cabinet/tracking?days=7&filter=source:github.com&campaigns_tab=medium'),
+      'staff'
+    )
+    page.assertStatus(200)
+    const html = page.text()
+    assert.include(html, 'class="trk-chip"')
+    assert.include(html, 'Source: <strong>github.com</strong>')
+    assert.include(
+      html,
+      'href="/cabinet/tracking?days=7&amp;campaigns_tab=medium" aria-label="Clear the filter'
+    )
+    assert.include(html, 'are not narrowed')
+    /* the KPI is the source's views; range links keep the filter */
+    assert.match(html, /data-widget="trackingTotalViews"[\s\S]*?>7</)
+    assert.include(html, 'href="/cabinet/tracking?days=30&amp;filter=source%3Agithub.com"')
+    assert.include(html, 'name="filter" value="source:github.com"')
+    assert.include(html, 'filter=source%3Agithub.com&amp;dataset=daily')
   })
 })
