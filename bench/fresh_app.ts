@@ -263,7 +263,7 @@ export async function benchFreshApp(
   const appKey = randomBytes(32).toString('base64url')
   const serverOf = (variant: FreshVariant) =>
     freshServer(`fresh-${variant}`, setup.dir, options.redisPort, appKey, variant === 'on')
-  const requests = browserRequests([LIGHT_PATH])
+  const requests = (origin: string) => browserRequests([LIGHT_PATH], origin)
   const redis = redisClient(options.redisPort)
   const keys = new TrackingKeys('tracking')
   const result: FreshResult = {
@@ -339,7 +339,7 @@ export async function benchFreshAppSwitched(
 ): Promise<SwitchedResult> {
   const connections = options.connections ?? 50
   const setup = await prepareFreshApp(options.log)
-  const requests = browserRequests([LIGHT_PATH])
+  const requests = (origin: string) => browserRequests([LIGHT_PATH], origin)
   const redis = redisClient(options.redisPort)
   const keys = new TrackingKeys('tracking')
   const result: SwitchedResult = {

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url'
 import type { Redis } from 'ioredis'
 import { freePort } from '../tests/redis_server.ts'
 import { TrackingKeys } from '../src/stores/keys.ts'
+import { mixedRequests } from '../demo/traffic_mix.ts'
 import { cleanups, commandCalls, median, parseInfo, redisClient, ROOT } from './lib.ts'
 
 /** The part of autocannon's result the benchmark reads */
@@ -61,19 +62,19 @@ const DEFAULT_BUFFER_MS = 1000
 const PAGES = ['/', '/about', '/posts/1', '/posts/2', '/posts/3']
 
 /**
- * 20 browsers asking for the paths in turn: each is an anonymous visitor
- * (a hash of ip + user agent)
+ * The realistic request mix of demo/traffic_mix.ts over the paths in turn:
+ * 400 requests, 218 distinct user agents (Chrome, Firefox, Safari, Edge
+ * across versions, OSes and devices, with the Chromium client hints), 50
+ * referrers on 4 of 5 requests (search, social, blogs, the app's own
+ * `origin`), UTM parameters on 1 in 10, Accept-Language and CF-IPCountry.
+ * Each user agent is an anonymous visitor (a hash of ip + user agent).
  */
-export function browserRequests(paths: readonly string[]) {
-  return Array.from({ length: 20 }, (_, i) => ({
-    method: 'GET',
-    path: paths[i % paths.length],
-    headers: {
-      'user-agent': `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.${i}.0 Safari/537.36`,
-    },
-  }))
+export function browserRequests(paths: readonly string[], origin?: string) {
+  return mixedRequests(paths, { origin })
 }
-const REQUESTS = browserRequests(PAGES)
+
+/** The requests of a load: a list, or one built for the server's origin */
+export type LoadRequests = readonly object[] | ((origin: string) => readonly object[])
 
 /** Redis traffic of one load window */
 export interface RedisWindow {
@@ -211,14 +212,15 @@ function demoServer(variant: Variant, redisPort: number, env: Record<string, str
   })
 }
 
-/** autocannon against one server (the 20 browsers of REQUESTS unless told) */
+/** autocannon against one server (the request mix over the demo's PAGES unless told) */
 export async function load(
   server: BenchServer,
   connections: number,
   seconds: number,
-  requests: readonly object[] = REQUESTS
+  requests: LoadRequests = (origin) => browserRequests(PAGES, origin)
 ) {
-  return autocannon({ url: server.url, connections, duration: seconds, requests })
+  const list = typeof requests === 'function' ? requests(server.url) : requests
+  return autocannon({ url: server.url, connections, duration: seconds, requests: list })
 }
 
 async function snapshot(redis: Redis) {

@@ -23,7 +23,8 @@ import { cpus, loadavg, release, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { TestRedisServer } from '../tests/redis_server.ts'
-import { benchHttp, httpSummary, redisPer1000, type HttpResult } from './http.ts'
+import { mixDescription } from '../demo/traffic_mix.ts'
+import { benchHttp, browserRequests, httpSummary, redisPer1000, type HttpResult } from './http.ts'
 import { benchRecorder } from './recorder.ts'
 import {
   benchFreshApp,
@@ -44,6 +45,9 @@ import {
   redisClient,
   ROOT,
 } from './lib.ts'
+
+/** The P1 request mix, as docs/benchmarks.md states it */
+const MIX = mixDescription(browserRequests(['/']))
 
 const { values: args } = parseArgs({
   options: {
@@ -176,8 +180,8 @@ The demo app (\`bin/server.ts\`, NODE_ENV=production, LOG_LEVEL=warn, SQLite, Re
 private redis-server) under autocannon, ${result.connections} connections, ${result.seconds} s per variant and round,
 rounds: ${result.rounds}, in the order on, off, control, write-through, then reversed in the next round, so
 "on" and the control always run right next to "off" (once before, once after) and each round gives one
-ratio of each. Pages \`/\`, \`/about\`, \`/posts/1..3\`
-with 20 browser user agents, tracked as anonymous visitors (\`track_anonymous\` in config/cabinet.ts).
+ratio of each. Pages \`/\`, \`/about\`, \`/posts/1..3\` in a realistic request mix (demo/traffic_mix.ts):
+${MIX}, tracked as anonymous visitors (\`track_anonymous\` in config/cabinet.ts).
 Variants: **off** \`TRACKING_ENABLED=false\`, **on** package defaults (bufferMs 1000),
 **control** a second server with \`TRACKING_ENABLED=false\` (control/off would be 1 on a quiet machine,
 so its spread is the noise of this run),
@@ -260,7 +264,7 @@ tests/e2e/fixture_app.ts, plus @adonisjs/session and the @adonisjs/auth session 
 the router stack: bench/fresh_app.ts), \`node ace configure adonis-tracking --store=redis\`,
 \`trackAnonymous: true\`, built with \`node ace build\` and served by \`node bin/server.js\` with
 NODE_ENV=production, LOG_LEVEL=warn, Redis store on the private redis-server. Every request is
-\`GET /light\` (\`router.get('/light', () => 'ok')\`) from one of 20 browser user agents, as a guest:
+\`GET /light\` (\`router.get('/light', () => 'ok')\`) in the request mix of the demo section (${MIX}), as a guest:
 each one is counted. autocannon, ${fresh.connections} connections, ${fresh.seconds} s per variant and round, ${fresh.rounds} rounds
 in the order on, off, control, then reversed; every round boots three new server processes and warms each up
 for ${SIZES.fresh.warmupSeconds} s (two processes of one build keep a req/s gap of up to 10-15 % for their whole life, so

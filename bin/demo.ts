@@ -5,7 +5,10 @@
 |
 | Prepares a fresh clone (.env with a random APP_KEY, tmp/, migrations, the
 | two demo users), falls back to the memory store when Redis does not
-| answer, then starts the demo app on http://localhost:3333.
+| answer, then starts the demo app on http://localhost:3333. On a first
+| start (no tracking rows in SQL, no live counts) it records 90 days of
+| sample traffic (demo/sample_traffic.ts); `npm run demo -- --empty` starts
+| without it.
 |
 */
 
@@ -95,6 +98,12 @@ try {
     .start()
   const { seedDemoUsers } = await import('#demo/seed')
   await seedDemoUsers()
+  if (process.argv.includes('--empty')) {
+    console.log('sample: skipped (--empty)')
+  } else {
+    const { seedSampleTraffic } = await import('#demo/seed')
+    await seedSampleTraffic(`http://localhost:${setting('PORT', '3333')}`)
+  }
 } catch (error) {
   process.exitCode = 1
   await prettyPrintError(error)

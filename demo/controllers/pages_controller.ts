@@ -4,6 +4,9 @@ const POSTS = [
   { id: 1, title: 'Counting page views without cookies' },
   { id: 2, title: 'Moving counters from Redis into SQL exactly once' },
   { id: 3, title: 'Unique visitors with HyperLogLog' },
+  { id: 4, title: 'Sources and channels from the Referer header' },
+  { id: 5, title: 'UTM campaigns without a script' },
+  { id: 6, title: 'Browsers, devices and languages from request headers' },
 ]
 
 /**
