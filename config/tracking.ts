@@ -16,13 +16,8 @@ const trackingConfig = defineConfig({
   trackAnonymous: env.get('TRACKING_ANONYMOUS'),
   maxPathsPerDay: env.get('TRACKING_MAX_PATHS_PER_DAY'),
 
-  /*
-   * the country of a view from this trusted header (Cloudflare's); the demo's
-   * sample traffic sends it (demo/sample_traffic.ts). Commented until the
-   * `countryHeader` key lands (issue #14, recorder dimensions): the config
-   * type rejects it before then.
-   */
-  // countryHeader: 'CF-IPCountry',
+  /* the country of a view from this trusted header (Cloudflare's); the demo's sample traffic sends it */
+  countryHeader: 'CF-IPCountry',
 
   /* staff users may open the analytics page (/cabinet/tracking) */
   authorize: (ctx) => Boolean((ctx.auth?.user as { isStaff?: boolean } | undefined)?.isStaff),

@@ -78,6 +78,7 @@ export default class TrackingProvider {
       return new MemoryStore({
         ttlSeconds: settings.ttlSeconds,
         maxPathsPerDay: settings.maxPathsPerDay,
+        maxValuesPerDimension: settings.maxValuesPerDimension,
       })
 
     if (settings.redisUrl) {
@@ -101,6 +102,7 @@ export default class TrackingProvider {
         keyPrefix: settings.keyPrefix,
         ttlSeconds: settings.ttlSeconds,
         maxPathsPerDay: settings.maxPathsPerDay,
+        maxValuesPerDimension: settings.maxValuesPerDimension,
         onClose: () => connection.quit(),
       })
     }
@@ -126,6 +128,7 @@ export default class TrackingProvider {
       keyPrefix: settings.keyPrefix,
       ttlSeconds: settings.ttlSeconds,
       maxPathsPerDay: settings.maxPathsPerDay,
+      maxValuesPerDimension: settings.maxValuesPerDimension,
     })
   }
 

@@ -131,12 +131,14 @@ export function buildManager(
       ? new MemoryStore({
           ttlSeconds: settings.ttlSeconds,
           maxPathsPerDay: settings.maxPathsPerDay,
+          maxValuesPerDimension: settings.maxValuesPerDimension,
         })
       : new RedisStore({
           client: options.client ?? (() => redisClient()),
           keyPrefix,
           ttlSeconds: settings.ttlSeconds,
           maxPathsPerDay: settings.maxPathsPerDay,
+          maxValuesPerDimension: settings.maxValuesPerDimension,
         })
   const manager = new TrackingManager(settings, trackingStore, {
     now: options.now,
