@@ -38,6 +38,7 @@ import { fixtureFiles } from '../tests/e2e/fixture_app.ts'
 import { appEnv, NPM, REPO, run, writeFiles } from './lib/fresh_app.ts'
 import { writeCheckSummary } from './lib/summary.ts'
 import { hardening } from './lib/e2e_hardening.ts'
+import { dimensionsFromOutside } from './lib/e2e_dimensions.ts'
 import { freePort } from '../tests/redis_server.ts'
 
 const KEEP = process.argv.includes('--keep')
@@ -377,6 +378,7 @@ async function main() {
     'create_tracking_page_views_table.ts',
     'create_tracking_daily_stats_table.ts',
     'create_tracking_flushes_table.ts',
+    'create_tracking_dimension_stats_table.ts',
   ]
   if (JSON.stringify(names) !== JSON.stringify(wanted))
     fail(`database/migrations holds ${migrations.join(', ')}`)
@@ -603,7 +605,9 @@ async function main() {
     cwd: appDir,
   })
   checkRows('a second flush adds nothing (exactly once)')
-  await hardening(appDir, { ok, fail, step, run, must, query, appEnv, waitForServer, stopServer })
+  const helpers = { ok, fail, step, run, must, query, appEnv, waitForServer, stopServer }
+  await hardening(appDir, helpers)
+  await dimensionsFromOutside(appDir, helpers)
 }
 
 try {
