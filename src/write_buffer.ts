@@ -55,14 +55,13 @@ interface PendingDay {
   dimensions: Map<string, PendingDimension> | null
   /**
    * Which pairs each visitor was seen with: known id (or anonymous digest)
-   * -> the distinct pair lists of its views. A visitor's views mostly carry
-   * the same pairs (one browser, one referrer), so a view adds one lookup
-   * here instead of a Set.add per pair; the visitors of each pair are
-   * worked out when the batch is built. Each list counts as many entries as
-   * it holds pairs (at least the distinct visitor-of-a-pair entries it stands for).
+   * -> the distinct pairs of its views; the visitors of each pair are worked
+   * out when the batch is built. Each (visitor, pair) is one entry, counted
+   * exactly: a visitor's views with other referrers add only their new
+   * pairs, so the bound does not send batches early for pairs already held.
    */
-  dimensionVisitors: Map<string, Array<readonly string[]>> | null
-  dimensionAnonymous: Map<string, Array<readonly string[]>> | null
+  dimensionVisitors: Map<string, Set<string>> | null
+  dimensionAnonymous: Map<string, Set<string>> | null
 }
 
 /** Views of one (dimension, value) pair of a day, bumped in place */
@@ -70,21 +69,19 @@ interface PendingDimension {
   views: number
 }
 
-/** Lists a visitor's views brought that are compared with a new one before it is kept */
-const SAME_PAIRS_LOOKBACK = 4
-
-/** true when two pair lists hold the same pairs in the same order */
-function samePairs(a: readonly string[], b: readonly string[]): boolean {
-  if (a === b) return true
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
+/** Adds the pairs of each visitor of `from` to those of `into` */
+function mergeOwners(into: Map<string, Set<string>>, from: Map<string, Set<string>>) {
+  for (const [id, pairs] of from) {
+    const held = into.get(id)
+    if (held === undefined) into.set(id, pairs)
+    else for (const key of pairs) held.add(key)
+  }
 }
 
-/** Entries the pair lists of a day's visitors count */
-function listEntries(owners: Map<string, Array<readonly string[]>> | null): number {
+/** Entries the (visitor, pair) sets of a day count */
+function pairEntries(owners: Map<string, Set<string>> | null): number {
   let entries = 0
-  if (owners) for (const lists of owners.values()) for (const list of lists) entries += list.length
+  if (owners) for (const pairs of owners.values()) entries += pairs.size
   return entries
 }
 
@@ -260,24 +257,12 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
           if (visitor) day.dimensionVisitors = owners
           else day.dimensionAnonymous = owners
         }
-        const lists = owners.get(id)
-        if (lists === undefined) {
-          /* a copy: the caller may reuse its array */
-          owners.set(id, [dimensions.slice()])
-          added += dimensions.length
-        } else {
-          let seen = false
-          for (let i = lists.length - 1; i >= 0 && i >= lists.length - SAME_PAIRS_LOOKBACK; i--) {
-            if (samePairs(lists[i], dimensions)) {
-              seen = true
-              break
-            }
-          }
-          if (!seen) {
-            lists.push(dimensions.slice())
-            added += dimensions.length
-          }
-        }
+        let seen = owners.get(id)
+        if (seen === undefined) owners.set(id, (seen = new Set()))
+        /* Set.add() leaves the size as it was for a known pair */
+        const before = seen.size
+        for (const key of dimensions) seen.add(key)
+        added += seen.size - before
       }
       this.#entries += added
     }
@@ -355,9 +340,9 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       trimIds([day.anonymous, day.visitors])
       for (const owners of [day.dimensionAnonymous, day.dimensionVisitors]) {
         if (!owners) continue
-        for (const [id, lists] of owners) {
+        for (const [id, pairs] of owners) {
           if (!over()) break
-          for (const list of lists) this.#entries -= list.length
+          this.#entries -= pairs.size
           owners.delete(id)
         }
       }
@@ -438,16 +423,10 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
           else pairs.set(key, pair)
         }
       }
-      if (day.dimensionVisitors) {
-        const owners = (target.dimensionVisitors ??= new Map())
-        for (const [id, lists] of day.dimensionVisitors)
-          owners.set(id, [...(owners.get(id) ?? []), ...lists])
-      }
-      if (day.dimensionAnonymous) {
-        const owners = (target.dimensionAnonymous ??= new Map())
-        for (const [id, lists] of day.dimensionAnonymous)
-          owners.set(id, [...(owners.get(id) ?? []), ...lists])
-      }
+      if (day.dimensionVisitors)
+        mergeOwners((target.dimensionVisitors ??= new Map()), day.dimensionVisitors)
+      if (day.dimensionAnonymous)
+        mergeOwners((target.dimensionAnonymous ??= new Map()), day.dimensionAnonymous)
     }
     for (const [minute, entry] of newerMinutes) {
       const target = this.#minutes.get(minute)
@@ -461,8 +440,8 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     this.#entries = 0
     for (const day of this.#days.values()) {
       this.#entries += day.views.size + day.visitors.size + day.anonymous.size
-      this.#entries += (day.dimensions?.size ?? 0) + listEntries(day.dimensionVisitors)
-      this.#entries += listEntries(day.dimensionAnonymous)
+      this.#entries += (day.dimensions?.size ?? 0) + pairEntries(day.dimensionVisitors)
+      this.#entries += pairEntries(day.dimensionAnonymous)
     }
     for (const minute of this.#minutes.values()) {
       this.#entries += minute.visitors.size + minute.anonymous.size
@@ -570,24 +549,22 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
           counts.set(key, into)
         }
         /* each visitor hashed once (the caches above), then added to the pairs of its views */
-        const addVisitor = (hash: string, lists: Array<readonly string[]>) => {
-          for (const list of lists) {
-            for (const key of list) counts.get(key)?.visitors.add(hash)
-          }
+        const addVisitor = (hash: string, pairs: Set<string>) => {
+          for (const key of pairs) counts.get(key)?.visitors.add(hash)
         }
-        for (const [id, lists] of day.dimensionVisitors ?? []) {
+        for (const [id, pairs] of day.dimensionVisitors ?? []) {
           let hash = known.get(id)
           if (hash === undefined) known.set(id, (hash = hasher.known(id)))
-          addVisitor(hash, lists)
+          addVisitor(hash, pairs)
         }
         if (day.dimensionAnonymous && day.dimensionAnonymous.size > 0) {
           let salt = salts.get(dayKey)
           if (salt === undefined) salts.set(dayKey, (salt = await this.#store.salt(dayKey)))
-          for (const [digest, lists] of day.dimensionAnonymous) {
+          for (const [digest, pairs] of day.dimensionAnonymous) {
             const key = `${dayKey}:${digest}`
             let hash = anonymous.get(key)
             if (hash === undefined) anonymous.set(key, (hash = hasher.anonymous(salt, digest)))
-            addVisitor(hash, lists)
+            addVisitor(hash, pairs)
           }
         }
         if (dimensions.size > 0) out.dimensions = dimensions
