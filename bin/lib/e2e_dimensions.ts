@@ -358,6 +358,8 @@ export async function dimensionsFromOutside(appDir: string, h: E2EHelpers) {
     }
     if (statuses.get(200) !== JUNK_REQUESTS)
       h.fail(`junk requests answered ${JSON.stringify([...statuses])}`, output)
+    /* the flush above left no live view: every junk view (and its dimensions) reaches Redis, none dropped */
+    await written(JUNK_REQUESTS)
     await flush()
     const perDimension = h.query(
       `SELECT dimension, COUNT(*) AS n, MAX(LENGTH(value)) AS longest FROM tracking_dimension_stats WHERE date LIKE '${today()}%' GROUP BY dimension`
