@@ -12,14 +12,9 @@
 |
 */
 
-import { spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Redis } from 'ioredis'
-import { freePort } from '../../tests/redis_server.ts'
-import type { E2EHelpers } from './e2e_hardening.ts'
-
-const SERVER_ARGS = ['--import=@poppinss/ts-exec', 'bin/server.ts']
+import { redisDump, serveApp, sqlTexts, today, type E2EHelpers } from './e2e_hardening.ts'
 
 const AGENTS = {
   'Firefox on Linux': 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0',
@@ -91,10 +86,6 @@ const NEVER_STORED = [
 const JUNK_REQUESTS = 10_000
 
 type Figures = Record<string, Record<string, number>>
-
-function today() {
-  return new Date().toISOString().slice(0, 10)
-}
 
 /** value -> views of every list the checks read */
 function listFigures(context: Record<string, { items?: Array<{ label: string; value: number }> }>) {
@@ -176,20 +167,7 @@ export async function dimensionsFromOutside(appDir: string, h: E2EHelpers) {
   )
 
   h.step('#14: sources, campaigns, browsers, OS, devices, countries and languages')
-  const port = await freePort()
-  const base = `http://127.0.0.1:${port}`
-  let output = ''
-  const server = spawn('node', SERVER_ARGS, {
-    cwd: appDir,
-    env: h.appEnv({ PORT: String(port), HOST: '127.0.0.1' }),
-  })
-  server.stdout.on('data', (chunk) => (output += chunk))
-  server.stderr.on('data', (chunk) => (output += chunk))
-  const redis = new Redis({
-    host: process.env.REDIS_HOST ?? '127.0.0.1',
-    port: Number(process.env.REDIS_PORT ?? 6379),
-    lazyConnect: true,
-  })
+  const { base, server, redis, output: logs, total, written } = await serveApp(appDir, h, prefix!)
   const request = async (path: string, headers: Record<string, string>) => {
     const response = await fetch(`${base}${path}`, { headers, redirect: 'manual' })
     const body = await response.text()
@@ -197,7 +175,7 @@ export async function dimensionsFromOutside(appDir: string, h: E2EHelpers) {
   }
   const get = async (path: string, headers: Record<string, string>) => {
     const { status, body } = await request(path, headers)
-    if (status !== 200) h.fail(`GET ${path} answered ${status}`, `${body}\n${output}`)
+    if (status !== 200) h.fail(`GET ${path} answered ${status}`, `${body}\n${logs()}`)
     return body
   }
   const staff = { 'x-staff-key': staffKey! }
@@ -212,16 +190,6 @@ export async function dimensionsFromOutside(appDir: string, h: E2EHelpers) {
       )
     return out
   }
-  const total = async () => Number(await redis.get(`{${prefix}}:total:${today()}`))
-  /* waits until the write buffer has written today's live total up to `views` */
-  const written = async (views: number) => {
-    const deadline = Date.now() + 30_000
-    while (Date.now() < deadline) {
-      if ((await total()) >= views) return
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-    h.fail(`Redis did not reach ${views} live views of today within 30 s`, output)
-  }
   const flush = () =>
     h.must('node ace flush_page_views (server running)', 'node', ['ace', 'flush_page_views'], {
       cwd: appDir,
@@ -230,7 +198,7 @@ export async function dimensionsFromOutside(appDir: string, h: E2EHelpers) {
   let exitCode: number | null = null
   try {
     await redis.connect()
-    await h.waitForServer(`${base}/health`, server, () => output)
+    await h.waitForServer(`${base}/health`, server, logs)
     await flush()
     const jsonBefore = listFigures(await readJson())
     const csvBefore = await readCsv()
@@ -357,7 +325,7 @@ export async function dimensionsFromOutside(appDir: string, h: E2EHelpers) {
       await Promise.all(wave)
     }
     if (statuses.get(200) !== JUNK_REQUESTS)
-      h.fail(`junk requests answered ${JSON.stringify([...statuses])}`, output)
+      h.fail(`junk requests answered ${JSON.stringify([...statuses])}`, logs())
     /* the flush above left no live view: every junk view (and its dimensions) reaches Redis, none dropped */
     await written(JUNK_REQUESTS)
     await flush()
@@ -383,25 +351,8 @@ export async function dimensionsFromOutside(appDir: string, h: E2EHelpers) {
         )} (cap 1,000 + "(other)"; "(other)" of source has ${otherViews} views), longest value ${Math.max(...perDimension.map((row) => Number(row.longest)))} characters`
     )
 
-    const texts: string[] = []
-    const tables = h.query(
-      `SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'tracking_%'`
-    )
-    for (const { name } of tables)
-      for (const row of h.query(`SELECT * FROM ${String(name)}`))
-        for (const value of Object.values(row))
-          texts.push(Buffer.isBuffer(value) ? value.toString('latin1') : String(value))
-    const keys: string[] = []
-    for await (const batch of redis.scanStream({ match: `{${prefix}}:*`, count: 500 })) {
-      for (const key of batch as string[]) {
-        keys.push(key)
-        const type = await redis.type(key)
-        if (type === 'hash') keys.push(...Object.entries(await redis.hgetall(key)).flat())
-        else if (type === 'set') keys.push(...(await redis.smembers(key)))
-        else if (type === 'string')
-          keys.push(((await redis.getBuffer(key)) ?? Buffer.alloc(0)).toString('latin1'))
-      }
-    }
+    const { texts } = sqlTexts(h)
+    const keys = await redisDump(redis, prefix!)
     for (const [where, values] of [
       ['SQL', texts],
       ['Redis', keys],
@@ -417,7 +368,7 @@ export async function dimensionsFromOutside(appDir: string, h: E2EHelpers) {
     redis.disconnect()
     exitCode = await h.stopServer(server)
   }
-  if (exitCode !== 0) h.fail(`the server exited with ${exitCode} on SIGTERM`, output)
-  if (/"level":\s*(50|60)/.test(output)) h.fail('the server logged an error', output)
+  if (exitCode !== 0) h.fail(`the server exited with ${exitCode} on SIGTERM`, logs())
+  if (/"level":\s*(50|60)/.test(logs())) h.fail('the server logged an error', logs())
   h.ok('the server stops cleanly, no error in its log')
 }

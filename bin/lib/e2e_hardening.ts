@@ -79,7 +79,7 @@ router.get('/health/cabinet', async () => {
 })
 `
 
-function today() {
+export function today() {
   return new Date().toISOString().slice(0, 10)
 }
 
@@ -101,7 +101,7 @@ function todaysStats(h: E2EHelpers): Record<string, unknown> | undefined {
 }
 
 /** Every value of every key under the prefix, as text (binary as latin1) */
-async function redisDump(redis: Redis, prefix: string): Promise<string[]> {
+export async function redisDump(redis: Redis, prefix: string): Promise<string[]> {
   const out: string[] = []
   for await (const keys of redis.scanStream({ match: `{${prefix}}:*`, count: 500 })) {
     for (const key of keys as string[]) {
@@ -116,6 +116,51 @@ async function redisDump(redis: Redis, prefix: string): Promise<string[]> {
     }
   }
   return out
+}
+
+/** Every value of every tracking_* table of the app's SQLite database, as text (binary as latin1) */
+export function sqlTexts(h: E2EHelpers): { texts: string[]; tables: number } {
+  const texts: string[] = []
+  const tables = h.query(
+    `SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'tracking_%'`
+  )
+  for (const { name } of tables)
+    for (const row of h.query(`SELECT * FROM ${String(name)}`))
+      for (const value of Object.values(row))
+        texts.push(Buffer.isBuffer(value) ? value.toString('latin1') : String(value))
+  return { texts, tables: tables.length }
+}
+
+/**
+ * Serves the app on a free port, with a Redis client beside it;
+ * `written(views)` waits until the write buffer has written today's live
+ * total up to `views`
+ */
+export async function serveApp(appDir: string, h: E2EHelpers, prefix: string) {
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  let output = ''
+  const server = spawn('node', SERVER_ARGS, {
+    cwd: appDir,
+    env: h.appEnv({ PORT: String(port), HOST: '127.0.0.1' }),
+  })
+  server.stdout.on('data', (chunk) => (output += chunk))
+  server.stderr.on('data', (chunk) => (output += chunk))
+  const redis = new Redis({
+    host: process.env.REDIS_HOST ?? '127.0.0.1',
+    port: Number(process.env.REDIS_PORT ?? 6379),
+    lazyConnect: true,
+  })
+  const total = async () => Number(await redis.get(`{${prefix}}:total:${today()}`))
+  const written = async (views: number) => {
+    const deadline = Date.now() + 30_000
+    while (Date.now() < deadline) {
+      if ((await total()) >= views) return
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    h.fail(`Redis did not reach ${views} live views of today within 30 s`, output)
+  }
+  return { base, server, redis, output: () => output, total, written }
 }
 
 /**
@@ -186,20 +231,7 @@ export async function hardening(appDir: string, h: E2EHelpers) {
   )
 
   h.step('#13: serve again, flood the catch-all route')
-  const port = await freePort()
-  const base = `http://127.0.0.1:${port}`
-  let output = ''
-  const server = spawn('node', SERVER_ARGS, {
-    cwd: appDir,
-    env: h.appEnv({ PORT: String(port), HOST: '127.0.0.1' }),
-  })
-  server.stdout.on('data', (chunk) => (output += chunk))
-  server.stderr.on('data', (chunk) => (output += chunk))
-  const redis = new Redis({
-    host: process.env.REDIS_HOST ?? '127.0.0.1',
-    port: Number(process.env.REDIS_PORT ?? 6379),
-    lazyConnect: true,
-  })
+  const { base, server, redis, output: logs, written } = await serveApp(appDir, h, prefix!)
   const get = async (path: string, headers: Record<string, string> = {}) => {
     const response = await fetch(`${base}${path}`, {
       headers: { 'user-agent': USER_AGENT, ...headers },
@@ -207,23 +239,14 @@ export async function hardening(appDir: string, h: E2EHelpers) {
     })
     const body = await response.text()
     if (response.status !== 200)
-      h.fail(`GET ${path} answered ${response.status}`, `${body}\n${output}`)
+      h.fail(`GET ${path} answered ${response.status}`, `${body}\n${logs()}`)
     return body
-  }
-  /* waits until the write buffer has written `views` live views of today to Redis */
-  const written = async (views: number) => {
-    const deadline = Date.now() + 30_000
-    while (Date.now() < deadline) {
-      if (Number(await redis.get(`{${prefix}}:total:${today()}`)) >= views) return
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-    h.fail(`Redis did not reach ${views} live views of today within 30 s`, output)
   }
 
   let exitCode: number | null = null
   try {
     await redis.connect()
-    await h.waitForServer(`${base}/health`, server, () => output)
+    await h.waitForServer(`${base}/health`, server, logs)
 
     const audiences = JSON.parse(await get('/health/cabinet'))
     const entries = (audience: 'user' | 'staff') =>
@@ -351,14 +374,7 @@ export async function hardening(appDir: string, h: E2EHelpers) {
     h.ok(
       `today's sketch counts ${stats.unique_visitors} visitors, yet PFADD of each raw id (${MEMBERS.join(', ')}) into a copy changes it: only keyed hashes are stored`
     )
-    const texts: string[] = []
-    const tables = h.query(
-      `SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'tracking_%'`
-    )
-    for (const { name } of tables)
-      for (const row of h.query(`SELECT * FROM ${String(name)}`))
-        for (const value of Object.values(row))
-          texts.push(Buffer.isBuffer(value) ? value.toString('latin1') : String(value))
+    const { texts, tables } = sqlTexts(h)
     const keys = await redisDump(redis, prefix!)
     for (const [where, values] of [
       ['SQL', texts],
@@ -368,13 +384,13 @@ export async function hardening(appDir: string, h: E2EHelpers) {
       if (leak !== undefined) h.fail(`${where} holds a raw visitor value: ${leak.slice(0, 200)}`)
     }
     h.ok(
-      `no IP or user agent in ${texts.length} SQL values (${tables.length} tables) nor in ${keys.length} Redis keys and values under {${prefix}}`
+      `no IP or user agent in ${texts.length} SQL values (${tables} tables) nor in ${keys.length} Redis keys and values under {${prefix}}`
     )
   } finally {
     redis.disconnect()
     exitCode = await h.stopServer(server)
   }
-  if (exitCode !== 0) h.fail(`the server exited with ${exitCode} on SIGTERM`, output)
-  if (/"level":\s*(50|60)/.test(output)) h.fail('the server logged an error', output)
+  if (exitCode !== 0) h.fail(`the server exited with ${exitCode} on SIGTERM`, logs())
+  if (/"level":\s*(50|60)/.test(logs())) h.fail('the server logged an error', logs())
   h.ok('the server stops cleanly, no error in its log')
 }
