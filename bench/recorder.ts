@@ -73,7 +73,7 @@ function referrers(): string[] {
 }
 
 /** The dimensions mix: a few thousand distinct requests */
-function mixContexts(): any[] {
+export function mixContexts(): any[] {
   const agents = userAgents()
   const refs = referrers()
   const countries = ['DE', 'FR', 'US', 'GB', 'JP', 'BR', 'IN', 'XX']

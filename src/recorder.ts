@@ -235,7 +235,7 @@ export class TrackingRecorder {
    * null when every dimension is off. The user agent's part is remembered in
    * its entry, next to the bot verdict.
    */
-  #dimensionsOf(ctx: HttpContext, agent: AgentEntry | undefined): string[] | null {
+  #dimensionsOf(ctx: HttpContext, agent: AgentEntry | undefined): readonly string[] | null {
     const deriver = this.#deriver
     if (!deriver.enabled) return null
     const incoming = ctx.request.request
@@ -480,7 +480,7 @@ export class TrackingRecorder {
    * not it is eligible): `dimensionKey(dimension, value)` strings, or null
    * when every dimension is off
    */
-  dimensions(ctx: HttpContext): string[] | null {
+  dimensions(ctx: HttpContext): readonly string[] | null {
     return this.#dimensionsOf(ctx, undefined)
   }
 

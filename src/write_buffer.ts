@@ -51,37 +51,61 @@ interface PendingDay {
   visitors: Set<string>
   /** anonymous visitors as unsalted digests; salted with the day's salt when sent */
   anonymous: Set<string>
-  /** dimensionKey() -> views of that value (null until a view brings one) */
-  dimensions: Map<string, PendingDimension> | null
   /**
-   * Which pairs each visitor was seen with: known id (or anonymous digest)
-   * -> the distinct pairs of its views; the visitors of each pair are worked
-   * out when the batch is built. Each (visitor, pair) is one entry, counted
-   * exactly: a visitor's views with other referrers add only their new
-   * pairs, so the bound does not send batches early for pairs already held.
+   * The key lists of the day's views -> views with that list (null until a
+   * view brings one). A list is the array the recorder's deriver shares for
+   * one combination of values (src/dimensions/derive.ts), so a view costs
+   * one lookup by identity, not one per key; each distinct list is one
+   * entry. Lists are opened into (dimension, value) pairs when the batch is
+   * built.
    */
-  dimensionVisitors: Map<string, Set<string>> | null
-  dimensionAnonymous: Map<string, Set<string>> | null
+  dimensions: Map<KeyList, number> | null
+  /**
+   * Which key lists each visitor was seen with: known id (or anonymous
+   * digest) -> its one list, or the set of its distinct lists. Each
+   * (visitor, list) is one entry: a visitor's repeated views add nothing.
+   */
+  dimensionVisitors: Map<string, Owned> | null
+  dimensionAnonymous: Map<string, Owned> | null
 }
 
-/** Views of one (dimension, value) pair of a day, bumped in place */
-interface PendingDimension {
-  views: number
+/** dimensionKey() pairs of a view, as a shared array */
+type KeyList = readonly string[]
+/** A visitor's key lists: one (the common case), or a set of them */
+type Owned = KeyList | Set<KeyList>
+
+/** Entries held by a visitor's key lists */
+function ownedSize(owned: Owned): number {
+  return owned instanceof Set ? owned.size : 1
 }
 
-/** Adds the pairs of each visitor of `from` to those of `into` */
-function mergeOwners(into: Map<string, Set<string>>, from: Map<string, Set<string>>) {
-  for (const [id, pairs] of from) {
-    const held = into.get(id)
-    if (held === undefined) into.set(id, pairs)
-    else for (const key of pairs) held.add(key)
+/** Iterates a visitor's key lists */
+function ownedLists(owned: Owned): Iterable<KeyList> {
+  return owned instanceof Set ? owned : [owned]
+}
+
+/** A visitor's key lists with one more; the same object when it already held it */
+function withList(owned: Owned, list: KeyList): Owned {
+  if (owned instanceof Set) return owned.add(list)
+  return owned === list ? owned : new Set([owned, list])
+}
+
+/** Adds the key lists of each visitor of `from` to those of `into` */
+function mergeOwners(into: Map<string, Owned>, from: Map<string, Owned>) {
+  for (const [id, owned] of from) {
+    let held = into.get(id)
+    if (held === undefined) into.set(id, owned)
+    else {
+      for (const list of ownedLists(owned)) held = withList(held, list)
+      into.set(id, held)
+    }
   }
 }
 
-/** Entries the (visitor, pair) sets of a day count */
-function pairEntries(owners: Map<string, Set<string>> | null): number {
+/** Entries the (visitor, key list) pairs of a day count */
+function ownerEntries(owners: Map<string, Owned> | null): number {
   let entries = 0
-  if (owners) for (const pairs of owners.values()) entries += pairs.size
+  if (owners) for (const owned of owners.values()) entries += ownedSize(owned)
   return entries
 }
 
@@ -164,7 +188,9 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
 
   /**
    * Distinct entries waiting in memory, sent or not: day+path, visitors of a
-   * day, visitors of a minute, day+dimension value and each visitor of one
+   * day, visitors of a minute, the dimension key lists of a day's views and
+   * each (visitor, key list); an unconfirmed batch counts its (dimension,
+   * value) pairs and their visitors
    */
   get size(): number {
     return this.#entries + this.#unconfirmedEntries
@@ -197,7 +223,11 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     visitor: string | null,
     anonymous: string | null,
     minuteKey: number,
-    /* dimensionKey() pairs of the view (src/dimensions/names.ts), checked when the batch is built */
+    /*
+     * dimensionKey() pairs of the view (src/dimensions/names.ts), checked when
+     * the batch is built; a frozen array is kept as is and views sharing one
+     * are counted together (the deriver's), any other is copied
+     */
     dimensions: readonly string[] | null = null
   ): void {
     let day = this.#days.get(dayKey)
@@ -237,18 +267,17 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     }
 
     if (dimensions !== null && dimensions.length > 0) {
-      let pairs = day.dimensions
-      if (pairs === null) day.dimensions = pairs = new Map()
-      /* a dozen pairs a view: one Map lookup each, the counter bumped in place */
-      let added = 0
-      for (const key of dimensions) {
-        const pair = pairs.get(key)
-        if (pair === undefined) {
-          pairs.set(key, { views: 1 })
-          added++
-        } else {
-          pair.views++
-        }
+      /* a list is kept by identity: one the caller may change again is copied */
+      if (!Object.isFrozen(dimensions)) dimensions = Object.freeze(dimensions.slice())
+      let lists = day.dimensions
+      if (lists === null) day.dimensions = lists = new Map()
+      /* the whole list of the view: one lookup by identity */
+      const listViews = lists.get(dimensions)
+      if (listViews === undefined) {
+        lists.set(dimensions, 1)
+        this.#entries++
+      } else {
+        lists.set(dimensions, listViews + 1)
       }
       if (id) {
         let owners = visitor ? day.dimensionVisitors : day.dimensionAnonymous
@@ -257,14 +286,17 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
           if (visitor) day.dimensionVisitors = owners
           else day.dimensionAnonymous = owners
         }
-        let seen = owners.get(id)
-        if (seen === undefined) owners.set(id, (seen = new Set()))
-        /* Set.add() leaves the size as it was for a known pair */
-        const before = seen.size
-        for (const key of dimensions) seen.add(key)
-        added += seen.size - before
+        const held = owners.get(id)
+        if (held === undefined) {
+          owners.set(id, dimensions)
+          this.#entries++
+        } else if (held !== dimensions) {
+          const before = ownedSize(held)
+          const owned = withList(held, dimensions)
+          if (owned !== held) owners.set(id, owned)
+          this.#entries += ownedSize(owned) - before
+        }
       }
-      this.#entries += added
     }
 
     if (this.size > this.#maxEntries) this.#trim()
@@ -340,9 +372,9 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       trimIds([day.anonymous, day.visitors])
       for (const owners of [day.dimensionAnonymous, day.dimensionVisitors]) {
         if (!owners) continue
-        for (const [id, pairs] of owners) {
+        for (const [id, owned] of owners) {
           if (!over()) break
-          this.#entries -= pairs.size
+          this.#entries -= ownedSize(owned)
           owners.delete(id)
         }
       }
@@ -416,12 +448,8 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       for (const id of day.visitors) target.visitors.add(id)
       for (const id of day.anonymous) target.anonymous.add(id)
       if (day.dimensions) {
-        const pairs = (target.dimensions ??= new Map())
-        for (const [key, pair] of day.dimensions) {
-          const into = pairs.get(key)
-          if (into) into.views += pair.views
-          else pairs.set(key, pair)
-        }
+        const lists = (target.dimensions ??= new Map())
+        for (const [list, views] of day.dimensions) lists.set(list, (lists.get(list) ?? 0) + views)
       }
       if (day.dimensionVisitors)
         mergeOwners((target.dimensionVisitors ??= new Map()), day.dimensionVisitors)
@@ -440,8 +468,8 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     this.#entries = 0
     for (const day of this.#days.values()) {
       this.#entries += day.views.size + day.visitors.size + day.anonymous.size
-      this.#entries += (day.dimensions?.size ?? 0) + pairEntries(day.dimensionVisitors)
-      this.#entries += pairEntries(day.dimensionAnonymous)
+      this.#entries += (day.dimensions?.size ?? 0) + ownerEntries(day.dimensionVisitors)
+      this.#entries += ownerEntries(day.dimensionAnonymous)
     }
     for (const minute of this.#minutes.values()) {
       this.#entries += minute.visitors.size + minute.anonymous.size
@@ -538,33 +566,44 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       if (day.dimensions && day.dimensions.size > 0) {
         /* keys are checked once per batch here, not per view: unknown dimensions and empty values are left out */
         const dimensions = new Map<string, DimensionCount>()
-        const counts = new Map<string, DimensionCount>()
-        for (const [key, pair] of day.dimensions) {
-          const parsed = parseDimensionKey(key)
-          if (parsed === null) continue
-          const stored = dimensionKey(parsed[0], parsed[1])
-          let into = dimensions.get(stored)
-          if (!into) dimensions.set(stored, (into = { views: 0, visitors: new Set() }))
-          into.views += pair.views
-          counts.set(key, into)
+        /* each key as sent -> its count as stored (null: unknown dimension or empty value) */
+        const counts = new Map<string, DimensionCount | null>()
+        for (const [list, views] of day.dimensions) {
+          for (const key of list) {
+            let into = counts.get(key)
+            if (into === undefined) {
+              const parsed = parseDimensionKey(key)
+              into = null
+              if (parsed !== null) {
+                const stored = dimensionKey(parsed[0], parsed[1])
+                into = dimensions.get(stored) ?? null
+                if (into === null)
+                  dimensions.set(stored, (into = { views: 0, visitors: new Set() }))
+              }
+              counts.set(key, into)
+            }
+            if (into !== null) into.views += views
+          }
         }
         /* each visitor hashed once (the caches above), then added to the pairs of its views */
-        const addVisitor = (hash: string, pairs: Set<string>) => {
-          for (const key of pairs) counts.get(key)?.visitors.add(hash)
+        const addVisitor = (hash: string, owned: Owned) => {
+          for (const list of ownedLists(owned)) {
+            for (const key of list) counts.get(key)?.visitors.add(hash)
+          }
         }
-        for (const [id, pairs] of day.dimensionVisitors ?? []) {
+        for (const [id, owned] of day.dimensionVisitors ?? []) {
           let hash = known.get(id)
           if (hash === undefined) known.set(id, (hash = hasher.known(id)))
-          addVisitor(hash, pairs)
+          addVisitor(hash, owned)
         }
         if (day.dimensionAnonymous && day.dimensionAnonymous.size > 0) {
           let salt = salts.get(dayKey)
           if (salt === undefined) salts.set(dayKey, (salt = await this.#store.salt(dayKey)))
-          for (const [digest, pairs] of day.dimensionAnonymous) {
+          for (const [digest, owned] of day.dimensionAnonymous) {
             const key = `${dayKey}:${digest}`
             let hash = anonymous.get(key)
             if (hash === undefined) anonymous.set(key, (hash = hasher.anonymous(salt, digest)))
-            addVisitor(hash, pairs)
+            addVisitor(hash, owned)
           }
         }
         if (dimensions.size > 0) out.dimensions = dimensions

@@ -21,6 +21,10 @@ const HOST_CACHE_SIZE = 2000
 const MAX_CACHED_REFERRER = 300
 /** Distinct (referrer host, tagged query) pairs whose keys are remembered */
 const TAGGED_CACHE_SIZE = 1000
+/** Distinct key lists (source x agent x country x language) handed out as one shared array */
+const COMBINATION_CACHE_SIZE = 4000
+/** The part of a dimension that is off, or of a view without source (internal navigation) */
+const NO_KEYS: readonly string[] = Object.freeze([])
 /** Longest tagged query string remembered (longer ones are read, not remembered) */
 const MAX_CACHED_QUERY = 500
 /** Distinct Accept-Language headers whose language is remembered */
@@ -216,6 +220,12 @@ export class DimensionDeriver {
   #tagged = new BoundedCache<readonly string[]>(TAGGED_CACHE_SIZE)
   #languagesCache = new BoundedCache<string>(LANGUAGE_CACHE_SIZE)
   #countryKeys = new Map<string, string>()
+  /** source keys -> agent keys -> country key -> language key -> the view's keys (see #combine) */
+  #combinations = new Map<
+    readonly string[],
+    Map<readonly string[], Map<string, Map<string, readonly string[]>>>
+  >()
+  #combinationCount = 0
   /** the last Host header and its host name (one app serves one or a few hosts) */
   #lastHost = ''
   #lastPlainHost = ''
@@ -265,21 +275,53 @@ export class DimensionDeriver {
     target: string | undefined,
     ip: string | null = null,
     agent?: AgentDimensions
-  ): string[] | null {
+  ): readonly string[] | null {
     if (!this.enabled) return null
-    const out: string[] = []
+    let source = NO_KEYS
     if (this.#sources || this.#campaigns) {
       const query = taggedQuery(target)
-      if (query !== null) this.#taggedKeys(out, headers, query)
-      else if (this.#sources) this.#sourceKeys(out, headers, null)
+      if (query !== null) source = this.#taggedKeys(headers, query)
+      else if (this.#sources) source = this.#sourceKeys(headers, null)
     }
-    if (this.#agentParts) {
-      const keys = this.#agentKeys(headers, agent)
-      for (let i = 0; i < keys.length; i++) out.push(keys[i])
+    const agentKeys = this.#agentParts ? this.#agentKeys(headers, agent) : NO_KEYS
+    const country = this.#countries ? this.#countryKey(headers, ip) : ''
+    const language = this.#languages ? this.#languageKey(header(headers, 'accept-language')) : ''
+    return this.#combine(source, agentKeys, country, language)
+  }
+
+  /**
+   * One shared, frozen array per combination of parts (the parts come from
+   * the caches above, so a lookup goes by identity): the write buffer counts
+   * a view's keys as one entry of that array instead of a dozen map entries.
+   * Parts that were not remembered (junk) make arrays that merely are not
+   * shared; the whole cache is forgotten when full.
+   */
+  #combine(
+    source: readonly string[],
+    agent: readonly string[],
+    country: string,
+    language: string
+  ): readonly string[] {
+    let byAgent = this.#combinations.get(source)
+    if (byAgent === undefined) this.#combinations.set(source, (byAgent = new Map()))
+    let byCountry = byAgent.get(agent)
+    if (byCountry === undefined) byAgent.set(agent, (byCountry = new Map()))
+    let byLanguage = byCountry.get(country)
+    if (byLanguage === undefined) byCountry.set(country, (byLanguage = new Map()))
+    const known = byLanguage.get(language)
+    if (known !== undefined) return known
+    const keys = [...source, ...agent]
+    if (country !== '') keys.push(country)
+    if (language !== '') keys.push(language)
+    Object.freeze(keys)
+    if (this.#combinationCount >= COMBINATION_CACHE_SIZE) {
+      this.#combinations.clear()
+      this.#combinationCount = 0
+    } else {
+      byLanguage.set(language, keys)
+      this.#combinationCount++
     }
-    if (this.#countries) out.push(this.#countryKey(headers, ip))
-    if (this.#languages) out.push(this.#languageKey(header(headers, 'accept-language')))
-    return out
+    return keys
   }
 
   /**
@@ -287,7 +329,7 @@ export class DimensionDeriver {
    * remembered per (referrer host, query): the same campaign link is opened
    * by many visitors
    */
-  #taggedKeys(out: string[], headers: IncomingHttpHeaders, query: string): void {
+  #taggedKeys(headers: IncomingHttpHeaders, query: string): readonly string[] {
     const referrer = header(headers, 'referer')
     const host = referrer ? this.#hostOfReferrer(referrer) : null
     const internal = host !== null && this.#isOwnHost(host, headers)
@@ -297,8 +339,7 @@ export class DimensionDeriver {
     let keys = this.#tagged.get(cacheKey)
     if (keys === undefined) {
       const tags = readQueryTags(query)
-      const computed: string[] = []
-      if (this.#sources) this.#sourceKeys(computed, headers, tags)
+      const computed = this.#sources ? [...this.#sourceKeys(headers, tags)] : []
       if (this.#campaigns && tags !== null) {
         for (const [i, UTM_PARAM] of UTM_PARAMS.entries()) {
           const value = tags.utm[i]
@@ -308,7 +349,7 @@ export class DimensionDeriver {
       keys = computed
       if (query.length <= MAX_CACHED_QUERY) this.#tagged.set(cacheKey, keys)
     }
-    for (const key of keys) out.push(key)
+    return keys
   }
 
   /** referrerHost(), remembered per referrer (in memory only, like the request) */
@@ -372,17 +413,14 @@ export class DimensionDeriver {
     return source === UNKNOWN_VALUE ? info : this.#hosts.set(cacheKey, info)
   }
 
-  #sourceKeys(out: string[], headers: IncomingHttpHeaders, tags: QueryTags | null): void {
+  /** The source and channel keys of a view (none for internal navigation) */
+  #sourceKeys(headers: IncomingHttpHeaders, tags: QueryTags | null): readonly string[] {
     const referrer = header(headers, 'referer')
     const referred = referrer !== undefined && referrer !== ''
     const host = referred ? this.#hostOfReferrer(referrer) : null
     /* internal navigation: no source and no channel */
-    if (host !== null && this.#isOwnHost(host, headers)) return
-    if (tags === null) {
-      const keys = referred ? this.#hostInfo(host).keys : this.#directKeys
-      out.push(keys[0], keys[1])
-      return
-    }
+    if (host !== null && this.#isOwnHost(host, headers)) return NO_KEYS
+    if (tags === null) return referred ? this.#hostInfo(host).keys : this.#directKeys
     const [utmSource, utmMedium, utmCampaign, utmTerm, utmContent] = tags.utm
     const param = utmSource ?? tags.ref
     let source: string
@@ -405,7 +443,7 @@ export class DimensionDeriver {
       tagged: utmSource !== null || utmCampaign !== null || utmTerm !== null || utmContent !== null,
       refParam: utmSource === null && tags.ref !== null,
     })
-    out.push(dimensionKey('source', source), dimensionKey('channel', channel))
+    return [dimensionKey('source', source), dimensionKey('channel', channel)]
   }
 
   /** Browser, OS and device keys of the user agent and its hints, remembered */
@@ -499,6 +537,6 @@ export const ALL_GROUPS: Readonly<Record<DimensionGroup, boolean>> = Object.free
 export function deriveDimensions(
   request: { headers: IncomingHttpHeaders; target?: string; ip?: string | null },
   options: DeriveOptions = { groups: ALL_GROUPS }
-): string[] | null {
+): readonly string[] | null {
   return new DimensionDeriver(options).derive(request.headers, request.target, request.ip ?? null)
 }

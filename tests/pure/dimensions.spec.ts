@@ -570,6 +570,28 @@ test.group('Dimensions | record()', () => {
     )
   })
 
+  test('views with the same values share one frozen key list; other values get their own', ({
+    assert,
+  }) => {
+    const { recorder, calls } = recorderOf({ countryHeader: 'CF-IPCountry' })
+    const google = { 'referer': 'https://www.google.com/search?q=x', 'cf-ipcountry': 'DE' }
+    recorder.record(ctxOf('/', { ...google, 'user-agent': FIREFOX_LINUX }))
+    recorder.record(ctxOf('/b', { ...google, 'user-agent': FIREFOX_LINUX }))
+    recorder.record(ctxOf('/', { ...google, 'user-agent': FIREFOX_LINUX, 'cf-ipcountry': 'FR' }))
+    recorder.record(ctxOf('/?utm_source=x', { ...google, 'user-agent': FIREFOX_LINUX }))
+    recorder.record(ctxOf('/?utm_source=x', { ...google, 'user-agent': FIREFOX_LINUX }))
+    const [first, second, france, tagged, taggedAgain] = calls.map((call) => call.dimensions)
+    assert.strictEqual(first, second)
+    assert.isTrue(Object.isFrozen(first))
+    assert.notStrictEqual(first, france)
+    assert.equal(asRecord(france).country, 'FR')
+    assert.equal(asRecord(first).country, 'DE')
+    assert.strictEqual(tagged, taggedAgain)
+    assert.equal(asRecord(tagged).source, 'x')
+    /* a caller changing a list cannot change what was counted */
+    assert.throws(() => (first as string[]).push('device:tablet'))
+  })
+
   test('honorDoNotTrack: DNT: 1 and Sec-GPC: 1 are not counted (counted by default)', ({
     assert,
   }) => {
