@@ -27,6 +27,8 @@ import type { DimensionCount, TrackingStore } from '../src/stores/types.ts'
 import {
   collectGarbage,
   deleteKeysOf,
+  DIMENSION_ROWS,
+  DIMENSION_VALUES,
   migrateFresh,
   openBenchDatabase,
   withMemorySampling,
@@ -34,12 +36,6 @@ import {
 
 /** The flushed day: a fixed past day, so no live traffic can mix in */
 const DAY = '2025-06-01'
-
-/** Distinct values of each dimension on the flushed day, in DIMENSIONS order (726 rows) */
-const DIMENSION_VALUES = [100, 8, 50, 10, 100, 50, 50, 20, 100, 15, 60, 3, 100, 60]
-
-/** dimension rows the seeded day flushes into tracking_dimension_stats */
-export const DIMENSION_ROWS = DIMENSION_VALUES.reduce((sum, n) => sum + n, 0)
 
 /** One flush or naive run */
 export interface FlushRun {

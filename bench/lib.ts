@@ -16,6 +16,16 @@ import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 export const ROOT = new URL('../', import.meta.url)
 
 /**
+ * Distinct values of each dimension on a seeded day, in DIMENSIONS order
+ * (726 rows a day): what a busy site's day holds (100 sources, 50 browser
+ * versions, 100 countries, ...)
+ */
+export const DIMENSION_VALUES = [100, 8, 50, 10, 100, 50, 50, 20, 100, 15, 60, 3, 100, 60]
+
+/** Dimension rows of a seeded day in tracking_dimension_stats */
+export const DIMENSION_ROWS = DIMENSION_VALUES.reduce((sum, n) => sum + n, 0)
+
+/**
  * What must be stopped when the run is interrupted (servers in child
  * processes); bench/run.ts calls them on SIGINT and SIGTERM
  */

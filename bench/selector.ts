@@ -6,7 +6,9 @@
  *   node --conditions=tracking-source --import=@poppinss/ts-exec bench/selector.ts [--json <file>] [--quick]
  *
  * 59 days are flushed (rows, day totals, visitor and path sketches in SQL,
- * as the flush writes them); today is live in Redis with every path. Views
+ * as the flush writes them; DIMENSION_ROWS dimension rows a day with their
+ * visitor sketches, whatever the paths); today is live in Redis with every
+ * path and dimension value. Views
  * follow a Zipf-like law (page r gets ~1/r of the traffic), as web traffic
  * does. Prints t(10k)/t(1k) of a cold context (median of BENCH_ROUNDS, goal
  * <= 3) and cold vs cached through the dashboard provider cache (goal >=
@@ -49,7 +51,17 @@ import { Cabinet } from '../src/cabinet/registry.ts'
 import { EXPORT_MAX_ROWS } from '../src/http/analytics_controller.ts'
 import { csvStream } from '../src/http/csv.ts'
 import { declareTrackingCabinet } from '../src/cabinet/tracking.ts'
-import { deleteKeysOf, median, migrateFresh, openBenchDatabase, ROOT } from './lib.ts'
+import { DIMENSIONS, dimensionKey } from '../src/dimensions/names.ts'
+import type { DimensionCount } from '../src/stores/types.ts'
+import {
+  deleteKeysOf,
+  DIMENSION_ROWS,
+  DIMENSION_VALUES,
+  median,
+  migrateFresh,
+  openBenchDatabase,
+  ROOT,
+} from './lib.ts'
 
 const { values: flags } = parseArgs({
   options: { json: { type: 'string' }, quick: { type: 'boolean', default: false } },
@@ -144,9 +156,10 @@ async function seed(options: {
   for (const [index, day] of days.entries()) {
     const views = viewsOf()
     const visitors = Array.from({ length: 2000 }, (_, i) => `v${index * 700 + i}`)
+    const dimensions = dimensionsOf(visitors)
     if (day === today) {
       await manager.store.write({
-        days: new Map([[day, { views, visitors: new Set(visitors) }]]),
+        days: new Map([[day, { views, visitors: new Set(visitors), dimensions }]]),
         minutes: new Map([[Math.floor(Date.now() / 60_000), new Set(visitors.slice(0, 50))]]),
       })
       continue
@@ -166,6 +179,7 @@ async function seed(options: {
         await redis.pfadd(scratch, ...visitors.slice(start, start + 500))
       }
       const sketch = await redis.getBuffer(scratch)
+      await insertDimensionRows(trx, redis, scratch, day, dimensions)
       await trx
         .insertQuery()
         .table(TRACKING_TABLES.dailyStats)
@@ -183,6 +197,68 @@ async function seed(options: {
   if (client.dialect.name === 'postgres') {
     await client.rawQuery(`ANALYZE ${TRACKING_TABLES.pageViews}`)
     await client.rawQuery(`ANALYZE ${TRACKING_TABLES.dailyStats}`)
+    await client.rawQuery(`ANALYZE ${TRACKING_TABLES.dimensionStats}`)
+  }
+}
+
+/**
+ * The dimension counts of a day, the same whatever the paths: DIMENSION_ROWS
+ * values (DIMENSION_VALUES of each dimension), the value of rank r with
+ * ~1/r of the day's visitors (at least one) and twice as many views
+ */
+function dimensionsOf(visitors: string[]): Map<string, DimensionCount> {
+  const dimensions = new Map<string, DimensionCount>()
+  DIMENSIONS.forEach((dimension, d) => {
+    for (let v = 0; v < DIMENSION_VALUES[d]; v++) {
+      const count = Math.max(1, Math.round(visitors.length / 2 / (v + 1)))
+      const start = (v * 37) % visitors.length
+      const few = new Set(visitors.slice(start, start + count))
+      dimensions.set(dimensionKey(dimension, `${dimension}-value-${v}`), {
+        views: 2 * few.size,
+        visitors: few,
+      })
+    }
+  })
+  return dimensions
+}
+
+/** A flushed day's tracking_dimension_stats rows, with their visitor sketches (Redis HLL bytes) */
+async function insertDimensionRows(
+  trx: QueryClientContract,
+  redis: Redis,
+  scratch: string,
+  day: string,
+  dimensions: Map<string, DimensionCount>
+) {
+  /* one round trip for the day: a scratch sketch per value */
+  const pipeline = redis.pipeline()
+  const entries = [...dimensions]
+  entries.forEach(([, count], i) => {
+    const key = `${scratch}:${i}`
+    pipeline
+      .del(key)
+      .pfadd(key, ...count.visitors)
+      .pfcount(key)
+      .getBuffer(key)
+      .del(key)
+  })
+  const replies = (await pipeline.exec())!
+  const rows = entries.map(([key, count], i) => {
+    const colon = key.indexOf(':')
+    return {
+      date: day,
+      dimension: key.slice(0, colon),
+      value: key.slice(colon + 1),
+      views: count.views,
+      unique_visitors: Number(replies[i * 5 + 2][1]),
+      visitors_sketch: replies[i * 5 + 3][1] as Buffer,
+    }
+  })
+  for (let start = 0; start < rows.length; start += 200) {
+    await trx
+      .insertQuery()
+      .table(TRACKING_TABLES.dimensionStats)
+      .multiInsert(rows.slice(start, start + 200))
   }
 }
 
@@ -222,7 +298,7 @@ async function prepareCase(name: 'sqlite' | 'pg', paths: number, daysStored: num
     await seed({ client, manager, redis, keyPrefix, paths, days })
     const rowCount = await client.from(TRACKING_TABLES.pageViews).count('* as total').first()
     console.log(
-      `  ${name} ${paths} paths/day x ${daysStored} days: seeded ${rowCount.total} rows in ${Math.round(performance.now() - seeding)} ms`
+      `  ${name} ${paths} paths/day + ${DIMENSION_ROWS} dimension rows/day x ${daysStored} days: seeded ${rowCount.total} path rows in ${Math.round(performance.now() - seeding)} ms`
     )
     return { manager, selector, rows: Number(rowCount.total), close }
   } catch (error) {

@@ -26,7 +26,9 @@ import { Ignitor, prettyPrintError } from '@adonisjs/core'
 import type { ApplicationService } from '@adonisjs/core/types'
 import { DateTime } from 'luxon'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Database } from '@adonisjs/lucid/database'
 import type { TrackingManager } from '../src/manager.ts'
+import { writeSampleTraffic } from '../demo/sample_traffic.ts'
 import { APP_ROOT, importer, runDemoMigrations } from './lib/demo_app.ts'
 import { writeCheckSummary } from './lib/summary.ts'
 import { freePort } from '../tests/redis_server.ts'
@@ -59,33 +61,29 @@ runDemoMigrations()
  * Records deterministic views for the last 28 days (before today) and
  * returns how many fall in the page's default range
  */
-function seedHistory(manager: TrackingManager): number {
-  const paths = [
-    '/',
-    '/about',
-    '/posts/1',
-    '/posts/2',
-    '/posts/3',
-    '/pricing',
-    '/docs/getting-started',
-  ]
+/**
+ * Four weeks of the demo's sample traffic (sources, campaigns, browsers,
+ * countries, ...), recorded and flushed by the package
+ * (demo/sample_traffic.ts), so the chart, the panels and the screenshot
+ * have a shape; returns the views of the days in the default range
+ */
+async function seedHistory(manager: TrackingManager, db: Database): Promise<number> {
   const today = DateTime.now().setZone(manager.settings.timezone).startOf('day')
-  let inDefaultRange = 0
-  for (let daysAgo = 28; daysAgo >= 1; daysAgo--) {
-    const day = today.minus({ days: daysAgo })
-    const weekday = day.weekday <= 5 ? 1 : 0.55
-    const total = Math.round((22 + (28 - daysAgo) * 1.1 + 9 * Math.sin(daysAgo / 2.3)) * weekday)
-    for (let index = 0; index < total; index++) {
-      manager.recorder.recordView({
-        path: paths[(index * index + daysAgo) % paths.length],
-        day: day.toISODate()!,
-        visitor: `seed-${(index * 7 + daysAgo) % 40}`,
-        at: day.plus({ hours: 12 }).toMillis(),
-      })
-    }
-    if (daysAgo < manager.settings.analyticsDays) inDefaultRange += total
-  }
-  return inDefaultRange
+  const inRange = manager.settings.analyticsDays - 1
+  const older = await writeSampleTraffic(manager, db, {
+    days: 28 - inRange,
+    lastDay: today.minus({ days: inRange + 1 }).toISODate()!,
+    origin: BASE,
+    appKey: process.env.APP_KEY,
+  })
+  const recent = await writeSampleTraffic(manager, db, {
+    days: inRange,
+    lastDay: today.minus({ days: 1 }).toISODate()!,
+    origin: BASE,
+    appKey: process.env.APP_KEY,
+  })
+  if (older.views === 0 || recent.views === 0) throw new Error('the sample traffic counted nothing')
+  return recent.views
 }
 
 const checks: string[] = []
@@ -111,7 +109,7 @@ try {
   const manager = await app.container.make('tracking.manager')
 
   /* four weeks of earlier traffic, so that the chart and the screenshot have a shape */
-  const SEEDED = seedHistory(manager)
+  const SEEDED = await seedHistory(manager, await app.container.make('lucid.db'))
 
   browser = await chromium.launch({
     executablePath: CHROMIUM,

@@ -59,7 +59,7 @@ interface PendingDay {
    * entry. Lists are opened into (dimension, value) pairs when the batch is
    * built.
    */
-  dimensions: Map<KeyList, number> | null
+  dimensions: Map<KeyList, ListViews> | null
   /**
    * Which key lists each visitor was seen with: known id (or anonymous
    * digest) -> its one list, or the set of its distinct lists. Each
@@ -71,6 +71,10 @@ interface PendingDay {
 
 /** dimensionKey() pairs of a view, as a shared array */
 type KeyList = readonly string[]
+/** Views of one key list of a day, bumped in place (one lookup a view) */
+interface ListViews {
+  views: number
+}
 /** A visitor's key lists: one (the common case), or a set of them */
 type Owned = KeyList | Set<KeyList>
 
@@ -152,6 +156,15 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
 
   #days = new Map<string, PendingDay>()
   #minutes = new Map<number, PendingMinute>()
+  /**
+   * The day and minute of the last view (nearly every view has the same):
+   * no lookup for them. Forgotten whenever #days or #minutes change
+   * otherwise than by addView (#take, #restore, #trim).
+   */
+  #lastDayKey: string | null = null
+  #lastDay: PendingDay | null = null
+  #lastMinuteKey = Number.NaN
+  #lastMinute: PendingMinute | null = null
   /** distinct entries in #days and #minutes */
   #entries = 0
   /** batches sent but not confirmed, oldest first */
@@ -230,7 +243,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
      */
     dimensions: readonly string[] | null = null
   ): void {
-    let day = this.#days.get(dayKey)
+    let day = dayKey === this.#lastDayKey ? this.#lastDay : this.#days.get(dayKey)
     if (!day) {
       day = {
         views: new Map(),
@@ -242,6 +255,8 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       }
       this.#days.set(dayKey, day)
     }
+    this.#lastDayKey = dayKey
+    this.#lastDay = day
     const views = day.views.get(path)
     if (views === undefined) {
       day.views.set(path, 1)
@@ -252,32 +267,37 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
 
     const id = visitor || anonymous
     if (id) {
-      let minute = this.#minutes.get(minuteKey)
-      if (!minute) {
-        minute = { day: dayKey, visitors: new Set(), anonymous: new Set() }
-        this.#minutes.set(minuteKey, minute)
+      let minute = minuteKey === this.#lastMinuteKey ? this.#lastMinute : null
+      if (minute === null) {
+        minute = this.#minutes.get(minuteKey) ?? null
+        if (minute === null) {
+          minute = { day: dayKey, visitors: new Set(), anonymous: new Set() }
+          this.#minutes.set(minuteKey, minute)
+        }
+        this.#lastMinuteKey = minuteKey
+        this.#lastMinute = minute
       }
       /* Set.add() leaves the size as it was for a known id: one lookup, not two */
-      const ofDay = visitor ? day.visitors : day.anonymous
       const ofMinute = visitor ? minute.visitors : minute.anonymous
-      const before = ofDay.size + ofMinute.size
-      ofDay.add(id)
+      const before = ofMinute.size
       ofMinute.add(id)
-      this.#entries += ofDay.size + ofMinute.size - before
+      this.#entries += ofMinute.size - before
     }
 
-    if (dimensions !== null && dimensions.length > 0) {
+    if (dimensions === null || dimensions.length === 0) {
+      if (id) this.#addDayVisitor(visitor ? day.visitors : day.anonymous, id)
+    } else {
       /* a list is kept by identity: one the caller may change again is copied */
       if (!Object.isFrozen(dimensions)) dimensions = Object.freeze(dimensions.slice())
       let lists = day.dimensions
       if (lists === null) day.dimensions = lists = new Map()
-      /* the whole list of the view: one lookup by identity */
+      /* the whole list of the view: one lookup by identity, bumped in place */
       const listViews = lists.get(dimensions)
       if (listViews === undefined) {
-        lists.set(dimensions, 1)
+        lists.set(dimensions, { views: 1 })
         this.#entries++
       } else {
-        lists.set(dimensions, listViews + 1)
+        listViews.views++
       }
       if (id) {
         let owners = visitor ? day.dimensionVisitors : day.dimensionAnonymous
@@ -288,6 +308,8 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
         }
         const held = owners.get(id)
         if (held === undefined) {
+          /* a visitor with lists is a visitor of the day: #trim drops its lists first */
+          this.#addDayVisitor(visitor ? day.visitors : day.anonymous, id)
           owners.set(id, dimensions)
           this.#entries++
         } else if (held !== dimensions) {
@@ -301,6 +323,19 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
 
     if (this.size > this.#maxEntries) this.#trim()
     this.#schedule()
+  }
+
+  #forgetLast(): void {
+    this.#lastDayKey = null
+    this.#lastDay = null
+    this.#lastMinuteKey = Number.NaN
+    this.#lastMinute = null
+  }
+
+  #addDayVisitor(ofDay: Set<string>, id: string): void {
+    const before = ofDay.size
+    ofDay.add(id)
+    this.#entries += ofDay.size - before
   }
 
   #schedule() {
@@ -338,10 +373,11 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
    * unconfirmed batches first (removing entries from a batch keeps its id
    * honest: a resend can only add less), then the realtime visitors, oldest
    * minute first (best effort), then the days in insertion order: a day's
-   * visitors, its dimension visitors and values, then its paths (only these
+   * dimension visitors, its visitors, its dimension values, then its paths (only these
    * are page views: the dimension counts of a view go before the view).
    */
   #trim() {
+    this.#forgetLast()
     let dropped = 0
     const over = () => this.size > this.#maxEntries
     while (over() && this.#unconfirmed.length > 0) {
@@ -369,7 +405,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     }
     for (const [dayKey, day] of this.#days) {
       if (!over()) break
-      trimIds([day.anonymous, day.visitors])
+      /* the lists of a visitor before the visitor: a visitor with lists stays a visitor of the day */
       for (const owners of [day.dimensionAnonymous, day.dimensionVisitors]) {
         if (!owners) continue
         for (const [id, owned] of owners) {
@@ -378,6 +414,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
           owners.delete(id)
         }
       }
+      trimIds([day.anonymous, day.visitors])
       if (day.dimensions) {
         for (const key of day.dimensions.keys()) {
           if (!over()) break
@@ -422,6 +459,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
   #take(): Taken | null {
     if (this.#days.size === 0 && this.#minutes.size === 0) return null
     const taken = { days: this.#days, minutes: this.#minutes }
+    this.#forgetLast()
     this.#days = new Map()
     this.#minutes = new Map()
     this.#entries = 0
@@ -433,6 +471,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
    * failed), merged with newer ones: safe, as no store has seen them
    */
   #restore(taken: Taken) {
+    this.#forgetLast()
     const newerDays = this.#days
     const newerMinutes = this.#minutes
     this.#days = taken.days
@@ -449,7 +488,11 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       for (const id of day.anonymous) target.anonymous.add(id)
       if (day.dimensions) {
         const lists = (target.dimensions ??= new Map())
-        for (const [list, views] of day.dimensions) lists.set(list, (lists.get(list) ?? 0) + views)
+        for (const [list, listViews] of day.dimensions) {
+          const into = lists.get(list)
+          if (into) into.views += listViews.views
+          else lists.set(list, listViews)
+        }
       }
       if (day.dimensionVisitors)
         mergeOwners((target.dimensionVisitors ??= new Map()), day.dimensionVisitors)
@@ -568,7 +611,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
         const dimensions = new Map<string, DimensionCount>()
         /* each key as sent -> its count as stored (null: unknown dimension or empty value) */
         const counts = new Map<string, DimensionCount | null>()
-        for (const [list, views] of day.dimensions) {
+        for (const [list, { views }] of day.dimensions) {
           for (const key of list) {
             let into = counts.get(key)
             if (into === undefined) {
