@@ -187,47 +187,55 @@ export async function valueVisitors(
   dimension: DimensionName,
   values: string[]
 ): Promise<Map<string, number>> {
-  const merged = new Map<string, RedisHll>()
-  const withoutSketch = new Map<string, number>()
+  const out = new Map<string, number>()
+  const days = daysOf(range)
   const step = Math.max(1, Math.floor(SKETCH_ROWS_PER_QUERY / range.days))
   for (let start = 0; start < values.length; start += step) {
+    const chunk = values.slice(start, start + step)
     const rows = await scope.client
       .from(TRACKING_TABLES.dimensionStats)
       .whereBetween('date', [range.from, range.to])
       .where('dimension', dimension)
-      .whereIn('value', values.slice(start, start + step))
+      .whereIn('value', chunk)
       .select('value', 'unique_visitors', 'visitors_sketch')
-    const read = new Map<string, RedisHll[]>()
+    /* per value: its one stored sketch as read, or the registers of the union of several */
+    const stored = new Map<string, { bytes: Buffer | null; registers: Uint8Array | null }>()
+    const withoutSketch = new Map<string, number>()
     for (const row of rows) {
-      const sketch = RedisHll.fromBuffer(toBuffer(row.visitors_sketch))
+      const bytes = toBuffer(row.visitors_sketch)
+      const sketch = RedisHll.fromBuffer(bytes)
       if (!sketch) {
         const count = Number(row.unique_visitors ?? 0)
         withoutSketch.set(row.value, (withoutSketch.get(row.value) ?? 0) + count)
         continue
       }
-      const list = read.get(row.value) ?? []
-      list.push(sketch)
-      read.set(row.value, list)
+      const held = stored.get(row.value)
+      if (!held) {
+        stored.set(row.value, { bytes, registers: null })
+        continue
+      }
+      if (!held.registers) {
+        held.registers = new Uint8Array(RedisHll.REGISTERS)
+        RedisHll.fromBuffer(held.bytes)!.maxInto(held.registers)
+        held.bytes = null
+      }
+      sketch.maxInto(held.registers)
     }
-    /* one merge per value and query: a merge writes each register once, whatever the sketches */
-    for (const [value, sketches] of read) {
-      let into = merged.get(value)
-      if (!into) merged.set(value, (into = RedisHll.empty()))
-      into.mergeFrom(...sketches)
-    }
+    /* counted chunk by chunk: the registers of a chunk are dropped before the next is read */
+    const counts = await Promise.all(
+      chunk.map(async (value) => {
+        const taken = live.takenSketches.get(dimensionKey(dimension, value)) ?? []
+        const sketches = taken.map((one) => one.sketch)
+        const held = stored.get(value)
+        if (held?.registers) sketches.push(RedisHll.fromRegisters(held.registers).toBuffer())
+        else if (held?.bytes) sketches.push(held.bytes)
+        const union = await scope.store.countDimensionUnion(dimension, value, sketches, days)
+        return Math.max(union, withoutSketch.get(value) ?? 0)
+      })
+    )
+    chunk.forEach((value, i) => out.set(value, counts[i]))
   }
-  const days = daysOf(range)
-  const counts = await Promise.all(
-    values.map(async (value) => {
-      const taken = live.takenSketches.get(dimensionKey(dimension, value)) ?? []
-      const sketches = taken.map((one) => one.sketch)
-      const stored = merged.get(value)
-      if (stored) sketches.push(stored.toBuffer())
-      const union = await scope.store.countDimensionUnion(dimension, value, sketches, days)
-      return Math.max(union, withoutSketch.get(value) ?? 0)
-    })
-  )
-  return new Map(values.map((value, i) => [value, counts[i]]))
+  return out
 }
 
 /**

@@ -282,6 +282,27 @@ export class RedisHll {
   }
 
   /**
+   * A dense sketch holding these registers (HLL_REGISTERS bytes, as
+   * maxInto fills them): what PFMERGE of the sketches they came from counts
+   * the same, built in one pass (merging many sparse sketches into a sparse
+   * one rewrites its body on every register)
+   */
+  static fromRegisters(registers: Uint8Array): RedisHll {
+    const bytes = new Uint8Array(HLL_DENSE_SIZE)
+    bytes.set(MAGIC, 0)
+    bytes[4] = HLL_DENSE
+    for (let i = 0; i < HLL_REGISTERS; i++) {
+      if (registers[i] !== 0) denseSet(bytes, i, registers[i])
+    }
+    const sketch = new RedisHll(bytes, HLL_DENSE_SIZE)
+    sketch.#invalidate()
+    return sketch
+  }
+
+  /** Bytes of the registers of a union (the `out` of maxInto) */
+  static readonly REGISTERS = HLL_REGISTERS
+
+  /**
    * The sketch stored in `bytes` (what GET of a Redis HyperLogLog returns);
    * null when they are not one, or are cut or corrupted
    */
@@ -349,12 +370,16 @@ export class RedisHll {
   /** The 16,384 registers, one byte each */
   registers(): Uint8Array {
     const out = new Uint8Array(HLL_REGISTERS)
-    this.#maxInto(out)
+    this.maxInto(out)
     return out
   }
 
-  /** out[i] = max(out[i], register i) (Redis's hllMerge) */
-  #maxInto(out: Uint8Array): void {
+  /**
+   * out[i] = max(out[i], register i) (Redis's hllMerge): the registers of a
+   * union of many sketches in one array of HLL_REGISTERS bytes, without
+   * building a sketch after each (see fromRegisters)
+   */
+  maxInto(out: Uint8Array): void {
     const bytes = this.#bytes
     if (this.dense) {
       for (let i = 0; i < HLL_REGISTERS; i++) {
@@ -375,10 +400,10 @@ export class RedisHll {
   mergeFrom(...others: RedisHll[]): void {
     const max = new Uint8Array(HLL_REGISTERS)
     let useDense = this.dense
-    this.#maxInto(max)
+    this.maxInto(max)
     for (const other of others) {
       if (other.dense) useDense = true
-      other.#maxInto(max)
+      other.maxInto(max)
     }
     if (useDense) this.#toDense()
     for (let i = 0; i < HLL_REGISTERS; i++) if (max[i] !== 0) this.#set(i, max[i])
@@ -424,7 +449,7 @@ export class RedisHll {
   /** Distinct elements of several sketches together (PFCOUNT key1 key2 ...) */
   static countUnion(sketches: Iterable<RedisHll>): number {
     const max = new Uint8Array(HLL_REGISTERS)
-    for (const sketch of sketches) sketch.#maxInto(max)
+    for (const sketch of sketches) sketch.maxInto(max)
     const histogram = new Array<number>(HLL_Q + 2).fill(0)
     for (let i = 0; i < HLL_REGISTERS; i++) histogram[max[i]]++
     return estimateCardinality(histogram, HLL_Q)

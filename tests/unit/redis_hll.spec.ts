@@ -169,4 +169,37 @@ test.group('RedisHll | against redis-server', () => {
     sparse.add('one-more')
     assert.deepEqual(sparse.toBuffer(), await redis.getBuffer(key('sparse')))
   })
+
+  test('the registers of many sketches, as one dense sketch, count what PFCOUNT of them counts', async ({
+    assert,
+    cleanup,
+  }) => {
+    const key = scratchKeys(cleanup)
+    const redis = redisClient()
+    /* 30 days of one value: sparse sketches that overlap, and one dense */
+    const days = Array.from({ length: 30 }, (_, day) => {
+      const sketch = RedisHll.empty()
+      addAll(sketch, values(day === 7 ? 8000 : 200 + day * 20, `day-${day % 10}`))
+      return sketch
+    })
+    const registers = new Uint8Array(RedisHll.REGISTERS)
+    for (const sketch of days) sketch.maxInto(registers)
+    const union = RedisHll.fromRegisters(registers)
+    assert.isTrue(union.dense)
+    const keys = await Promise.all(
+      days.map(async (sketch, i) => {
+        await redis.set(key(`day-${i}`), sketch.toBuffer())
+        return key(`day-${i}`)
+      })
+    )
+    await redis.set(key('union'), union.toBuffer())
+    assert.equal(await redis.pfcount(key('union')), await redis.pfcount(...keys))
+    assert.equal(union.count(), RedisHll.countUnion(days))
+    /* Redis takes the bytes as its own: a live key joins the union */
+    await redis.pfadd(key('live'), ...values(300, 'live'))
+    assert.equal(
+      await redis.pfcount(key('union'), key('live')),
+      await redis.pfcount(...keys, key('live'))
+    )
+  })
 })
