@@ -318,11 +318,11 @@ test.group('configure', (group) => {
     const token = 'a'.repeat(40)
     const first = await configure(root, ['--store=redis'])
     assert.equal(first.exitCode ?? 0, 0, first.logs.join('\n'))
-    const env = (await read(root, '.env')).replace(
-      /^TRACKING_API_TOKENS=$/m,
-      `TRACKING_API_TOKENS=${token}`
+    const written = await read(root, '.env')
+    await writeFile(
+      join(root, '.env'),
+      written.replace(/^TRACKING_API_TOKENS=$/m, `TRACKING_API_TOKENS=${token}`)
     )
-    await writeFile(join(root, '.env'), env)
 
     const second = await configure(root, ['--store=redis'])
     assert.equal(second.exitCode ?? 0, 0, second.logs.join('\n'))
