@@ -59,19 +59,28 @@ export async function statsApiFromOutside(appDir: string, h: E2EHelpers) {
 
   /* a token too short stops the boot, naming the key and not the token */
   const short = `short${randomBytes(8).toString('hex')}`
-  const refused = await h.run('node', ['ace', 'list'], {
+  const refused = await h.run('node', SERVER_ARGS, {
     cwd: appDir,
-    env: h.appEnv({ TRACKING_API_TOKENS: short }),
+    env: h.appEnv({
+      PORT: String(await freePort()),
+      HOST: '127.0.0.1',
+      TRACKING_API_TOKENS: short,
+    }),
+    timeoutMs: 60_000,
   })
   if (
+    refused.code === null ||
     refused.code === 0 ||
     !refused.output.includes('E_TRACKING_INVALID_CONFIG') ||
     !refused.output.includes('apiTokens[0]') ||
     refused.output.includes(short)
   )
-    h.fail('a 21-character TRACKING_API_TOKENS did not stop the boot as it should', refused.output)
+    h.fail(
+      'a 21-character TRACKING_API_TOKENS did not stop node bin/server.ts as it should',
+      refused.output
+    )
   h.ok(
-    'a token under 32 characters stops the boot: E_TRACKING_INVALID_CONFIG "apiTokens[0]", the token not printed'
+    'a token under 32 characters stops node bin/server.ts: E_TRACKING_INVALID_CONFIG "apiTokens[0]", the token not printed'
   )
 
   await h.must('node ace flush_page_views (before the API)', 'node', ['ace', 'flush_page_views'], {
