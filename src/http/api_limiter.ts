@@ -98,12 +98,13 @@ export class ApiRateLimiter {
   }
 
   async #choose(ctx: HttpContext): Promise<(key: string) => Promise<ApiLimit>> {
+    /* the binding is not in the package's types: @adonisjs/limiter is an optional peer */
     const resolver = ctx.containerResolver as unknown as {
       hasBinding(binding: string): boolean
-      make(binding: string): Promise<unknown>
+      make(binding: typeof LIMITER_BINDING): Promise<LimiterManagerLike>
     }
     if (resolver.hasBinding(LIMITER_BINDING)) {
-      const manager = (await resolver.make(LIMITER_BINDING)) as LimiterManagerLike
+      const manager = await resolver.make(LIMITER_BINDING)
       const limiter = manager.use({
         requests: this.#rule.requests,
         duration: Math.ceil(this.#rule.durationMs / 1000),
