@@ -150,8 +150,19 @@ function show(value: unknown): string {
   }
 }
 
+/** What a secret value is shown as in an error: its length, never its text */
+function redacted(value: unknown): string {
+  if (typeof value === 'string') return `<redacted, ${value.length} characters>`
+  if (Array.isArray(value)) return `<redacted, an array of ${value.length}>`
+  return `<redacted ${value === null ? 'null' : typeof value}>`
+}
+
+/** Keys whose values are never shown in an error (a misspelt `apiTokens` holds tokens too) */
+const SECRET_KEY = /token|secret|password/i
+
 function fail(key: string, value: unknown, expected: string): never {
-  throw new E_TRACKING_INVALID_CONFIG([key, show(value), expected])
+  const shown = SECRET_KEY.test(key) ? redacted(value) : show(value)
+  throw new E_TRACKING_INVALID_CONFIG([key, shown, expected])
 }
 
 /**
@@ -391,19 +402,10 @@ function resolveExclude(value: unknown): TrackingSettings['exclude'] {
   return value as TrackingSettings['exclude']
 }
 
-/** What an invalid token is shown as in the error: its length, never its text */
-function redacted(token: unknown): string {
-  return typeof token === 'string' ? `<redacted, ${token.length} characters>` : typeof token
-}
-
 function resolveApiTokens(value: unknown): ApiTokens {
   if (value === undefined || value === null) return new ApiTokens([])
   if (!Array.isArray(value)) {
-    throw new E_TRACKING_INVALID_CONFIG([
-      'apiTokens',
-      redacted(value),
-      'expected an array of tokens',
-    ])
+    fail('apiTokens', value, 'expected an array of tokens')
   }
   value.forEach((token, index) => {
     if (
@@ -412,11 +414,11 @@ function resolveApiTokens(value: unknown): ApiTokens {
       token.length > MAX_API_TOKEN_LENGTH ||
       !API_TOKEN_CHARACTERS.test(token)
     ) {
-      throw new E_TRACKING_INVALID_CONFIG([
+      fail(
         `apiTokens[${index}]`,
-        redacted(token),
-        `expected a string of ${MIN_API_TOKEN_LENGTH} to ${MAX_API_TOKEN_LENGTH} visible ASCII characters without spaces or commas (e.g. "node -e \"console.log(crypto.randomBytes(32).toString('base64url'))\"")`,
-      ])
+        token,
+        `expected a string of ${MIN_API_TOKEN_LENGTH} to ${MAX_API_TOKEN_LENGTH} visible ASCII characters without spaces or commas (e.g. "node -e \"console.log(crypto.randomBytes(32).toString('base64url'))\"")`
+      )
     }
   })
   return new ApiTokens(value)

@@ -426,6 +426,16 @@ test.group('Settings | stats API', () => {
     })
   }
 
+  test('a misspelt key holding tokens is refused without showing them', ({ assert }) => {
+    const modern = invalid({ apiToken: [TOKEN] })
+    assert.include(modern.message, '"apiToken"')
+    assert.include(modern.message, 'unknown key')
+    assert.notInclude(modern.message, TOKEN)
+    const legacy = invalid({}, { api_token: TOKEN })
+    assert.include(legacy.message, '"cabinet.tracking.api_token"')
+    assert.notInclude(legacy.message, TOKEN)
+  })
+
   test('the legacy api_tokens key is read as apiTokens', ({ assert }) => {
     const settings = resolveSettings({}, { api_tokens: [TOKEN] })
     assert.isNotNull(settings.apiTokens.verify(TOKEN))
