@@ -212,9 +212,10 @@ export class AnalyticsController {
     if (!key) {
       debug('stats API refused for %s (%s)', ctx.request.url(), header ? 'bad token' : 'no token')
       ctx.response.status(401)
+      /* RFC 6750: an error code only when a bearer token was sent */
       ctx.response.header(
         'WWW-Authenticate',
-        header ? 'Bearer realm="tracking", error="invalid_token"' : 'Bearer realm="tracking"'
+        bearer ? 'Bearer realm="tracking", error="invalid_token"' : 'Bearer realm="tracking"'
       )
       return ctx.response.json({ errors: [{ message: 'Unauthorized' }] })
     }

@@ -188,7 +188,10 @@ test.group('Stats API | access', (group) => {
       if (header !== null) request.header('Authorization', header)
       const response = await request
       response.assertStatus(401)
-      assert.match(response.header('www-authenticate') ?? '', /^Bearer realm="tracking"/)
+      const challenge = response.header('www-authenticate') ?? ''
+      assert.match(challenge, /^Bearer realm="tracking"/)
+      /* an error code only when a bearer token was sent (RFC 6750) */
+      assert.equal(challenge.includes('error="invalid_token"'), /^Bearer \S/.test(header ?? ''))
       assert.deepEqual(response.body(), { errors: [{ message: 'Unauthorized' }] })
       assert.notProperty(response.body(), 'trackingTotalViews')
     })
