@@ -207,7 +207,8 @@ function promptStore(command: Configure) {
  * Configures adonis-tracking in the host app (`node ace add adonis-tracking`
  * or `node ace configure adonis-tracking [--store=redis|memory]`): writes
  * config/tracking.ts, registers the provider, the commands and the router
- * middleware, publishes the migrations and defines TRACKING_STORE.
+ * middleware, publishes the migrations and defines TRACKING_STORE and
+ * TRACKING_API_TOKENS (empty: the stats API is off).
  *
  * Every check runs before the first write, so a refusal leaves the app
  * untouched; every write is skipped when already done, so a re-run changes
@@ -334,10 +335,15 @@ export async function configure(command: Configure) {
   if (current !== store) {
     await codemods.defineEnvVariables({ TRACKING_STORE: store })
   }
+  /* the stats API is off until tokens are set; a re-run keeps the tokens in .env */
+  if (!('TRACKING_API_TOKENS' in found.dotEnv)) {
+    await codemods.defineEnvVariables({ TRACKING_API_TOKENS: '' })
+  }
   await codemods.defineEnvValidations({
     leadingComment: 'Variables for configuring adonis-tracking',
     variables: {
       TRACKING_STORE: `Env.schema.enum.optional(['redis', 'memory'] as const)`,
+      TRACKING_API_TOKENS: `Env.schema.secret.optional()`,
     },
   })
 

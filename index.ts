@@ -29,6 +29,7 @@ export {
 } from './src/widgets/builders.ts'
 export { registerTrackingRoutes } from './src/http/routes.ts'
 export { skipTracking } from './src/skip.ts'
+export { ApiTokens } from './src/api_tokens.ts'
 export { default as PageTrackingMiddleware } from './src/middleware/page_tracking_middleware.ts'
 export type * from './src/types.ts'
 export type * from './src/widgets/types.ts'

@@ -39,6 +39,7 @@ import { appEnv, NPM, REPO, run, writeFiles } from './lib/fresh_app.ts'
 import { writeCheckSummary } from './lib/summary.ts'
 import { hardening } from './lib/e2e_hardening.ts'
 import { dimensionsFromOutside } from './lib/e2e_dimensions.ts'
+import { statsApiFromOutside } from './lib/e2e_api.ts'
 import { freePort } from '../tests/redis_server.ts'
 
 const KEEP = process.argv.includes('--keep')
@@ -608,6 +609,7 @@ async function main() {
   const helpers = { ok, fail, step, run, must, query, appEnv, waitForServer, stopServer }
   await hardening(appDir, helpers)
   await dimensionsFromOutside(appDir, helpers)
+  await statsApiFromOutside(appDir, helpers)
 }
 
 try {

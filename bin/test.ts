@@ -31,6 +31,8 @@ process.env.APP_KEY ??= 'test-app-key-of-adonis-tracking-32c'
 process.env.HOST ??= '127.0.0.1'
 process.env.PORT ??= '3334'
 process.env.TRACKING_STORE ??= 'redis'
+/* the stats API of the demo answers this token (tests/functional/stats_api.spec.ts) */
+process.env.TRACKING_API_TOKENS ??= 'test-stats-api-token-of-adonis-tracking-0001'
 /* the api client's loginAs writes sessions into the memory store */
 process.env.SESSION_DRIVER ??= 'memory'
 

@@ -19,6 +19,12 @@ const trackingConfig = defineConfig({
   /* the country of a view from this trusted header (Cloudflare's); the demo's sample traffic sends it */
   countryHeader: 'CF-IPCountry',
 
+  /* the stats API (/cabinet/tracking/api/v1/context): tokens from TRACKING_API_TOKENS, comma-separated */
+  apiTokens: (env.get('TRACKING_API_TOKENS')?.release() ?? '')
+    .split(',')
+    .map((token) => token.trim())
+    .filter(Boolean),
+
   /* staff users may open the analytics page (/cabinet/tracking) */
   authorize: (ctx) => Boolean((ctx.auth?.user as { isStaff?: boolean } | undefined)?.isStaff),
 })

@@ -11,6 +11,12 @@ import {
   type DimensionGroup,
 } from './dimensions/names.ts'
 import { openGeoip, type GeoipLookup } from './dimensions/geoip.ts'
+import {
+  API_TOKEN_CHARACTERS,
+  ApiTokens,
+  MAX_API_TOKEN_LENGTH,
+  MIN_API_TOKEN_LENGTH,
+} from './api_tokens.ts'
 import type {
   LegacyTrackingConfig,
   TrackingConfig,
@@ -77,6 +83,8 @@ const LEGACY_NAMES: Record<string, keyof TrackingConfig> = {
   geoip_database: 'geoipDatabase',
   honor_do_not_track: 'honorDoNotTrack',
   max_values_per_dimension: 'maxValuesPerDimension',
+  api_tokens: 'apiTokens',
+  api_rate_limit: 'apiRateLimit',
 }
 
 /** Every key `defineConfig` accepts */
@@ -116,6 +124,8 @@ export const KNOWN_KEYS: ReadonlySet<string> = new Set<string>([
   'exclude',
   'honorDoNotTrack',
   'maxValuesPerDimension',
+  'apiTokens',
+  'apiRateLimit',
 ])
 
 /**
@@ -140,8 +150,19 @@ function show(value: unknown): string {
   }
 }
 
+/** What a secret value is shown as in an error: its length, never its text */
+function redacted(value: unknown): string {
+  if (typeof value === 'string') return `<redacted, ${value.length} characters>`
+  if (Array.isArray(value)) return `<redacted, an array of ${value.length}>`
+  return `<redacted ${value === null ? 'null' : typeof value}>`
+}
+
+/** Keys whose values are never shown in an error (a misspelt `apiTokens` holds tokens too) */
+const SECRET_KEY = /token|secret|password/i
+
 function fail(key: string, value: unknown, expected: string): never {
-  throw new E_TRACKING_INVALID_CONFIG([key, show(value), expected])
+  const shown = SECRET_KEY.test(key) ? redacted(value) : show(value)
+  throw new E_TRACKING_INVALID_CONFIG([key, shown, expected])
 }
 
 /**
@@ -381,6 +402,61 @@ function resolveExclude(value: unknown): TrackingSettings['exclude'] {
   return value as TrackingSettings['exclude']
 }
 
+function resolveApiTokens(value: unknown): ApiTokens {
+  if (value === undefined || value === null) return new ApiTokens([])
+  if (!Array.isArray(value)) {
+    fail('apiTokens', value, 'expected an array of tokens')
+  }
+  value.forEach((token, index) => {
+    if (
+      typeof token !== 'string' ||
+      token.length < MIN_API_TOKEN_LENGTH ||
+      token.length > MAX_API_TOKEN_LENGTH ||
+      !API_TOKEN_CHARACTERS.test(token)
+    ) {
+      fail(
+        `apiTokens[${index}]`,
+        token,
+        `expected a string of ${MIN_API_TOKEN_LENGTH} to ${MAX_API_TOKEN_LENGTH} visible ASCII characters without spaces or commas (e.g. "node -e \"console.log(crypto.randomBytes(32).toString('base64url'))\"")`
+      )
+    }
+  })
+  return new ApiTokens(value)
+}
+
+/** The stats API's default limit: 60 requests per minute per token */
+export const DEFAULT_API_RATE_LIMIT = Object.freeze({ requests: 60, durationMs: 60_000 })
+
+function resolveApiRateLimit(value: unknown): TrackingSettings['apiRateLimit'] {
+  if (value === undefined || value === null) return DEFAULT_API_RATE_LIMIT
+  if (value === false) return false
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    fail('apiRateLimit', value, "expected false or { requests: 60, duration: '1m' }")
+  }
+  const { requests, duration, ...rest } = value as Record<string, unknown>
+  for (const key of Object.keys(rest)) {
+    fail(`apiRateLimit.${key}`, rest[key], 'unknown key (known: requests, duration)')
+  }
+  const count = int('apiRateLimit.requests', requests, 60, 1, 1_000_000)
+  let ms: number | undefined = 60_000
+  if (typeof duration === 'number') ms = duration * 1000
+  else if (typeof duration === 'string') {
+    try {
+      ms = string.milliseconds.parse(duration)
+    } catch {
+      ms = undefined
+    }
+  } else if (duration !== undefined) ms = undefined
+  if (ms === undefined || !Number.isFinite(ms) || ms < 1000 || ms > 24 * 3600 * 1000) {
+    fail(
+      'apiRateLimit.duration',
+      duration,
+      "expected seconds or a duration from 1s to 24h, such as '1m'"
+    )
+  }
+  return Object.freeze({ requests: count, durationMs: ms })
+}
+
 /**
  * Merges the modern config over the legacy cabinet section, applies the
  * defaults, validates every value and returns one frozen settings object.
@@ -505,5 +581,7 @@ export function resolveSettings(
       1,
       Number.MAX_SAFE_INTEGER
     ),
+    apiTokens: resolveApiTokens(merged.apiTokens),
+    apiRateLimit: resolveApiRateLimit(merged.apiRateLimit),
   })
 }

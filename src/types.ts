@@ -1,6 +1,7 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import type { DimensionGroup } from './dimensions/names.ts'
 import type { GeoipLookup } from './dimensions/geoip.ts'
+import type { ApiTokens } from './api_tokens.ts'
 
 /**
  * Where live counters are kept between flushes
@@ -99,6 +100,23 @@ export interface TrackingConfig {
   honorDoNotTrack?: boolean
   /** Distinct values a dimension keeps per day (default 1,000); later new values count under "(other)" */
   maxValuesPerDimension?: number
+  /**
+   * Bearer tokens of the stats API (`GET <analyticsUrl>/api/v1/context`),
+   * at least 32 characters each; none (the default) turns the API off
+   */
+  apiTokens?: string[]
+  /** Requests per token and window of the stats API (default 60 per '1m'); false: no limit */
+  apiRateLimit?: TrackingApiRateLimit | false
+}
+
+/**
+ * How many stats API requests one token may make per window
+ */
+export interface TrackingApiRateLimit {
+  /** Requests allowed per window (1 to 1,000,000) */
+  requests: number
+  /** The window: seconds, or a duration such as '1m' or '1 hour' (1s to 24h) */
+  duration: number | string
 }
 
 /**
@@ -135,6 +153,8 @@ export type LegacyTrackingConfig = TrackingConfig & {
   geoip_database?: string | null
   honor_do_not_track?: boolean
   max_values_per_dimension?: number
+  api_tokens?: string[]
+  api_rate_limit?: TrackingApiRateLimit | false
 }
 
 /**
@@ -181,4 +201,8 @@ export interface TrackingSettings {
   readonly exclude: TrackingExclude | null
   readonly honorDoNotTrack: boolean
   readonly maxValuesPerDimension: number
+  /** The stats API tokens, as digests only (never printed) */
+  readonly apiTokens: ApiTokens
+  /** The stats API limit per token, resolved; false: no limit */
+  readonly apiRateLimit: Readonly<{ requests: number; durationMs: number }> | false
 }

@@ -29,6 +29,7 @@ import {
 import { analyticsPanels, DIMENSION_LABELS, selectedTabs } from './panels.ts'
 import { filterText } from '../read/filter.ts'
 import { trackingUi } from './view_helpers.ts'
+import { ApiRateLimiter } from './api_limiter.ts'
 
 /**
  * Computes the analytics of one request (the selector, in production)
@@ -178,6 +179,7 @@ export class AnalyticsController {
   readonly #loadContext: AnalyticsContextLoader
   readonly #loadRows: AnalyticsRowsLoader
   readonly #loadBreakdowns: AnalyticsBreakdownsLoader
+  readonly #apiLimiter: ApiRateLimiter | null
 
   constructor(
     settings: TrackingSettings,
@@ -190,6 +192,51 @@ export class AnalyticsController {
     this.#loadBreakdowns = options.loadBreakdowns ?? breakdownsFromContext(loadContext)
     this.#layout = options.layout ?? this.#settings.analyticsLayout
     this.#loginUrl = options.loginUrl ?? this.#settings.loginUrl
+    this.#apiLimiter = settings.apiRateLimit ? new ApiRateLimiter(settings.apiRateLimit) : null
+  }
+
+  /**
+   * GET analyticsUrl/api/v1/context: the JSON of `?format=json` for a
+   * machine holding one of `apiTokens` (`Authorization: Bearer <token>`).
+   * The token is the only credential: `authorize` is not asked, so a staff
+   * session without a token gets 401 too, and a token opens nothing else.
+   */
+  async apiContext(ctx: HttpContext) {
+    skipTracking(ctx)
+    ctx.response.header('Cache-Control', 'private, no-store')
+    ctx.response.header('X-Robots-Tag', 'noindex, nofollow')
+
+    const header = ctx.request.header('authorization')
+    const bearer = typeof header === 'string' ? /^Bearer +(\S+) *$/i.exec(header) : null
+    const key = this.#settings.apiTokens.verify(bearer?.[1])
+    if (!key) {
+      debug('stats API refused for %s (%s)', ctx.request.url(), header ? 'bad token' : 'no token')
+      ctx.response.status(401)
+      /* RFC 6750: an error code only when a bearer token was sent */
+      ctx.response.header(
+        'WWW-Authenticate',
+        bearer ? 'Bearer realm="tracking", error="invalid_token"' : 'Bearer realm="tracking"'
+      )
+      return ctx.response.json({ errors: [{ message: 'Unauthorized' }] })
+    }
+
+    if (this.#apiLimiter) {
+      const limit = await this.#apiLimiter.hit(ctx, key)
+      ctx.response.header('X-RateLimit-Limit', String(limit.limit))
+      ctx.response.header('X-RateLimit-Remaining', String(limit.remaining))
+      if (!limit.allowed) {
+        ctx.response.status(429)
+        ctx.response.header('Retry-After', String(limit.retryAfter))
+        return ctx.response.json({ errors: [{ message: 'Too many requests' }] })
+      }
+    }
+
+    const parsed = parseAnalyticsQuery(ctx.request.qs(), {
+      timezone: this.#settings.timezone,
+      defaultDays: this.#settings.analyticsDays,
+    })
+    if (!parsed.ok) return this.#problems(ctx, 'json', parsed.problems)
+    return ctx.response.json(await this.#loadContext(ctx, parsed.query))
   }
 
   /** GET analyticsUrl */

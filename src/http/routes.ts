@@ -42,6 +42,8 @@ const registered = new WeakMap<Router, Map<string, RegisteredRoutes>>()
 export interface RegisteredRoutes {
   page: ReturnType<Router['get']>
   csv: ReturnType<Router['get']>
+  /** The stats API (`analyticsUrl/api/v1/context`); null when no `apiTokens` are configured */
+  api: ReturnType<Router['get']> | null
 }
 
 /**
@@ -51,7 +53,11 @@ export interface RegisteredRoutes {
  *   with `?format=json` / `?format=csv`
  * - GET `analyticsUrl/export.csv` (route `tracking.analytics.export`)
  *
- * Both answer only when `settings.authorize(ctx)` returns true. Called by
+ * - GET `analyticsUrl/api/v1/context` (route `tracking.analytics.api.context`),
+ *   only when `apiTokens` are configured: the JSON for a Bearer token
+ *
+ * The page and the exports answer only when `settings.authorize(ctx)`
+ * returns true; the API only to a valid token. Called by
  * the provider when `registerRoutes` is true; an app that turns it off may
  * call it itself. A second call for the same router and URL returns the
  * routes of the first; `name` changes the route names (default
@@ -80,7 +86,13 @@ export function registerTrackingRoutes(
 
   const page = router.get(settings.analyticsUrl, (ctx) => controller.show(ctx)).as(name)
   const csv = router.get(`${base}/export.csv`, (ctx) => controller.export(ctx)).as(`${name}.export`)
-  const routes = { page, csv }
+  const api =
+    settings.apiTokens.size > 0
+      ? router
+          .get(`${base}/api/v1/context`, (ctx) => controller.apiContext(ctx))
+          .as(`${name}.api.context`)
+      : null
+  const routes = { page, csv, api }
   known.set(settings.analyticsUrl, routes)
   return routes
 }

@@ -304,6 +304,31 @@ test.group('configure', (group) => {
       await read(root, 'start/env.ts'),
       `TRACKING_STORE: Env.schema.enum.optional(['redis', 'memory'] as const)`
     )
+    /* the stats API: off (no token) until TRACKING_API_TOKENS is set, read as a secret */
+    assert.match(await read(root, '.env'), /^TRACKING_API_TOKENS=$/m)
+    assert.include(
+      await read(root, 'start/env.ts'),
+      `TRACKING_API_TOKENS: Env.schema.secret.optional()`
+    )
+    assert.include(config, `apiTokens: (env.get('TRACKING_API_TOKENS')?.release() ?? '')`)
+  })
+
+  test('a re-run keeps the API tokens already in .env', async ({ assert }) => {
+    const root = await makeApp()
+    const token = 'a'.repeat(40)
+    const first = await configure(root, ['--store=redis'])
+    assert.equal(first.exitCode ?? 0, 0, first.logs.join('\n'))
+    const written = await read(root, '.env')
+    await writeFile(
+      join(root, '.env'),
+      written.replace(/^TRACKING_API_TOKENS=$/m, `TRACKING_API_TOKENS=${token}`)
+    )
+
+    const second = await configure(root, ['--store=redis'])
+    assert.equal(second.exitCode ?? 0, 0, second.logs.join('\n'))
+    const after = await read(root, '.env')
+    assert.include(after, `TRACKING_API_TOKENS=${token}`)
+    assert.equal(count(after, 'TRACKING_API_TOKENS='), 1)
   })
 
   test('a second run changes nothing: no duplicated provider, command, middleware, migration or env entry', async ({
@@ -328,6 +353,8 @@ test.group('configure', (group) => {
     assert.equal(count(after['start/kernel.ts'], 'adonis-tracking/tracking_middleware'), 1)
     assert.equal(count(after['start/env.ts'], 'TRACKING_STORE'), 1)
     assert.equal(count(after['.env'], 'TRACKING_STORE='), 1)
+    assert.equal(count(after['.env'], 'TRACKING_API_TOKENS='), 1)
+    assert.equal(count(after['start/env.ts'], 'TRACKING_API_TOKENS'), 1)
     assert.lengthOf(await migrationFiles(root), MIGRATIONS.length)
     assert.isTrue(
       second.logs.some((line) => /skip.*config\/tracking\.ts/i.test(line)),

@@ -375,3 +375,101 @@ test.group('Settings | trailingSlash', () => {
     assert.include(invalid({}, { trailing_slash: true }).message, '"trailingSlash"')
   })
 })
+
+test.group('Settings | stats API', () => {
+  const TOKEN = 'k7Qm2xV9pL4sR8tW1yZ3bN6cF0gH5jD2'
+  const OTHER = 'another-token-of-at-least-32-characters'
+
+  test('no apiTokens: the API is off; the limit defaults to 60 per minute', ({ assert }) => {
+    const settings = resolveSettings()
+    assert.equal(settings.apiTokens.size, 0)
+    assert.isNull(settings.apiTokens.verify(TOKEN))
+    assert.deepEqual(settings.apiRateLimit, { requests: 60, durationMs: 60_000 })
+  })
+
+  test('a configured token is recognised, a wrong one, a prefix or an empty one is not', ({
+    assert,
+  }) => {
+    const tokens = resolveSettings({ apiTokens: [TOKEN, OTHER, TOKEN] }).apiTokens
+    assert.equal(tokens.size, 2)
+    const id = tokens.verify(TOKEN)
+    assert.match(id ?? '', /^[0-9a-f]{16}$/)
+    assert.notEqual(tokens.verify(OTHER), id)
+    assert.isNull(tokens.verify(TOKEN.slice(0, -1)))
+    assert.isNull(tokens.verify(`${TOKEN}x`))
+    assert.isNull(tokens.verify(TOKEN.toUpperCase()))
+    assert.isNull(tokens.verify(''))
+    assert.isNull(tokens.verify(undefined))
+  })
+
+  test('the settings never show a token: not printed, not serialised', async ({ assert }) => {
+    const { inspect } = await import('node:util')
+    const settings = resolveSettings({ apiTokens: [TOKEN] })
+    assert.notInclude(inspect(settings, { depth: 5 }), TOKEN)
+    assert.notInclude(JSON.stringify(settings), TOKEN)
+    assert.include(JSON.stringify(settings), 'redacted')
+  })
+
+  for (const [name, value, key] of [
+    ['a string instead of an array', TOKEN, 'apiTokens'],
+    ['a token of 31 characters', [TOKEN.slice(0, 31)], 'apiTokens[0]'],
+    ['a token with a space', [OTHER, `${TOKEN} x`], 'apiTokens[1]'],
+    ['a token with a comma', [`${TOKEN},x`], 'apiTokens[0]'],
+    ['a number', [12345678901234567890123456789012345], 'apiTokens[0]'],
+    ['an empty string', [''], 'apiTokens[0]'],
+  ] as const) {
+    test(`apiTokens: ${name} fails, naming the key and never the token`, ({ assert }) => {
+      const error = invalid({ apiTokens: value })
+      assert.include(error.message, `"${key}"`)
+      assert.notInclude(error.message, TOKEN.slice(0, 31))
+      assert.notInclude(error.message, OTHER)
+    })
+  }
+
+  test('a misspelt key holding tokens is refused without showing them', ({ assert }) => {
+    const modern = invalid({ apiToken: [TOKEN] })
+    assert.include(modern.message, '"apiToken"')
+    assert.include(modern.message, 'unknown key')
+    assert.notInclude(modern.message, TOKEN)
+    const legacy = invalid({}, { api_token: TOKEN })
+    assert.include(legacy.message, '"cabinet.tracking.api_token"')
+    assert.notInclude(legacy.message, TOKEN)
+  })
+
+  test('the legacy api_tokens key is read as apiTokens', ({ assert }) => {
+    const settings = resolveSettings({}, { api_tokens: [TOKEN] })
+    assert.isNotNull(settings.apiTokens.verify(TOKEN))
+  })
+
+  test('apiRateLimit: requests and a duration, or false', ({ assert }) => {
+    assert.deepEqual(
+      resolveSettings({ apiRateLimit: { requests: 5, duration: '10s' } }).apiRateLimit,
+      {
+        requests: 5,
+        durationMs: 10_000,
+      }
+    )
+    assert.deepEqual(
+      resolveSettings({ apiRateLimit: { requests: 100, duration: 3600 } }).apiRateLimit,
+      {
+        requests: 100,
+        durationMs: 3_600_000,
+      }
+    )
+    assert.isFalse(resolveSettings({ apiRateLimit: false }).apiRateLimit)
+  })
+
+  for (const [name, value, key] of [
+    ['true', true, 'apiRateLimit'],
+    ['0 requests', { requests: 0, duration: '1m' }, 'apiRateLimit.requests'],
+    ['1.5 requests', { requests: 1.5, duration: '1m' }, 'apiRateLimit.requests'],
+    ['a duration of 0.5 s', { requests: 1, duration: 0.5 }, 'apiRateLimit.duration'],
+    ['a duration of 2 days', { requests: 1, duration: '2 days' }, 'apiRateLimit.duration'],
+    ['a duration that is no duration', { requests: 1, duration: 'soon' }, 'apiRateLimit.duration'],
+    ['an unknown key', { requests: 1, duration: '1m', burst: 3 }, 'apiRateLimit.burst'],
+  ] as const) {
+    test(`apiRateLimit: ${name} fails, naming ${key}`, ({ assert }) => {
+      assert.include(invalid({ apiRateLimit: value }).message, `"${key}"`)
+    })
+  }
+})
