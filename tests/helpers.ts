@@ -262,7 +262,8 @@ export function near(
   expected: number
 ) {
   assert.isTrue(
-    Math.abs(actual - expected) <= Math.max(1, expected * 0.02),
+    /* small sets under a random hash key: two of ~40 ids share a register in ~0.1 % of runs */
+    Math.abs(actual - expected) <= Math.max(2, expected * 0.02),
     `${actual} is not near ${expected}`
   )
 }
