@@ -40,6 +40,7 @@ import { writeCheckSummary } from './lib/summary.ts'
 import { hardening } from './lib/e2e_hardening.ts'
 import { dimensionsFromOutside } from './lib/e2e_dimensions.ts'
 import { statsApiFromOutside } from './lib/e2e_api.ts'
+import { importFromOutside } from './lib/e2e_import.ts'
 import { freePort } from '../tests/redis_server.ts'
 
 const KEEP = process.argv.includes('--keep')
@@ -610,6 +611,7 @@ async function main() {
   await hardening(appDir, helpers)
   await dimensionsFromOutside(appDir, helpers)
   await statsApiFromOutside(appDir, helpers)
+  await importFromOutside(appDir, helpers)
 }
 
 try {
