@@ -381,6 +381,7 @@ async function main() {
     'create_tracking_daily_stats_table.ts',
     'create_tracking_flushes_table.ts',
     'create_tracking_dimension_stats_table.ts',
+    'create_tracking_imports_table.ts',
   ]
   if (JSON.stringify(names) !== JSON.stringify(wanted))
     fail(`database/migrations holds ${migrations.join(', ')}`)
@@ -470,6 +471,7 @@ async function main() {
       'tracking_daily_stats',
       'tracking_dimension_stats',
       'tracking_flushes',
+      'tracking_imports',
       'tracking_page_views',
     ])
   ) {
