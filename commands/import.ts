@@ -51,7 +51,7 @@ export default class TrackingImport extends BaseCommand {
 
   async run() {
     const sources = await import('../src/import/sources.ts')
-    const { runImport } = await import('../src/import/importer.ts')
+    const { MissingImportsTableError, runImport } = await import('../src/import/importer.ts')
     const source = this.source as (typeof sources.IMPORT_SOURCES)[number]
     if (!sources.IMPORT_SOURCES.includes(source)) {
       return this.#fail(
@@ -146,6 +146,8 @@ export default class TrackingImport extends BaseCommand {
       }
     } catch (error) {
       spinner?.stop()
+      if (error instanceof MissingImportsTableError)
+        return this.#fail(`[tracking] ${error.message}`)
       /* every chunk is its own transaction: a re-run resumes after the last added one */
       this.#fail(`[tracking] import failed (a re-run resumes it): ${(error as Error).message}`)
     }
