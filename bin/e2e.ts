@@ -40,6 +40,7 @@ import { writeCheckSummary } from './lib/summary.ts'
 import { hardening } from './lib/e2e_hardening.ts'
 import { dimensionsFromOutside } from './lib/e2e_dimensions.ts'
 import { statsApiFromOutside } from './lib/e2e_api.ts'
+import { importFromOutside } from './lib/e2e_import.ts'
 import { freePort } from '../tests/redis_server.ts'
 
 const KEEP = process.argv.includes('--keep')
@@ -380,6 +381,7 @@ async function main() {
     'create_tracking_daily_stats_table.ts',
     'create_tracking_flushes_table.ts',
     'create_tracking_dimension_stats_table.ts',
+    'create_tracking_imports_table.ts',
   ]
   if (JSON.stringify(names) !== JSON.stringify(wanted))
     fail(`database/migrations holds ${migrations.join(', ')}`)
@@ -469,6 +471,7 @@ async function main() {
       'tracking_daily_stats',
       'tracking_dimension_stats',
       'tracking_flushes',
+      'tracking_imports',
       'tracking_page_views',
     ])
   ) {
@@ -610,6 +613,7 @@ async function main() {
   await hardening(appDir, helpers)
   await dimensionsFromOutside(appDir, helpers)
   await statsApiFromOutside(appDir, helpers)
+  await importFromOutside(appDir, helpers)
 }
 
 try {

@@ -13,9 +13,11 @@
 import { ListLoader } from '@adonisjs/core/ace'
 import type { CommandMetaData } from '@adonisjs/core/types/ace'
 import FlushPageViews from './flush_page_views.ts'
+import TrackingImport from './import.ts'
 import TrackingPrune from './prune.ts'
+import TrackingRebuild from './rebuild.ts'
 
-const loader = new ListLoader([FlushPageViews, TrackingPrune])
+const loader = new ListLoader([FlushPageViews, TrackingPrune, TrackingRebuild, TrackingImport])
 
 /**
  * Metadata of the package's commands

@@ -9,6 +9,7 @@ export const TRACKING_TABLES = Object.freeze({
   dailyStats: 'tracking_daily_stats',
   flushes: 'tracking_flushes',
   dimensionStats: 'tracking_dimension_stats',
+  imports: 'tracking_imports',
 })
 
 /** Longest path a page view row holds (varchar(500)) */

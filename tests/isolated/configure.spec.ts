@@ -27,6 +27,7 @@ const MIGRATIONS = [
   'create_tracking_daily_stats_table',
   'create_tracking_flushes_table',
   'create_tracking_dimension_stats_table',
+  'create_tracking_imports_table',
 ]
 
 interface AppShape {

@@ -147,7 +147,7 @@ test.group(`flush_page_views command (${dbName})`, (group) => {
     assert.deepEqual(flush?.aliases, ['tracking:flush'])
     assert.deepEqual(
       metaData.map((command) => command.commandName),
-      ['flush_page_views', 'tracking:prune']
+      ['flush_page_views', 'tracking:prune', 'tracking:rebuild', 'tracking:import']
     )
     assert.equal(await getCommand(flush!), FlushPageViews)
 

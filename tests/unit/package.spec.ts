@@ -90,6 +90,15 @@ test.group('npm pack', (group) => {
       'build/commands/commands.json is missing'
     )
     assert.isTrue(files.has('build/commands/main.js'), 'build/commands/main.js is missing')
+    const index = JSON.parse(
+      readFileSync(new URL('build/commands/commands.json', `file://${root}`), 'utf8')
+    ) as {
+      commands: Array<{ commandName: string }>
+    }
+    assert.sameMembers(
+      index.commands.map((command) => command.commandName),
+      ['flush_page_views', 'tracking:prune', 'tracking:rebuild', 'tracking:import']
+    )
   })
 
   test('ships nothing else: no sources, tests, demo, bin or tmp files', ({ assert }) => {
