@@ -188,52 +188,51 @@ export async function valueVisitors(
   values: string[]
 ): Promise<Map<string, number>> {
   const out = new Map<string, number>()
-  const days = daysOf(range)
+  /* a value has live visitors only on the live days it has views (they are written together) */
+  const liveDays = live.views.get(dimension) ?? new Map<string, Map<string, number>>()
   const step = Math.max(1, Math.floor(SKETCH_ROWS_PER_QUERY / range.days))
   for (let start = 0; start < values.length; start += step) {
     const chunk = values.slice(start, start + step)
-    const rows = await scope.client
-      .from(TRACKING_TABLES.dimensionStats)
-      .whereBetween('date', [range.from, range.to])
-      .where('dimension', dimension)
-      .whereIn('value', chunk)
-      .select('value', 'unique_visitors', 'visitors_sketch')
-    /* per value: its one stored sketch as read, or the registers of the union of several */
-    const stored = new Map<string, { bytes: Buffer | null; registers: Uint8Array | null }>()
-    const withoutSketch = new Map<string, number>()
-    for (const row of rows) {
-      const bytes = toBuffer(row.visitors_sketch)
-      const sketch = RedisHll.fromBuffer(bytes)
-      if (!sketch) {
-        const count = Number(row.unique_visitors ?? 0)
-        withoutSketch.set(row.value, (withoutSketch.get(row.value) ?? 0) + count)
-        continue
-      }
-      const held = stored.get(row.value)
-      if (!held) {
-        stored.set(row.value, { bytes, registers: null })
-        continue
-      }
-      if (!held.registers) {
-        held.registers = new Uint8Array(RedisHll.REGISTERS)
-        RedisHll.fromBuffer(held.bytes)!.maxInto(held.registers)
-        held.bytes = null
-      }
-      sketch.maxInto(held.registers)
-    }
-    /* counted chunk by chunk: the registers of a chunk are dropped before the next is read */
-    const counts = await Promise.all(
-      chunk.map(async (value) => {
-        const taken = live.takenSketches.get(dimensionKey(dimension, value)) ?? []
-        const sketches = taken.map((one) => one.sketch)
-        const held = stored.get(value)
-        if (held?.registers) sketches.push(RedisHll.fromRegisters(held.registers).toBuffer())
-        else if (held?.bytes) sketches.push(held.bytes)
-        const union = await scope.store.countDimensionUnion(dimension, value, sketches, days)
-        return Math.max(union, withoutSketch.get(value) ?? 0)
-      })
+    const daysOfValue = new Map(
+      chunk.map((value) => [
+        value,
+        [...liveDays].filter(([, views]) => views.has(value)).map(([day]) => day),
+      ])
     )
-    chunk.forEach((value, i) => out.set(value, counts[i]))
+    const [rows, liveSketches] = await Promise.all([
+      scope.client
+        .from(TRACKING_TABLES.dimensionStats)
+        .whereBetween('date', [range.from, range.to])
+        .where('dimension', dimension)
+        .whereIn('value', chunk)
+        .select('value', 'unique_visitors', 'visitors_sketch'),
+      scope.store.liveDimensionSketches(dimension, daysOfValue),
+    ])
+    /* per value: the registers of the union of its sketches, stored, taken aside and live */
+    const registers = new Map<string, Uint8Array>()
+    const withoutSketch = new Map<string, number>()
+    const merge = (value: string, bytes: Buffer | null) => {
+      const sketch = RedisHll.fromBuffer(bytes)
+      if (!sketch) return false
+      let into = registers.get(value)
+      if (!into) registers.set(value, (into = new Uint8Array(RedisHll.REGISTERS)))
+      sketch.maxInto(into)
+      return true
+    }
+    for (const row of rows) {
+      if (merge(row.value, toBuffer(row.visitors_sketch))) continue
+      const count = Number(row.unique_visitors ?? 0)
+      withoutSketch.set(row.value, (withoutSketch.get(row.value) ?? 0) + count)
+    }
+    for (const value of chunk) {
+      for (const one of live.takenSketches.get(dimensionKey(dimension, value)) ?? []) {
+        merge(value, one.sketch)
+      }
+      for (const bytes of liveSketches.get(value) ?? []) merge(value, bytes)
+      const held = registers.get(value)
+      const union = held ? RedisHll.countRegisters(held) : 0
+      out.set(value, Math.max(union, withoutSketch.get(value) ?? 0))
+    }
   }
   return out
 }

@@ -333,6 +333,23 @@ export class MemoryStore implements TrackingStore {
     return RedisHll.countUnion([...sketches.map(parseSketch), ...live])
   }
 
+  async liveDimensionSketches(
+    dimension: DimensionName,
+    days: Map<string, readonly string[]>
+  ): Promise<Map<string, Buffer[]>> {
+    this.#expire()
+    const out = new Map<string, Buffer[]>()
+    for (const [value, valueDays] of days) {
+      const sketches: Buffer[] = []
+      for (const day of valueDays) {
+        const sketch = this.#dimensions.get(day)?.dimensions.get(dimension)?.visitors.get(value)
+        if (sketch) sketches.push(sketch.toBuffer())
+      }
+      out.set(value, sketches)
+    }
+    return out
+  }
+
   async *readTakenDimensions(flushId: string, chunkSize: number): AsyncIterable<TakenDimension[]> {
     let chunk: TakenDimension[] = []
     for (const [dimension, live] of this.#taken.get(flushId)?.dimensions ?? []) {

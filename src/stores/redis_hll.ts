@@ -299,6 +299,13 @@ export class RedisHll {
     return sketch
   }
 
+  /** Distinct elements of the union whose registers maxInto gathered (PFCOUNT of its sketches) */
+  static countRegisters(registers: Uint8Array): number {
+    const histogram = new Array<number>(HLL_Q + 2).fill(0)
+    for (let i = 0; i < HLL_REGISTERS; i++) histogram[registers[i]]++
+    return estimateCardinality(histogram, HLL_Q)
+  }
+
   /** Bytes of the registers of a union (the `out` of maxInto) */
   static readonly REGISTERS = HLL_REGISTERS
 
@@ -450,9 +457,7 @@ export class RedisHll {
   static countUnion(sketches: Iterable<RedisHll>): number {
     const max = new Uint8Array(HLL_REGISTERS)
     for (const sketch of sketches) sketch.maxInto(max)
-    const histogram = new Array<number>(HLL_Q + 2).fill(0)
-    for (let i = 0; i < HLL_REGISTERS; i++) histogram[max[i]]++
-    return estimateCardinality(histogram, HLL_Q)
+    return RedisHll.countRegisters(max)
   }
 
   /** Sparse to dense (Redis's hllSparseToDense); the header is kept */

@@ -556,6 +556,29 @@ export class RedisStore implements TrackingStore {
     )
   }
 
+  async liveDimensionSketches(
+    dimension: DimensionName,
+    days: Map<string, readonly string[]>
+  ): Promise<Map<string, Buffer[]>> {
+    const out = new Map<string, Buffer[]>()
+    const asked: string[] = []
+    const pipeline = this.#client().pipeline()
+    for (const [value, valueDays] of days) {
+      out.set(value, [])
+      for (const day of valueDays) {
+        asked.push(value)
+        pipeline.getBuffer(this.keys.dimensionVisitors(day, dimension, value))
+      }
+    }
+    if (asked.length === 0) return out
+    const replies = (await pipeline.exec()) ?? []
+    replies.forEach(([error, bytes], i) => {
+      if (error) throw error
+      if (bytes) out.get(asked[i])!.push(bytes as Buffer)
+    })
+    return out
+  }
+
   /**
    * HSCAN of each taken dimension hash (nobody writes to it any more), with
    * the taken sketch of each value read in the same round trip

@@ -129,6 +129,17 @@ export interface StoreReader {
     sketches: Buffer[],
     liveDays: string[]
   ): Promise<number>
+
+  /**
+   * The live visitor sketches (Redis HyperLogLog bytes) of some values of a
+   * dimension on some days, in one round trip: value -> its sketches (a
+   * value or day without live visitors has none), so that a reader can
+   * count many unions itself
+   */
+  liveDimensionSketches(
+    dimension: DimensionName,
+    days: Map<string, readonly string[]>
+  ): Promise<Map<string, Buffer[]>>
 }
 
 /**

@@ -141,6 +141,21 @@ for (const kind of STORES) {
       assert.equal(await store.countDimensionUnion('source', 'bing.com', [], [DAY]), 0)
       assert.equal(await store.countDimensionUnion('browser', 'Firefox', [], [DAY]), 50)
       assert.deepEqual(await store.pendingDays(), [DAY, DAY2])
+      /* the live sketches of several values in one call, counted by the reader: the same unions */
+      const live = await store.liveDimensionSketches(
+        'source',
+        new Map([
+          ['github.com', [DAY, DAY2]],
+          ['google.com', [DAY]],
+          ['bing.com', [DAY]],
+        ])
+      )
+      const union = (value: string) =>
+        RedisHll.countUnion(live.get(value)!.map((bytes) => RedisHll.fromBuffer(bytes)!))
+      assert.equal(live.get('github.com')!.length, 2)
+      assert.equal(union('github.com'), 70)
+      assert.equal(union('google.com'), 10)
+      assert.deepEqual(live.get('bing.com'), [])
     })
 
     test('unknown dimensions and empty values are left out; values are cut and trimmed', async ({
