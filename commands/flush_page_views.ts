@@ -64,11 +64,10 @@ export default class FlushPageViews extends BaseCommand {
     }
 
     const manager = await this.app.container.make('tracking.manager')
-    const db = await this.app.container.make('lucid.db')
-    const connection = this.connection ?? db.primaryConnectionName
-    if (!db.manager.has(connection)) {
-      return this.#fail(`[tracking] "${connection}" is not a connection of config/database.ts`)
-    }
+    const { commandDatabase } = await import('../src/command_database.ts')
+    const target = await commandDatabase(this.app, this.connection)
+    if (target.error !== undefined) return this.#fail(target.error)
+    const { db, connection } = target
 
     try {
       await withTimeout(manager.store.ping(REACH_TIMEOUT_MS), `the ${manager.store.name} store`)

@@ -39,13 +39,14 @@ export default class TrackingPrune extends BaseCommand {
       return
     }
 
-    const db = await this.app.container.make('lucid.db')
-    const connection = this.connection ?? db.primaryConnectionName
-    if (!db.manager.has(connection)) {
-      this.logger.error(`[tracking] "${connection}" is not a connection of config/database.ts`)
+    const { commandDatabase } = await import('../src/command_database.ts')
+    const target = await commandDatabase(this.app, this.connection)
+    if (target.error !== undefined) {
+      this.logger.error(target.error)
       this.exitCode = 1
       return
     }
+    const { db, connection } = target
 
     try {
       const summary = await prunePageViews(db, {

@@ -1,7 +1,5 @@
 import { BaseCommand, flags } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
-/* the container binding types of 'lucid.db' */
-import type {} from '@adonisjs/lucid/database_provider'
 
 /**
  * Recomputes tracking_daily_stats from the rows of tracking_page_views, for
@@ -48,11 +46,10 @@ export default class TrackingRebuild extends BaseCommand {
       return this.#fail(`[tracking] ${(error as Error).message}`)
     }
 
-    const db = await this.app.container.make('lucid.db')
-    const connection = this.connection ?? db.primaryConnectionName
-    if (!db.manager.has(connection)) {
-      return this.#fail(`[tracking] "${connection}" is not a connection of config/database.ts`)
-    }
+    const { commandDatabase } = await import('../src/command_database.ts')
+    const target = await commandDatabase(this.app, this.connection)
+    if (target.error !== undefined) return this.#fail(target.error)
+    const { db, connection } = target
 
     try {
       const summary = await rebuildDailyStats(db, {

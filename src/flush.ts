@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { DateTime } from 'luxon'
 import type { QueryClientContract, TransactionClientContract } from '@adonisjs/lucid/types/database'
 import debug from './debug.ts'
 import { resolveDaySelection } from './ranges.ts'
@@ -10,6 +9,7 @@ import { RedisHll } from './stores/redis_hll.ts'
 import type { StoreFlusher, TakenDimension, TakenFlush, TrackingStore } from './stores/types.ts'
 import type { TrackingSettings } from './types.ts'
 import { MAX_PATH_LENGTH, sqlPath, TRACKING_TABLES } from './tables.ts'
+import { isUniqueViolation, sqlNow, type DriverError } from './sql_writes.ts'
 
 /* kept here too for the `./flush` entry point and its callers */
 export { MAX_PATH_LENGTH, sqlPath, TRACKING_TABLES }
@@ -122,23 +122,6 @@ function coalesce(chunk: Array<[string, number]>): Map<string, number> {
   return rows
 }
 
-interface DriverError {
-  code?: string
-  errno?: number
-}
-
-/** The insert hit a primary or unique key (23505, ER_DUP_ENTRY, SQLITE_CONSTRAINT_*) */
-function isUniqueViolation(error: unknown): boolean {
-  const { code, errno } = (error ?? {}) as DriverError
-  return (
-    code === '23505' ||
-    code === 'ER_DUP_ENTRY' ||
-    errno === 1062 ||
-    code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
-    code === 'SQLITE_CONSTRAINT_UNIQUE'
-  )
-}
-
 /** The transaction lost a lock race and can be run again as a whole */
 function isRetryable(error: unknown): boolean {
   const { code, errno } = (error ?? {}) as DriverError
@@ -164,11 +147,6 @@ async function withRetry<T>(label: string, work: () => Promise<T>): Promise<T> {
       await sleep(10 * 2 ** attempt + Math.floor(Math.random() * 20))
     }
   }
-}
-
-/** now, formatted the way the dialect stores timestamps (as Lucid's models do) */
-function now(client: QueryClientContract): string {
-  return DateTime.now().toFormat(client.dialect.dateTimeFormat)
 }
 
 function isMysql(client: QueryClientContract) {
@@ -252,9 +230,9 @@ async function addDayViews(trx: TransactionClientContract, day: string, views: n
   await trx
     .knexQuery()
     .table(table)
-    .insert({ date: day, views, unique_visitors: 0, updated_at: now(trx) })
+    .insert({ date: day, views, unique_visitors: 0, updated_at: sqlNow(trx) })
     .onConflict(['date'])
-    .merge({ views: increment(trx, table, 'views'), updated_at: now(trx) })
+    .merge({ views: increment(trx, table, 'views'), updated_at: sqlNow(trx) })
 }
 
 /** One tracking_dimension_stats row of a chunk: what the flush adds to it */
@@ -428,7 +406,7 @@ async function applyFlush(
             flush_id: flush.flushId,
             day: flush.day,
             views: expected,
-            applied_at: now(trx),
+            applied_at: sqlNow(trx),
           })
       } catch (error) {
         if (!isUniqueViolation(error)) throw error
@@ -532,7 +510,7 @@ async function mergeVisitors(store: StoreFlusher, client: QueryClientContract, d
       await trx
         .from(table)
         .where('date', day)
-        .update({ updated_at: now(trx) })
+        .update({ updated_at: sqlNow(trx) })
       const row = await trx
         .from(table)
         .where('date', day)

@@ -1,9 +1,9 @@
-import { DateTime } from 'luxon'
 import type { QueryClientContract, TransactionClientContract } from '@adonisjs/lucid/types/database'
 import debug from './debug.ts'
 import { resolveDaySelection } from './ranges.ts'
 import { PathSketch } from './stores/path_sketch.ts'
 import { isoDay, toBuffer, TRACKING_TABLES } from './tables.ts'
+import { ensureDayRow, sqlNow } from './sql_writes.ts'
 
 /**
  * What rebuilding needs from Lucid: the `db` service (or any Database)
@@ -48,11 +48,6 @@ const DAYS_PER_QUERY = 500
 
 function isLocking(client: QueryClientContract) {
   return client.dialect.name === 'postgres' || client.dialect.name === 'mysql'
-}
-
-/** now, formatted the way the dialect stores timestamps (as Lucid's models do) */
-function now(client: QueryClientContract): string {
-  return DateTime.now().toFormat(client.dialect.dateTimeFormat)
 }
 
 /** The days of a selection that have page view rows or a daily stats row, oldest first */
@@ -122,13 +117,13 @@ async function rebuildDay(
             views: computed.views,
             unique_visitors: 0,
             paths_sketch: computed.paths,
-            updated_at: now(trx),
+            updated_at: sqlNow(trx),
           })
       } else {
         await trx
           .from(table)
           .where('date', day)
-          .update({ views: computed.views, paths_sketch: computed.paths, updated_at: now(trx) })
+          .update({ views: computed.views, paths_sketch: computed.paths, updated_at: sqlNow(trx) })
       }
     }
     return { views: computed.views, delta: computed.views - (before ?? 0), changed }
@@ -137,12 +132,7 @@ async function rebuildDay(
   const trx: TransactionClientContract = await client.transaction()
   try {
     /* the row exists before it is locked: an insert of an existing row would wait on the flush too */
-    await trx
-      .knexQuery()
-      .table(table)
-      .insert({ date: day, views: 0, unique_visitors: 0, updated_at: now(trx) })
-      .onConflict(['date'])
-      .ignore()
+    await ensureDayRow(trx, day)
     const outcome = await work(trx)
     await trx.commit()
     return outcome

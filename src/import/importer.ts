@@ -1,8 +1,8 @@
-import { DateTime } from 'luxon'
 import type { QueryClientContract, TransactionClientContract } from '@adonisjs/lucid/types/database'
 import debug from '../debug.ts'
 import { rebuildDailyStats, type RebuildSummary } from '../rebuild.ts'
 import { TRACKING_TABLES } from '../tables.ts'
+import { ensureDayRow, isUniqueViolation, sqlNow } from '../sql_writes.ts'
 import type { ImportPlan, ImportRow } from './sources.ts'
 
 /** Rows per chunk: one transaction and one ledger row each */
@@ -65,27 +65,6 @@ export class MissingImportsTableError extends Error {
       `the table ${TRACKING_TABLES.imports} is missing: run "node ace configure adonis-tracking" and "node ace migration:run" first`
     )
   }
-}
-
-interface DriverError {
-  code?: string
-  errno?: number
-}
-
-/** The insert hit a primary or unique key (23505, ER_DUP_ENTRY, SQLITE_CONSTRAINT_*) */
-function isUniqueViolation(error: unknown): boolean {
-  const { code, errno } = (error ?? {}) as DriverError
-  return (
-    code === '23505' ||
-    code === 'ER_DUP_ENTRY' ||
-    errno === 1062 ||
-    code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
-    code === 'SQLITE_CONSTRAINT_UNIQUE'
-  )
-}
-
-function now(client: QueryClientContract): string {
-  return DateTime.now().toFormat(client.dialect.dateTimeFormat)
 }
 
 function isMysql(client: QueryClientContract) {
@@ -152,7 +131,7 @@ async function applyOnce(
           name: plan.name.slice(-255),
           rows: figures.rows,
           views: figures.views,
-          imported_at: now(trx),
+          imported_at: sqlNow(trx),
         })
     } catch (error) {
       if (!isUniqueViolation(error)) throw error
@@ -178,12 +157,7 @@ async function addVisitors(trx: TransactionClientContract, visitors: Map<string,
   const table = TRACKING_TABLES.dailyStats
   for (const [day, count] of [...visitors].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (count <= 0) continue
-    await trx
-      .knexQuery()
-      .table(table)
-      .insert({ date: day, views: 0, unique_visitors: 0, updated_at: now(trx) })
-      .onConflict(['date'])
-      .ignore()
+    await ensureDayRow(trx, day)
     await trx
       .from(table)
       .where('date', day)
