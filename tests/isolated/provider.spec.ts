@@ -4,7 +4,10 @@ import type { ApplicationService } from '@adonisjs/core/types'
 import { defineConfig, errors } from '../../index.ts'
 import { TrackingManager } from '../../src/manager.ts'
 import type { TrackingConfig } from '../../src/types.ts'
+import { Redis } from 'ioredis'
 import { TestRedisServer } from '../redis_server.ts'
+import { clusterForGroup } from '../redis_cluster.ts'
+import type { RedisStore } from '../../src/stores/redis_store.ts'
 import { bootIsolatedApp } from '../helpers.ts'
 
 const BASE_URL = new URL('../../tmp/provider-app/', import.meta.url)
@@ -128,5 +131,57 @@ test.group('TrackingProvider', (group) => {
     manager.recorder.recordView({ path: '/after' })
     await manager.drain()
     assert.deepEqual([...(await manager.store.getDaily(day))], [['/after', 1]])
+  })
+})
+
+test.group('TrackingProvider | Redis Cluster', (group) => {
+  const local = clusterForGroup(group)
+
+  test('redisConnection names a cluster connection: counts land in the cluster', async ({
+    assert,
+  }) => {
+    const app = await bootIsolatedApp({
+      root: BASE_URL,
+      providers: [
+        () => import('@adonisjs/redis/redis_provider'),
+        () => import('../../providers/tracking_provider.ts'),
+      ],
+      config: {
+        tracking: defineConfig({ keyPrefix: 'provider-cluster', redisConnection: 'cluster' }),
+        redis: defineRedisConfig({
+          connection: 'main',
+          connections: {
+            main: {
+              host: process.env.REDIS_HOST ?? '127.0.0.1',
+              port: Number(process.env.REDIS_PORT ?? 6379),
+            },
+            cluster: {
+              clusters: local.cluster.ports.map((port) => ({ host: '127.0.0.1', port })),
+            },
+          },
+        }),
+      },
+    })
+    try {
+      const manager = await app.container.make('tracking.manager')
+      const day = manager.recorder.dayOf(Date.now())
+      for (const path of ['/a', '/b', '/a']) {
+        manager.recorder.recordView({ path, visitor: 'u1', dimensions: { source: 'github.com' } })
+      }
+      await manager.drain()
+      /* read back through a client of our own, on the node that holds the tag's slot */
+      const store = manager.store as RedisStore
+      const node = await local.cluster.nodeOf(store.keys.views(day))
+      const direct = new Redis({ host: '127.0.0.1', port: node })
+      try {
+        assert.deepEqual(await direct.hgetall(store.keys.views(day)), { '/a': '2', '/b': '1' })
+      } finally {
+        direct.disconnect()
+      }
+      assert.deepEqual(Object.fromEntries(await manager.store.getDaily(day)), { '/a': 2, '/b': 1 })
+      assert.equal(await manager.store.countUnion([], [day]), 1)
+    } finally {
+      await app.terminate()
+    }
   })
 })

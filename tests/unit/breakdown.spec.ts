@@ -18,6 +18,7 @@ import {
   type TestTracking,
 } from '../helpers.ts'
 import { insertDimensionRows, type DimensionRowInput } from '../dimension_rows.ts'
+import { clusterForGroup } from '../redis_cluster.ts'
 
 /*
 |--------------------------------------------------------------------------
@@ -49,13 +50,21 @@ function selectorOf(manager: TrackingManager) {
 }
 
 function setup(
-  group: { each: { setup(fn: () => Promise<() => Promise<void>>): void } },
-  store: TrackingStoreName
+  group: {
+    setup(fn: () => Promise<() => Promise<void>>): void
+    each: { setup(fn: () => Promise<() => Promise<void>>): void }
+  },
+  store: TrackingStoreName | 'cluster'
 ) {
   const state = { tracking: undefined as unknown as TestTracking }
+  /* cluster: the Redis store on a local three-node Redis Cluster */
+  const cluster = store === 'cluster' ? clusterForGroup(group) : null
   group.each.setup(async () => {
     await truncateTrackingTables()
-    state.tracking = buildManager({ timezone: 'UTC', store })
+    state.tracking =
+      store === 'cluster'
+        ? buildManager({ timezone: 'UTC', store: 'redis' }, { client: () => cluster!.client() })
+        : buildManager({ timezone: 'UTC', store })
     return () => state.tracking.cleanup()
   })
   return state
@@ -360,7 +369,7 @@ async function storesKeepDimensions(): Promise<boolean> {
 const LIVE_DIMENSIONS = await storesKeepDimensions()
 const NOT_YET = 'the stores do not keep dimension counts yet'
 
-for (const store of ['redis', 'memory'] as const) {
+for (const store of ['redis', 'memory', 'cluster'] as const) {
   test.group(`Breakdown | live counts and the flush (${store} store)`, (group) => {
     const state = setup(group, store)
 

@@ -18,6 +18,7 @@ import { RedisHll } from '../../src/stores/redis_hll.ts'
 import { RedisStore } from '../../src/stores/redis_store.ts'
 import type { TrackingBatch, TrackingStore } from '../../src/stores/types.ts'
 import type { TrackingStoreName } from '../../src/types.ts'
+import { clusterForGroup } from '../redis_cluster.ts'
 import {
   buildManager,
   deleteTrackingKeys,
@@ -28,16 +29,30 @@ import {
   uniqueKeyPrefix,
 } from '../helpers.ts'
 
+/** `cluster`: the Redis store on a local three-node Redis Cluster (tests/redis_cluster.ts) */
+type StoreKind = TrackingStoreName | 'cluster'
 const STORES: TrackingStoreName[] = ['redis', 'memory']
+const CONTRACT_STORES: StoreKind[] = [...STORES, 'cluster']
 const DAY = '2026-03-10'
 const DAY2 = '2026-03-11'
 const DAY3 = '2026-03-12'
 
 type Cleanup = (fn: () => void | Promise<void>) => void
 
+let cluster: ReturnType<typeof clusterForGroup> | undefined
+
 /** A fresh store of the kind; Redis keys are deleted after the test */
-function storeOf(kind: TrackingStoreName, cleanup: Cleanup): TrackingStore {
+function storeOf(kind: StoreKind, cleanup: Cleanup): TrackingStore {
   if (kind === 'memory') return new MemoryStore({ ttlSeconds: 3600 })
+  if (kind === 'cluster') {
+    /* the cluster is stopped with its group: nothing to delete */
+    const client = cluster!.client()
+    return new RedisStore({
+      client: () => client,
+      keyPrefix: uniqueKeyPrefix('contract'),
+      ttlSeconds: 3600,
+    })
+  }
   const keyPrefix = uniqueKeyPrefix('contract')
   cleanup(() => deleteTrackingKeys(keyPrefix))
   return new RedisStore({ client: () => redisClient(), keyPrefix, ttlSeconds: 3600 })
@@ -68,11 +83,13 @@ async function readAll(store: TrackingStore, flushId: string, chunkSize: number)
   return { rows: Object.fromEntries(rows), chunks }
 }
 
-for (const kind of STORES) {
-  test.group(`Store contract | ${kind}`, () => {
+for (const kind of CONTRACT_STORES) {
+  test.group(`Store contract | ${kind}`, (group) => {
+    if (kind === 'cluster') cluster = clusterForGroup(group)
+
     test('is ready and answers a ping', async ({ assert, cleanup }) => {
       const store = storeOf(kind, cleanup)
-      assert.equal(store.name, kind)
+      assert.equal(store.name, kind === 'cluster' ? 'redis' : kind)
       await store.ping(2000)
       assert.isTrue(store.isReady())
     })
