@@ -6,6 +6,7 @@ import { resolveSettings } from '../../src/settings.ts'
 import { RedisStore } from '../../src/stores/redis_store.ts'
 import { TrackingManager } from '../../src/manager.ts'
 import { TestRedisServer } from '../redis_server.ts'
+import { ReplyDroppingProxy } from '../reply_dropping_proxy.ts'
 import { near } from '../helpers.ts'
 
 const DAY = '2026-11-20'
@@ -315,5 +316,43 @@ test.group('WriteBuffer', () => {
       mobile: 3,
     })
     assert.equal(await store.countDimensionUnion('source', 'github.com', [], [DAY]), 3)
+  }).timeout(20_000)
+})
+
+test.group('WriteBuffer | a reply lost on a connection reset', () => {
+  test('the batch is applied once: its resend after the reset adds nothing', async ({
+    assert,
+    cleanup: after,
+  }) => {
+    const server = await new TestRedisServer().start()
+    after(() => server.stop())
+    const proxy = await new ReplyDroppingProxy(server.port).start()
+    after(() => proxy.stop())
+    const { manager, store } = await managerOn(after, { bufferMs: 60_000 }, proxy.port)
+    /* the script is loaded and the connection warm: the next reply is the batch's */
+    manager.recorder.recordView({ path: '/warm', day: DAY })
+    await manager.drain()
+
+    for (let i = 0; i < 10; i++) {
+      manager.recorder.recordView({
+        path: '/x',
+        day: DAY,
+        visitor: `v${i % 4}`,
+        dimensions: { source: 'github.com' },
+      })
+    }
+    proxy.dropNextReply()
+    await manager.drain()
+    /* ioredis resends what it sent before the reset, or the buffer does after storeTimeoutMs */
+    for (let i = 0; i < 50 && manager.buffer.size > 0; i++) await manager.drain()
+
+    assert.equal(proxy.dropped, 1)
+    assert.equal(manager.buffer.size, 0)
+    assert.deepEqual(Object.fromEntries(await store.getDaily(DAY)), { '/warm': 1, '/x': 10 })
+    assert.equal(await store.getDayTotal(DAY), 11)
+    assert.equal(await store.getUniqueCount(DAY), 4)
+    assert.deepEqual(Object.fromEntries(await store.getDimension(DAY, 'source')), {
+      'github.com': 10,
+    })
   }).timeout(20_000)
 })
