@@ -53,3 +53,13 @@ export const E_TRACKING_INVALID_FILTER = createError<[reason: string]>(
   'E_TRACKING_INVALID_FILTER',
   422
 )
+
+/**
+ * The store (Redis) did not answer a read, a flush step or a close within
+ * `storeTimeoutMs`: a stalled Redis fails the call instead of holding it
+ */
+export const E_TRACKING_STORE_TIMEOUT = createError<[call: string, timeoutMs: number]>(
+  'The tracking store did not answer %s within %d ms',
+  'E_TRACKING_STORE_TIMEOUT',
+  503
+)

@@ -3,6 +3,7 @@ import debug from './debug.ts'
 import { TrackingRecorder } from './recorder.ts'
 import { WriteBuffer } from './write_buffer.ts'
 import type { TrackingStore } from './stores/types.ts'
+import { withStoreTimeout } from './stores/timed_store.ts'
 import type { TrackingSettings } from './types.ts'
 import { type AppKey, visitorHashKey } from './visitor_hash.ts'
 
@@ -13,6 +14,7 @@ import { type AppKey, visitorHashKey } from './visitor_hash.ts'
  */
 export class TrackingManager {
   readonly settings: TrackingSettings
+  /** the store of live counters; every call waits at most storeTimeoutMs (see withStoreTimeout) */
   readonly store: TrackingStore
   readonly buffer: WriteBuffer
   readonly recorder: TrackingRecorder
@@ -33,7 +35,8 @@ export class TrackingManager {
     } = {}
   ) {
     this.settings = settings
-    this.store = store
+    /* reads, flushes and close() wait at most storeTimeoutMs; the buffer times its writes itself */
+    this.store = withStoreTimeout(store, settings.storeTimeoutMs)
     this.buffer = new WriteBuffer(store, {
       bufferMs: settings.bufferMs,
       maxEntries: settings.bufferMaxEntries,

@@ -5,7 +5,9 @@ import type { TestContext } from '@japa/runner/core'
 import type { Logger } from '@adonisjs/core/logger'
 import { Redis } from 'ioredis'
 import { TestRedisServer } from '../redis_server.ts'
-import { BROWSER_UA, useTrackingManager } from '../helpers.ts'
+import db from '@adonisjs/lucid/services/db'
+import { flushPageViews } from '../../src/flush.ts'
+import { BROWSER_UA, loginAs, useTrackingManager } from '../helpers.ts'
 
 /** Pages of the demo that answer 200 to anyone */
 const PAGES = ['/', '/about', '/posts/1', '/posts/2', '/posts/3', '/login']
@@ -26,7 +28,10 @@ async function until(condition: () => boolean, what: string) {
  * and starts. The ioredis client has the defaults an app has (offline
  * queue on) and retries forever.
  */
-async function trackedOnOwnServer(cleanup: TestContext['cleanup']) {
+async function trackedOnOwnServer(
+  cleanup: TestContext['cleanup'],
+  config: Parameters<typeof useTrackingManager>[0] = {}
+) {
   const server = await new TestRedisServer().start()
   const redis = new Redis({ host: '127.0.0.1', port: server.port, retryStrategy: () => 50 })
   redis.on('error', () => {})
@@ -38,7 +43,7 @@ async function trackedOnOwnServer(cleanup: TestContext['cleanup']) {
   const warnings: string[] = []
   const logger = { warn: (message: string) => warnings.push(message) } as unknown as Logger
   const tracking = await useTrackingManager(
-    { trackAnonymous: true, bufferMs: 20, bufferMaxEntries: BOUND },
+    { trackAnonymous: true, bufferMs: 20, bufferMaxEntries: BOUND, ...config },
     { client: () => redis, logger }
   )
   cleanup(() => tracking.cleanup())
@@ -144,5 +149,41 @@ test.group('Recording while Redis is down', () => {
     await manager.drain()
     /* 1 before, 1 in the stalled batch, 60 while stalled minus what the bound dropped */
     assert.equal(await manager.store.getDayTotal(day), 2 + 60 - dropped)
+  }).timeout(30_000)
+
+  test('with Redis stalled the analytics page, a flush and shutdown give up after storeTimeoutMs', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
+    const { server, manager, day } = await trackedOnOwnServer(cleanup, { storeTimeoutMs: 300 })
+    await client.get('/about').header('user-agent', BROWSER_UA)
+    await manager.drain()
+
+    server.pause()
+    /* before: each of these waited for as long as the server stayed frozen */
+    const json = await loginAs(client.get('/cabinet/tracking?format=json'), 'staff')
+    assert.equal(json.status(), 503)
+    const page = await loginAs(client.get('/cabinet/tracking'), 'staff')
+    assert.equal(page.status(), 503)
+    await assert.rejects(() => flushPageViews(manager, db), /did not answer .* within 300 ms/)
+    /* recording goes on meanwhile */
+    const about = await client.get('/about').header('user-agent', BROWSER_UA)
+    assert.equal(about.status(), 200)
+
+    server.resume()
+    await manager.drain()
+    assert.equal(await manager.store.getDayTotal(day), 2)
+    const after = await loginAs(client.get('/cabinet/tracking?format=json'), 'staff')
+    assert.equal(after.status(), 200)
+  }).timeout(30_000)
+
+  test('shutdown with Redis stalled ends after storeTimeoutMs', async ({ assert, cleanup }) => {
+    const { server, manager } = await trackedOnOwnServer(cleanup, { storeTimeoutMs: 300 })
+    manager.recorder.recordView({ path: '/late' })
+    server.pause()
+    /* the last batch is given up (logged as dropped), close() does not wait on the frozen server */
+    await manager.shutdown()
+    assert.isTrue(true)
   }).timeout(30_000)
 })
