@@ -13,7 +13,7 @@ import { TrackingManager } from '../src/manager.ts'
 const BROWSER =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36'
 
-function ctxFor(
+export function ctxFor(
   path: string,
   options: {
     userId?: number
@@ -72,8 +72,12 @@ function referrers(): string[] {
   return out
 }
 
-/** The dimensions mix: a few thousand distinct requests */
-export function mixContexts(): any[] {
+/**
+ * The dimensions mix: a few thousand distinct requests (4,000 visitors: ip x
+ * user agent); `cohort` moves the visitors to other addresses (another
+ * second of traffic, other people)
+ */
+export function mixContexts(cohort = 0): any[] {
   const agents = userAgents()
   const refs = referrers()
   const countries = ['DE', 'FR', 'US', 'GB', 'JP', 'BR', 'IN', 'XX']
@@ -98,7 +102,7 @@ export function mixContexts(): any[] {
     contexts.push(
       ctxFor(path, {
         ua: agents[i % agents.length],
-        ip: `198.51.${(i >> 8) % 250}.${i % 250}`,
+        ip: `198.${51 + (cohort % 150)}.${(i >> 8) % 250}.${i % 250}`,
         target,
         headers,
       })
