@@ -3,7 +3,7 @@
  */
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { mkdirSync, rmSync } from 'node:fs'
+import { mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { Redis } from 'ioredis'
 import knex from 'knex'
 import { AppFactory } from '@adonisjs/core/factories/app'
@@ -136,13 +136,14 @@ export function commandCalls(info: Map<string, string>): Map<string, number> {
   return out
 }
 
-/** The package's migrations, in order */
-const MIGRATIONS = [
-  '1760000000001_create_tracking_page_views_table.ts',
-  '1760000000002_create_tracking_daily_stats_table.ts',
-  '1760000000003_create_tracking_flushes_table.ts',
-  '1760000000004_create_tracking_dimension_stats_table.ts',
-]
+/**
+ * The package's migrations, in order: every create_*_table file of
+ * database/migrations (the same as the stubs configure publishes), so a new
+ * table is created here too
+ */
+const MIGRATIONS = readdirSync(new URL('database/migrations/', ROOT))
+  .filter((file) => /^\d+_create_.*_table\.ts$/.test(file))
+  .sort()
 
 /**
  * PostgreSQL of the benchmarks: PG_HOST, PG_PORT, PG_USER, PG_PASSWORD and
