@@ -20,7 +20,9 @@ const BASE_URL = new URL('../../tmp/provider-app/', import.meta.url)
 async function bootApp(
   tracking: TrackingConfig,
   cabinet?: Record<string, unknown>,
-  redisConnection: Record<string, unknown> = {}
+  redisConnection: Record<string, unknown> = {},
+  /** more @adonisjs/redis connections beside "main" */
+  connections: Record<string, object> = {}
 ) {
   return bootIsolatedApp({
     root: BASE_URL,
@@ -39,6 +41,7 @@ async function bootApp(
             port: Number(process.env.REDIS_PORT ?? 6379),
             ...redisConnection,
           },
+          ...connections,
         },
       }),
     },
@@ -140,28 +143,12 @@ test.group('TrackingProvider | Redis Cluster', (group) => {
   test('redisConnection names a cluster connection: counts land in the cluster', async ({
     assert,
   }) => {
-    const app = await bootIsolatedApp({
-      root: BASE_URL,
-      providers: [
-        () => import('@adonisjs/redis/redis_provider'),
-        () => import('../../providers/tracking_provider.ts'),
-      ],
-      config: {
-        tracking: defineConfig({ keyPrefix: 'provider-cluster', redisConnection: 'cluster' }),
-        redis: defineRedisConfig({
-          connection: 'main',
-          connections: {
-            main: {
-              host: process.env.REDIS_HOST ?? '127.0.0.1',
-              port: Number(process.env.REDIS_PORT ?? 6379),
-            },
-            cluster: {
-              clusters: local.cluster.ports.map((port) => ({ host: '127.0.0.1', port })),
-            },
-          },
-        }),
-      },
-    })
+    const app = await bootApp(
+      { keyPrefix: 'provider-cluster', redisConnection: 'cluster' },
+      undefined,
+      {},
+      { cluster: { clusters: local.cluster.ports.map((port) => ({ host: '127.0.0.1', port })) } }
+    )
     try {
       const manager = await app.container.make('tracking.manager')
       const day = manager.recorder.dayOf(Date.now())
