@@ -10,7 +10,9 @@
 |
 | R1 Redis outage under load, R2 flush exactly-once (SIGKILLed and
 | concurrent flushers, SQLite and PostgreSQL), R3 SIGTERM drain under load,
-| R4 fuzzed requests, R5 access matrix of the analytics endpoints, R7 a
+| R4 fuzzed requests, R5 access matrix of the analytics endpoints, R6 four
+| app processes sharing one Redis (then a Redis Cluster) and PostgreSQL with
+| a process and a flusher SIGKILLed, R7 a
 | flood of distinct paths and visitors (bounded cardinality). Each
 | scenario runs the demo app in a child process against a redis-server of
 | its own (never the shared 6379). PostgreSQL uses DB_DATABASE (default
@@ -30,6 +32,7 @@ import { sigtermDrain } from './soak/r3_sigterm.ts'
 import { fuzz } from './soak/r4_fuzz.ts'
 import { accessMatrix } from './soak/r5_access.ts'
 import { flood } from './soak/r7_flood.ts'
+import { fleet } from './soak/r6_fleet.ts'
 import { writeReliabilityDoc } from './soak/doc.ts'
 
 const args = process.argv.slice(2)
@@ -48,6 +51,7 @@ const SIZES = quick
       r2: { kills: 3, concurrentMs: 2000, rate: 60, directRate: 2000, paths: 2000 },
       r3: { connections: 8, loadMs: 3000 },
       r4: { requests: 1000, concurrency: 16, seed: Number(process.env.SOAK_SEED ?? 9) },
+      r6: { apps: 4, requests: 8000, rate: 800, visitors: 400 },
       r7: { paths: 4000, visitors: 12_000, connections: 16, cap: 1000, jsonRequests: 3 },
     }
   : {
@@ -55,6 +59,7 @@ const SIZES = quick
       r2: { kills: 20, concurrentMs: 10_000, rate: 100, directRate: 4000, paths: 5000 },
       r3: { connections: 16, loadMs: 10_000 },
       r4: { requests: 10_000, concurrency: 16, seed: Number(process.env.SOAK_SEED ?? 9) },
+      r6: { apps: 4, requests: 100_000, rate: 1500, visitors: 5000 },
       r7: { paths: 100_000, visitors: 500_000, connections: 32, cap: null, jsonRequests: 10 },
     }
 
@@ -96,7 +101,7 @@ console.log(`soak (${quick ? 'quick' : 'full'}) on node ${process.version}`)
 
 /* both schemas are prepared while the first scenarios run */
 void migrate('sqlite')
-if (wanted('R2')) void migrate('pg')
+if (wanted('R2') || wanted('R6')) void migrate('pg')
 
 await scenario('R1', async () => {
   await migrate('sqlite')
@@ -124,6 +129,13 @@ await scenario('R5', async () => {
   await migrate('sqlite')
   await accessMatrix(report)
 })
+
+for (const variant of ['redis', 'cluster'] as const) {
+  await scenario('R6', async () => {
+    await migrate('pg')
+    await fleet(report, variant, SIZES.r6)
+  })
+}
 
 await scenario('R7', async () => {
   await migrate('sqlite')

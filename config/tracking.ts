@@ -15,6 +15,10 @@ const trackingConfig = defineConfig({
   /* soak knobs (npm run soak, R7): guests counted, a smaller path cap in --quick */
   trackAnonymous: env.get('TRACKING_ANONYMOUS'),
   maxPathsPerDay: env.get('TRACKING_MAX_PATHS_PER_DAY'),
+  /* soak knob (R6: every process flushes every second, one at a time through the lock) */
+  autoFlush: env.get('TRACKING_AUTO_FLUSH')
+    ? { every: env.get('TRACKING_AUTO_FLUSH')! }
+    : undefined,
 
   /* the country of a view from this trusted header (Cloudflare's); the demo's sample traffic sends it */
   countryHeader: 'CF-IPCountry',

@@ -39,6 +39,7 @@ export default await Env.create(new URL('../', import.meta.url), {
   TRACKING_BUFFER_MS: Env.schema.number.optional(),
   TRACKING_ANONYMOUS: Env.schema.boolean.optional(),
   TRACKING_MAX_PATHS_PER_DAY: Env.schema.number.optional(),
+  TRACKING_AUTO_FLUSH: Env.schema.string.optional(),
   /* the stats API's bearer tokens, comma-separated (none: the API is off) */
   TRACKING_API_TOKENS: Env.schema.secret.optional(),
 
@@ -50,6 +51,8 @@ export default await Env.create(new URL('../', import.meta.url), {
   REDIS_HOST: Env.schema.string.optional({ format: 'host' }),
   REDIS_PORT: Env.schema.number.optional(),
   REDIS_PASSWORD: Env.schema.string.optional(),
+  /* host:port of Redis Cluster nodes, comma-separated: the main connection is a cluster (soak R6) */
+  REDIS_CLUSTER_NODES: Env.schema.string.optional(),
 
   /*
   |----------------------------------------------------------

@@ -5,7 +5,7 @@
 |
 | flushPageViews (src/flush.ts) on its own Lucid Database and Redis client:
 | what a cron run of flush_page_views does once the app has booted.
-| SOAK_FLUSHER (JSON) = { db, redisPort, mode }:
+| SOAK_FLUSHER (JSON) = { db, redisPort, mode, clusterPorts? }:
 |   once   flushes once, prints "done <json summary>"
 |   loop   flushes until the key "soak:stop" exists, prints "done <runs>"
 | Both print "ready" once Redis and the database answer, then wait for a
@@ -13,13 +13,16 @@
 |
 */
 
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { flushPageViews, type FlushSummary } from '../../src/flush.ts'
 import { RedisStore } from '../../src/stores/redis_store.ts'
 import { closeDatabase, openDatabase } from './sql.ts'
 
-const { db, redisPort, mode } = JSON.parse(process.env.SOAK_FLUSHER ?? '{}')
-const redis = new Redis({ host: '127.0.0.1', port: Number(redisPort) })
+const { db, redisPort, mode, clusterPorts } = JSON.parse(process.env.SOAK_FLUSHER ?? '{}')
+/* clusterPorts: the nodes of a local Redis Cluster (R6) instead of one server */
+const redis: Redis | Cluster = clusterPorts
+  ? new Cluster((clusterPorts as number[]).map((port) => ({ host: '127.0.0.1', port })))
+  : new Redis({ host: '127.0.0.1', port: Number(redisPort) })
 const database = openDatabase(db)
 const target = {
   store: new RedisStore({ client: () => redis, keyPrefix: 'tracking', ttlSeconds: 86_400 }),

@@ -41,10 +41,16 @@ export interface FlushOptions {
 /** Flusher processes still alive, killed when the scenario ends early */
 const alive = new Set<ChildProcess>()
 
-function startFlusher(db: DbName, redisPort: number, mode: 'once' | 'loop') {
+/** A flusher process (bench/soak/flusher.ts); clusterPorts: on a local Redis Cluster (R6) */
+export function startFlusher(
+  db: DbName,
+  redisPort: number,
+  mode: 'once' | 'loop',
+  clusterPorts?: number[]
+) {
   const child = spawn(process.execPath, [...NODE_FLAGS, 'bench/soak/flusher.ts'], {
     cwd: ROOT,
-    env: { ...process.env, SOAK_FLUSHER: JSON.stringify({ db, redisPort, mode }) },
+    env: { ...process.env, SOAK_FLUSHER: JSON.stringify({ db, redisPort, mode, clusterPorts }) },
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   alive.add(child)
