@@ -395,6 +395,11 @@ test.group(`tracking:import (${dbName})`, (group) => {
     assert.equal(exitCode, 0, output)
     assert.include(output, 'imported_pages_20260201_20260202.csv line 4: invalid pageviews "x"')
     assert.include(output, 'imported 2 rows (7 views over 1 days, unique visitors of 1 days)')
+    /* an export made before Plausible counted pageviews per browser: visitors only */
+    assert.include(
+      output,
+      'imported_browsers_20260201_20260202.csv has no "pageviews" column (an export from before Plausible counted page views per browser): left out'
+    )
     assert.deepEqual(await pageRows(), { [`${D1} /a`]: 6, [`${D1} /b`]: 1 })
     assert.deepEqual(await dayRows(), { [D1]: [7, 4, false] })
   })
