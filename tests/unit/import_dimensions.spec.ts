@@ -135,9 +135,10 @@ async function dimensionRows(): Promise<Record<string, [number, number, boolean]
 }
 
 async function snapshot() {
-  const dump = async (table: string) =>
-    JSON.stringify(
-      (await db.from(table).select('*')).map((row) =>
+  const dump = async (table: string) => {
+    const rows = await db.from(table).select('*')
+    return JSON.stringify(
+      rows.map((row) =>
         Object.fromEntries(
           Object.entries(row).map(([key, value]) => [
             key,
@@ -146,6 +147,7 @@ async function snapshot() {
         )
       )
     )
+  }
   return Promise.all(
     [
       TRACKING_TABLES.pageViews,
