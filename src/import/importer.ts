@@ -172,8 +172,8 @@ async function applyOnce(
 /**
  * Adds the unique visitors a source counted per day to days that have no
  * visitor sketch (a day the flush wrote keeps its own count). Such counts
- * cannot be unioned across days: the range total sums them (an upper
- * bound), see README "Importing".
+ * cannot be unioned across days: a range over several of them is shown as
+ * "at least" / "up to" (src/read/visitors.ts), see README "Importing history".
  */
 async function addVisitors(trx: TransactionClientContract, visitors: Map<string, number>) {
   const table = TRACKING_TABLES.dailyStats
