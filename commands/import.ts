@@ -10,8 +10,10 @@ const BAR = 30
 
 /**
  * Imports history from the original module's table or CSV, a GoatCounter
- * CSV export or a Plausible export, once: importing the same file again adds
- * nothing. The day totals of the imported days are rebuilt afterwards.
+ * CSV export or a Plausible export (pages, visitors, and its sources,
+ * browsers, operating systems, devices and locations), once: importing the
+ * same file again adds nothing. The day totals of the imported days are
+ * rebuilt afterwards.
  */
 export default class TrackingImport extends BaseCommand {
   static commandName = 'tracking:import'
@@ -24,6 +26,9 @@ export default class TrackingImport extends BaseCommand {
     '{{ binaryName }} tracking:import goatcounter goatcounter-export.csv --dry-run',
     '{{ binaryName }} tracking:import plausible ./plausible-export/',
     '```',
+    'A Plausible export directory gives page views (imported_pages), daily unique visitors',
+    '(imported_visitors) and the dimensions of imported_sources, imported_browsers,',
+    'imported_operating_systems, imported_devices and imported_locations.',
   ]
   static options: CommandOptions = { startApp: true }
 
@@ -97,18 +102,20 @@ export default class TrackingImport extends BaseCommand {
     }
     if (this.file !== undefined) plan.name = this.file
 
+    for (const warning of plan.warnings) this.logger.warning(`[tracking] ${warning}`)
     for (const bad of plan.bad) {
       this.logger.warning(`[tracking] ${bad.where}: ${bad.reason} (skipped)`)
     }
 
+    const dimensionRows = plan.dimensionFiles.reduce((sum, one) => sum + one.rows.length, 0)
+    const allRows = plan.rows.length + dimensionRows
     const spinner =
-      plan.rows.length > 0 && !this.dryRun
-        ? this.logger.await(`importing ${plan.rows.length} rows`).start()
-        : null
+      allRows > 0 && !this.dryRun ? this.logger.await(`importing ${allRows} rows`).start() : null
     try {
       const summary = await runImport(db, plan, {
         dryRun: this.dryRun,
         connection,
+        maxValuesPerDimension: manager.settings.maxValuesPerDimension,
         onProgress: (done, total) => {
           const filled = Math.round((done / Math.max(1, total)) * BAR)
           spinner?.update(
@@ -121,7 +128,21 @@ export default class TrackingImport extends BaseCommand {
       const ignored = plan.ignored > 0 ? `; ${plan.ignored} bot or event rows left out` : ''
       const visitors =
         summary.visitorDays > 0 ? `, unique visitors of ${summary.visitorDays} days` : ''
-      if (summary.added === 0 && summary.visitorDays === 0 && summary.rows > 0) {
+      const parts: string[] = []
+      if (summary.added > 0 || summary.visitorDays > 0 || summary.dimensionAdded === 0) {
+        parts.push(
+          `${summary.added} rows (${summary.views} views over ${summary.days} days${visitors})`
+        )
+      }
+      if (summary.dimensionAdded > 0) {
+        parts.push(`${summary.dimensionAdded} dimension rows (${summary.dimensionFiles} files)`)
+      }
+      if (
+        summary.added === 0 &&
+        summary.visitorDays === 0 &&
+        summary.dimensionAdded === 0 &&
+        summary.rows + summary.dimensionRows > 0
+      ) {
         this.logger.log(
           `[tracking] nothing to import: ${plan.name} was imported already ` +
             `(import ${summary.importId.slice(0, 12)})${skipped}${ignored}`
@@ -129,12 +150,16 @@ export default class TrackingImport extends BaseCommand {
       } else {
         const verb = summary.dryRun ? 'dry run: would import' : 'imported'
         this.logger.log(
-          `[tracking] ${verb} ${summary.added} rows (${summary.views} views over ${summary.days} days${visitors}) ` +
-            `from ${plan.name}${skipped}${ignored}`
+          `[tracking] ${verb} ${parts.join(' and ')} from ${plan.name}${skipped}${ignored}`
         )
         if (summary.alreadyImported > 0) {
           this.logger.log(
             `[tracking] ${summary.alreadyImported} of ${summary.chunks} chunks were imported by an earlier run`
+          )
+        }
+        if (summary.dimensionAlreadyImported > 0) {
+          this.logger.log(
+            `[tracking] ${summary.dimensionAlreadyImported} of ${summary.dimensionRows} dimension rows were imported by an earlier run`
           )
         }
       }

@@ -4,7 +4,8 @@ import type { CommandOptions } from '@adonisjs/core/types/ace'
 /**
  * Recomputes tracking_daily_stats from the rows of tracking_page_views, for
  * rows that came in another way than the flush (copied from the original
- * module's table, inserted by hand). Visitor figures are kept.
+ * module's table, inserted by hand). Visitor figures are kept. It is the
+ * only aggregate table with finer rows to recompute it from: see the help.
  */
 export default class TrackingRebuild extends BaseCommand {
   static commandName = 'tracking:rebuild'
@@ -16,6 +17,12 @@ export default class TrackingRebuild extends BaseCommand {
     '{{ binaryName }} tracking:rebuild --from=2026-05-01 --to=2026-05-07',
     '{{ binaryName }} tracking:rebuild --dry-run',
     '```',
+    'It recomputes views and distinct paths of tracking_daily_stats from tracking_page_views;',
+    'unique visitors are kept (page view rows carry no visitors). The other tables are not',
+    'rebuilt, as nothing finer holds them: tracking_dimension_stats (sources, browsers,',
+    'countries...) is written only by the flush and imports, its page view rows carry no',
+    'dimension, and it is read as stored (no total of it is kept), so rows put there by hand',
+    'show at once; tracking_flushes and tracking_imports are ledgers, never recomputed.',
   ]
   static options: CommandOptions = { startApp: true }
 

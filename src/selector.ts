@@ -17,7 +17,7 @@ import type {
   RankedPage,
   ReadScope,
 } from './read/types.ts'
-import { unionVisitors, visitorsPerDay } from './read/visitors.ts'
+import { unionVisitors, visitorsPerDay, type VisitorBounds } from './read/visitors.ts'
 import type { TrackingStore } from './stores/types.ts'
 import type { TrackingSettings } from './types.ts'
 import { buildAnalyticsContext } from './widgets/analytics_context.ts'
@@ -30,6 +30,7 @@ export { comparePaths } from './tables.ts'
 export type { PageCount, RangeComparison, RangeFigures, RankedPage } from './read/types.ts'
 export type { DimensionBreakdown, DimensionRow } from './read/dimensions.ts'
 export type { DimensionFilter, FilterInput } from './read/filter.ts'
+export type { VisitorBounds } from './read/visitors.ts'
 
 /** Rows of the page-views table: default and largest page size */
 export const DEFAULT_PER_PAGE = 25
@@ -237,8 +238,22 @@ export class TrackingSelector {
     return this.uniqueVisitorsForRange({ from: day, to: day })
   }
 
-  /** Distinct visitors of a range: the union of its days, not a sum */
+  /**
+   * Distinct visitors of a range: the union of its days, not a sum. Days
+   * with a daily count only (imported) cannot be combined: then it is the
+   * least the range has (see uniqueVisitorBounds)
+   */
   async uniqueVisitorsForRange(input: RangeInput): Promise<number> {
+    const bounds = await this.uniqueVisitorBounds(input)
+    return bounds.value
+  }
+
+  /**
+   * Distinct visitors of a range, with `upTo` (the most it can be) when
+   * days with daily counts only make `value` a lower bound; `upTo` is null
+   * when `value` is exact
+   */
+  async uniqueVisitorBounds(input: RangeInput): Promise<VisitorBounds> {
     const range = this.resolveRange(input)
     const scope = this.#scope()
     return unionVisitors(scope.store, range, await storedDays(scope.client, range))
@@ -322,7 +337,7 @@ export class TrackingSelector {
       )
     )
     const strip = ({ viewsPerDay: _, ...figures }: RangeFigures & { viewsPerDay: number[] }) =>
-      figures
+      figures as RangeFigures
     return {
       current: strip(current),
       previous: strip(previous),

@@ -11,7 +11,7 @@
 |
 */
 
-import { readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { serveApp, sqlTexts, type E2EHelpers } from './e2e_hardening.ts'
@@ -79,11 +79,22 @@ function perDay(rows: Record<string, number>): Record<string, number> {
   return out
 }
 
+/** A list widget's items as [label, views, visitors, visitorsUpTo or null] */
+function listed(list: { items: Array<Record<string, unknown>> }) {
+  return list.items.map((item) => [
+    item.label,
+    item.value,
+    item.visitors,
+    item.visitorsUpTo ?? null,
+  ])
+}
+
 /**
  * The #18 checks: `tracking:import page-views` (1,000 rows of the original
  * module's shape), `tracking:import goatcounter`, a second import, --dry-run,
- * a file with 3 broken rows, and `tracking:rebuild` for rows inserted
- * straight into tracking_page_views, read back through the page's JSON
+ * a file with 3 broken rows, a Plausible export with its dimension files,
+ * and `tracking:rebuild` for rows inserted straight into
+ * tracking_page_views, read back through the page's JSON
  */
 export async function importFromOutside(appDir: string, h: E2EHelpers) {
   const ace = (label: string, args: string[]) =>
@@ -241,6 +252,78 @@ export async function importFromOutside(appDir: string, h: E2EHelpers) {
     'a file with 3 broken rows: lines 4, 9 and 15 reported and skipped, the other 17 rows imported'
   )
 
+  /* a Plausible export over days -19..-18: pages, daily visitors and the five dimension files */
+  const plausibleDays = [day(-19), day(-18)]
+  const [p1, p2] = plausibleDays
+  const plausibleDir = join(appDir, 'tmp/plausible-export')
+  mkdirSync(plausibleDir, { recursive: true })
+  const suffix = `${p1.replaceAll('-', '')}_${p2.replaceAll('-', '')}.csv`
+  const session = 'visits,visit_duration,bounces'
+  const plausibleFiles: Record<string, string[]> = {
+    imported_pages: [
+      'date,hostname,page,visits,visitors,pageviews,scroll_depth,pageleave_visitors',
+      `${p1},example.com,/,9,8,12,,4`,
+      `${p1},example.com,/pricing,3,3,3,,1`,
+      `${p2},example.com,/,5,5,6,,2`,
+    ],
+    imported_visitors: [
+      'date,visitors,pageviews,bounces,visits,visit_duration',
+      `${p1},9,15,2,11,300`,
+      `${p2},5,6,1,5,100`,
+    ],
+    imported_sources: [
+      'date,source,referrer,utm_source,utm_medium,utm_campaign,utm_content,utm_term,pageviews,visitors,visits,visit_duration,bounces',
+      `${p1},Google,google.com,,,,,,9,6,7,100,1`,
+      `${p1},,,,,,,,6,3,4,10,1`,
+      `${p2},Google,google.com/search,,,,,,6,5,5,10,1`,
+    ],
+    imported_browsers: [
+      `date,browser,browser_version,visitors,${session},pageviews`,
+      `${p1},Firefox,133.0,9,11,300,2,15`,
+      `${p2},Chrome,131.0,5,5,100,1,6`,
+    ],
+    imported_operating_systems: [
+      `date,operating_system,operating_system_version,visitors,${session},pageviews`,
+      `${p1},GNU/Linux,,9,11,300,2,15`,
+      `${p2},Mac,14.2,5,5,100,1,6`,
+    ],
+    imported_devices: [
+      `date,device,visitors,${session},pageviews`,
+      `${p1},Desktop,9,11,300,2,15`,
+      `${p2},Mobile,5,5,100,1,6`,
+    ],
+    imported_locations: [
+      `date,country,region,city,visitors,${session},pageviews`,
+      `${p1},DE,DE-BE,2950159,6,7,100,1,10`,
+      `${p1},FR,,0,3,4,200,1,5`,
+      `${p2},DE,,0,5,5,100,1,6`,
+    ],
+  }
+  for (const [name, rows] of Object.entries(plausibleFiles))
+    writeFileSync(join(plausibleDir, `${name}_${suffix}`), rows.join('\n') + '\n')
+  const plausible = await ace('tracking:import plausible', [
+    'tracking:import',
+    'plausible',
+    'tmp/plausible-export',
+  ])
+  if (
+    !plausible.includes(
+      'imported 3 rows (21 views over 2 days, unique visitors of 2 days) and 19 dimension rows (5 files)'
+    )
+  )
+    h.fail('tracking:import plausible did not import the pages and the dimension files', plausible)
+  const plausibleImported = snapshot()
+  const plausibleAgain = await ace('tracking:import plausible (again)', [
+    'tracking:import',
+    'plausible',
+    'tmp/plausible-export',
+  ])
+  if (!plausibleAgain.includes('nothing to import') || snapshot() !== plausibleImported)
+    h.fail('a second Plausible import changed something', plausibleAgain)
+  h.ok(
+    'tracking:import plausible: a whole export (pages, visitors, sources, browsers, OS, devices, locations): 3 page rows and 19 dimension rows; a second import adds nothing'
+  )
+
   const badFlag = await h.run('node', ['ace', 'tracking:rebuild', '--from', '2026-02-30'], {
     cwd: appDir,
   })
@@ -278,8 +361,8 @@ export async function importFromOutside(appDir: string, h: E2EHelpers) {
   if (!prefix || !staffKey) h.fail('config/tracking.ts has no keyPrefix or staff key', config)
   const { base, server, redis, output: logs } = await serveApp(appDir, h, prefix!)
   const range = `from=${directDays[0]}&to=${directDays.at(-1)}`
-  const readJson = async () => {
-    const response = await fetch(`${base}/cabinet/tracking?format=json&${range}`, {
+  const readJson = async (query = range) => {
+    const response = await fetch(`${base}/cabinet/tracking?format=json&${query}`, {
       headers: { 'x-staff-key': staffKey! },
     })
     const body = await response.text()
@@ -332,6 +415,58 @@ export async function importFromOutside(appDir: string, h: E2EHelpers) {
     if (!/rebuilt 0 of \d+ days/.test(second) || snapshot() !== once)
       h.fail('a second tracking:rebuild changed something', second)
     h.ok('a second tracking:rebuild changes nothing ("rebuilt 0 of ... days")')
+
+    /* the Plausible days on the page: its panels, and daily visitors that cannot be combined */
+    const fromPlausible = await readJson(`from=${p1}&to=${p2}`)
+    const expectedLists: Record<string, unknown[]> = {
+      trackingSources: [
+        ['google.com', 15, 6, 11],
+        ['Direct / None', 6, 3, null],
+      ],
+      trackingChannels: [
+        ['Organic Search', 15, 6, 11],
+        ['Direct', 6, 3, null],
+      ],
+      trackingBrowsers: [
+        ['Firefox', 15, 9, null],
+        ['Chrome', 6, 5, null],
+      ],
+      trackingOsVersions: [
+        ['Linux', 15, 9, null],
+        ['macOS 14.2', 6, 5, null],
+      ],
+      trackingDevices: [
+        ['desktop', 15, 9, null],
+        ['mobile', 6, 5, null],
+      ],
+      trackingCountries: [
+        ['DE', 16, 6, 11],
+        ['FR', 5, 3, null],
+      ],
+    }
+    for (const [key, want] of Object.entries(expectedLists)) {
+      if (JSON.stringify(listed(fromPlausible[key])) !== JSON.stringify(want))
+        h.fail(`${key} of the Plausible days: ${JSON.stringify(listed(fromPlausible[key]))}`)
+    }
+    const visitors = fromPlausible.trackingUniqueVisitors
+    if (
+      fromPlausible.trackingTotalViews.value !== 21 ||
+      visitors.value !== 9 ||
+      visitors.atLeast !== true ||
+      visitors.upTo !== 14
+    )
+      h.fail(
+        `the Plausible days' KPIs: ${JSON.stringify([fromPlausible.trackingTotalViews, visitors])}`
+      )
+    const page = await fetch(`${base}/cabinet/tracking?from=${p1}&to=${p2}`, {
+      headers: { 'x-staff-key': staffKey! },
+    })
+    const html = await page.text()
+    if (!html.includes('at least</span> 9') || !html.includes('up to 14'))
+      h.fail('the page does not show "at least 9" and "up to 14" unique visitors', html)
+    h.ok(
+      `the Plausible days on the page: sources, channels, browsers, OS versions, devices and countries as imported; unique visitors "at least 9", "up to 14" (JSON atLeast: true, upTo: 14)`
+    )
   } finally {
     redis.disconnect()
     exitCode = await h.stopServer(server)

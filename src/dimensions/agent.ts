@@ -12,15 +12,16 @@ export interface AgentInfo {
 
 const UNKNOWN = 'Unknown'
 
-/** ua-parser-js names, as shown */
-const BROWSER_NAMES: Record<string, string> = {
+/** ua-parser-js names, as shown (also what imports map other tools' names through) */
+export const BROWSER_NAMES: Readonly<Record<string, string>> = {
   'Mobile Safari': 'Safari',
   'Mobile Firefox': 'Firefox',
   'Mobile Chrome': 'Chrome',
   'Chrome Mobile': 'Chrome',
 }
 
-const OS_NAMES: Record<string, string> = {
+/** OS names as shown, whatever the parser or the platform hint says */
+export const OS_NAMES: Readonly<Record<string, string>> = {
   'Mac OS': 'macOS',
   'macOS': 'macOS',
   'Chromium OS': 'ChromeOS',

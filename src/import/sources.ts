@@ -5,14 +5,29 @@
  * day. Nothing here writes: src/import/importer.ts does.
  */
 
-import { createHash } from 'node:crypto'
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { parse } from 'csv-parse/sync'
 import { DateTime } from 'luxon'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import { readDay } from '../ranges.ts'
 import { sqlPath } from '../tables.ts'
+import {
+  columnsOf,
+  digest,
+  ImportSourceError,
+  readCount as readViews,
+  readCsv,
+  readSourceFile,
+  requireColumns,
+} from './csv_files.ts'
+import {
+  isPlausibleDimensionFile,
+  readPlausibleDimensionFile,
+  type DimensionFilePlan,
+} from './plausible_dimensions.ts'
+
+export { ImportSourceError }
+export type { DimensionFilePlan }
 
 /** The sources of `tracking:import <source>` */
 export const IMPORT_SOURCES = ['page-views', 'goatcounter', 'plausible'] as const
@@ -52,58 +67,14 @@ export interface ImportPlan {
   visitors: Map<string, number>
   /** rows that are not page views and were left out on purpose (bots, events) */
   ignored: number
-}
-
-/** A problem with the whole source (missing file, wrong header): nothing is imported */
-export class ImportSourceError extends Error {}
-
-function digest(parts: Array<string | Buffer>): string {
-  const hash = createHash('sha256')
-  for (const part of parts) hash.update(part).update('\u0000')
-  return hash.digest('hex')
-}
-
-/** The records of a CSV text with the line each ends on (the header is line 1) */
-function readCsv(text: Buffer, what: string): Array<{ line: number; cells: string[] }> {
-  let records: Array<{ record: string[]; info: { lines: number } }>
-  try {
-    records = parse(text, {
-      bom: true,
-      info: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
-    }) as unknown as Array<{ record: string[]; info: { lines: number } }>
-  } catch (error) {
-    throw new ImportSourceError(`${what} is not a readable CSV file: ${(error as Error).message}`)
-  }
-  return records.map(({ record, info }) => ({ line: info.lines, cells: record }))
-}
-
-/** Column positions by lowercased header name */
-function columnsOf(header: string[]): Map<string, number> {
-  const out = new Map<string, number>()
-  header.forEach((name, index) => {
-    const key = name.trim().toLowerCase()
-    if (!out.has(key)) out.set(key, index)
-  })
-  return out
-}
-
-function requireColumns(columns: Map<string, number>, names: string[], what: string) {
-  const missing = names.filter((name) => !columns.has(name.toLowerCase()))
-  if (missing.length > 0) {
-    throw new ImportSourceError(
-      `${what}: the header (line 1) has no ${missing.map((name) => `"${name}"`).join(', ')} column`
-    )
-  }
-}
-
-/** A whole non-negative number of views, or null */
-function readViews(value: unknown): number | null {
-  const text = String(value ?? '').trim()
-  if (!/^\d+$/.test(text)) return null
-  const views = Number(text)
-  return Number.isSafeInteger(views) ? views : null
+  /**
+   * Dimension rows (sources, browsers, ...) of the files that have them
+   * (Plausible's), each file an import of its own: a file imported once is
+   * not added again, whichever export directory it is read from
+   */
+  dimensionFiles: DimensionFilePlan[]
+  /** what the command should tell about the source as a whole (a file left out) */
+  warnings: string[]
 }
 
 /** Why a page-views row is bad, or the row */
@@ -122,14 +93,6 @@ function pageViewRow(
   const count = readViews(views)
   if (count === null) return `invalid views "${String(views ?? '')}" (expected a whole number >= 0)`
   return { line, day, path: sqlPath(text), views: count }
-}
-
-async function readSourceFile(file: string): Promise<Buffer> {
-  try {
-    return await readFile(file)
-  } catch (error) {
-    throw new ImportSourceError(`cannot read "${file}": ${(error as Error).message}`)
-  }
 }
 
 /**
@@ -194,7 +157,17 @@ export async function readPageViewsTable(
 }
 
 function emptyPlan(source: ImportSource, name: string, importId: string): ImportPlan {
-  return { source, name, importId, rows: [], bad: [], visitors: new Map(), ignored: 0 }
+  return {
+    source,
+    name,
+    importId,
+    rows: [],
+    bad: [],
+    visitors: new Map(),
+    ignored: 0,
+    dimensionFiles: [],
+    warnings: [],
+  }
 }
 
 /**
@@ -278,10 +251,14 @@ export async function readGoatCounterCsv(file: string, timezone: string): Promis
 }
 
 /**
- * The CSV files of a Plausible export (the unzipped directory, or its
- * imported_pages CSV alone): `imported_pages*.csv` (date, page, pageviews)
- * gives the page views; `imported_visitors*.csv` (date, visitors), when
- * present next to it, the unique visitors per day
+ * The CSV files of a Plausible export (the unzipped directory, or one of
+ * its CSV files): `imported_pages*.csv` (date, page, pageviews) gives the
+ * page views; `imported_visitors*.csv` (date, visitors), when present next
+ * to it, the unique visitors per day; the dimension files (sources,
+ * browsers, operating systems, devices, locations: see
+ * src/import/plausible_dimensions.ts) the rows of tracking_dimension_stats.
+ * The import id of the pages and visitors is a hash of those files; each
+ * dimension file is an import of its own.
  */
 export async function readPlausibleExport(target: string): Promise<ImportPlan> {
   let files: string[]
@@ -294,9 +271,10 @@ export async function readPlausibleExport(target: string): Promise<ImportPlan> {
   }
   const pages = files.filter((file) => /^imported_pages.*\.csv$/i.test(basename(file)))
   const visitors = files.filter((file) => /^imported_visitors.*\.csv$/i.test(basename(file)))
-  if (pages.length === 0) {
+  const dimensions = files.filter(isPlausibleDimensionFile)
+  if (pages.length === 0 && dimensions.length === 0) {
     throw new ImportSourceError(
-      `"${target}" holds no imported_pages*.csv file of a Plausible export`
+      `"${target}" holds no imported_pages*.csv file of a Plausible export (nor its sources, browsers, operating systems, devices or locations)`
     )
   }
   const parts: Array<string | Buffer> = ['plausible']
@@ -340,6 +318,14 @@ export async function readPlausibleExport(target: string): Promise<ImportPlan> {
       }
       plan.visitors.set(day, (plan.visitors.get(day) ?? 0) + number)
     }
+  }
+  for (const file of dimensions) {
+    const where = files.length > 1 ? `${basename(file)} line ` : 'line '
+    const read = await readPlausibleDimensionFile(file, (line, reason) =>
+      plan.bad.push({ where: `${where}${line}`, reason })
+    )
+    if (read.skipped !== null) plan.warnings.push(read.skipped)
+    else plan.dimensionFiles.push(read)
   }
   plan.importId = digest(parts)
   return plan

@@ -7,12 +7,19 @@ import type { AnalyticsRange } from '../widgets/types.ts'
 import type { DimensionFilter } from './filter.ts'
 import { IN_CHUNK } from './sql.ts'
 import type { LiveIndex, ReadScope } from './types.ts'
+import { visitorBounds, type VisitorBounds } from './visitors.ts'
 
 /** One value of a dimension over a range: views and distinct visitors */
 export interface DimensionRow {
   value: string
   views: number
+  /** distinct visitors; "at least" this many when visitorsUpTo is set */
   visitors: number
+  /**
+   * Set only when days of the range have daily visitor counts of the value
+   * without a sketch (imported) that cannot be combined: the most it can be
+   */
+  visitorsUpTo?: number
 }
 
 /** The top values of a dimension over a range, and the views of all its values */
@@ -178,7 +185,8 @@ async function valueSums(
  * of their stored sketches (merged as they are read, a bounded number of
  * rows per query), the sketches of uncommitted flushes and the values' live
  * visitors of every day of the range (a day whose live key expired is an
- * empty source, as for the page visitors).
+ * empty source, as for the page visitors). Rows without a sketch
+ * (imported days) give daily counts: see VisitorBounds.
  */
 export async function valueVisitors(
   scope: ReadScope,
@@ -186,8 +194,8 @@ export async function valueVisitors(
   live: LiveDimensions,
   dimension: DimensionName,
   values: string[]
-): Promise<Map<string, number>> {
-  const out = new Map<string, number>()
+): Promise<Map<string, VisitorBounds>> {
+  const out = new Map<string, VisitorBounds>()
   /* a value has live visitors only on the live days it has views (they are written together) */
   const liveDays = live.views.get(dimension) ?? new Map<string, Map<string, number>>()
   const step = Math.max(1, Math.floor(SKETCH_ROWS_PER_QUERY / range.days))
@@ -210,7 +218,7 @@ export async function valueVisitors(
     ])
     /* per value: the registers of the union of its sketches, stored, taken aside and live */
     const registers = new Map<string, Uint8Array>()
-    const withoutSketch = new Map<string, number>()
+    const withoutSketch = new Map<string, number[]>()
     const merge = (value: string, bytes: Buffer | null) => {
       const sketch = RedisHll.fromBuffer(bytes)
       if (!sketch) return false
@@ -221,8 +229,9 @@ export async function valueVisitors(
     }
     for (const row of rows) {
       if (merge(row.value, toBuffer(row.visitors_sketch))) continue
-      const count = Number(row.unique_visitors ?? 0)
-      withoutSketch.set(row.value, (withoutSketch.get(row.value) ?? 0) + count)
+      const counts = withoutSketch.get(row.value) ?? []
+      counts.push(Number(row.unique_visitors ?? 0))
+      withoutSketch.set(row.value, counts)
     }
     for (const value of chunk) {
       for (const one of live.takenSketches.get(dimensionKey(dimension, value)) ?? []) {
@@ -231,7 +240,7 @@ export async function valueVisitors(
       for (const bytes of liveSketches.get(value) ?? []) merge(value, bytes)
       const held = registers.get(value)
       const union = held ? RedisHll.countRegisters(held) : 0
-      out.set(value, Math.max(union, withoutSketch.get(value) ?? 0))
+      out.set(value, visitorBounds(union, withoutSketch.get(value) ?? []))
     }
   }
   return out
@@ -290,7 +299,14 @@ export async function breakdowns(
       )
       return {
         dimension,
-        rows: top.map((row) => ({ ...row, visitors: visitors.get(row.value) ?? 0 })),
+        rows: top.map((row) => {
+          const bounds = visitors.get(row.value)
+          return {
+            ...row,
+            visitors: bounds?.value ?? 0,
+            ...(bounds === undefined || bounds.upTo === null ? {} : { visitorsUpTo: bounds.upTo }),
+          }
+        }),
         total: sqlTotal + liveTotal,
       }
     })
@@ -301,7 +317,13 @@ export async function breakdowns(
 
 /** What a filter narrows: the views and visitors of one value, per day and over the range */
 export interface FilteredFigures {
-  figures: { totalViews: number; uniqueVisitors: number; viewsPerDay: number[] }
+  figures: {
+    totalViews: number
+    /** "at least" this many when uniqueVisitorsUpTo is set (see VisitorBounds) */
+    uniqueVisitors: number
+    uniqueVisitorsUpTo?: number
+    viewsPerDay: number[]
+  }
   /** distinct visitors of the value per day (empty unless asked for) */
   visitorsPerDay: number[]
 }
@@ -342,8 +364,8 @@ export async function filteredFigures(
   )
   const taken = live.takenSketches.get(dimensionKey(dimension, value)) ?? []
   const sketches = [...stored.values()].flatMap((row) => (row.sketch ? [row.sketch] : []))
-  let withoutSketch = 0
-  for (const row of stored.values()) if (!row.sketch) withoutSketch += row.visitors
+  const daily: number[] = []
+  for (const row of stored.values()) if (!row.sketch) daily.push(row.visitors)
   const liveSet = new Set([...index.pendingDays, ...index.uncommitted.map((flush) => flush.day)])
   const [union, visitorsPerDay] = await Promise.all([
     scope.store.countDimensionUnion(
@@ -364,10 +386,12 @@ export async function filteredFigures(
         )
       : Promise.resolve([]),
   ])
+  const bounds = visitorBounds(union, daily)
   return {
     figures: {
       totalViews: viewsPerDay.reduce((sum, views) => sum + views, 0),
-      uniqueVisitors: Math.max(union, withoutSketch),
+      uniqueVisitors: bounds.value,
+      ...(bounds.upTo === null ? {} : { uniqueVisitorsUpTo: bounds.upTo }),
       viewsPerDay,
     },
     visitorsPerDay,

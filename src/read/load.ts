@@ -36,14 +36,15 @@ export async function figuresOf(
   loaded: LoadedRange
 ): Promise<RangeFigures & { viewsPerDay: number[] }> {
   const perDay = viewsPerDay(loaded)
-  const [uniqueVisitors, trackedPages] = await Promise.all([
+  const [visitors, trackedPages] = await Promise.all([
     unionVisitors(scope.store, loaded.range, loaded.stored),
     matchingPaths(scope, loaded, ''),
   ])
   return {
     range: loaded.range,
     totalViews: perDay.reduce((sum, views) => sum + views, 0),
-    uniqueVisitors,
+    uniqueVisitors: visitors.value,
+    ...(visitors.upTo === null ? {} : { uniqueVisitorsUpTo: visitors.upTo }),
     trackedPages,
     viewsPerDay: perDay,
   }

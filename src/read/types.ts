@@ -13,7 +13,14 @@ export interface PageCount {
 export interface RangeFigures {
   range: AnalyticsRange
   totalViews: number
+  /** distinct visitors; "at least" this many when uniqueVisitorsUpTo is set */
   uniqueVisitors: number
+  /**
+   * Set only when days of the range have daily visitor counts without a
+   * sketch (imported days) that cannot be combined: the most the range can
+   * have (see src/read/visitors.ts, VisitorBounds)
+   */
+  uniqueVisitorsUpTo?: number
   trackedPages: number
 }
 

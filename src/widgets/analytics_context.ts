@@ -53,13 +53,24 @@ export function buildAnalyticsContext(figures: AnalyticsFigures): AnalyticsConte
   const caption = rangeCaption(range, today)
   const compared = previousCaption(previous.range, today)
   debug('analytics context %s..%s (vs %s)', range.from, range.to, compared)
-  const metric = (key: string, title: string, field: keyof Omit<RangeFigures, 'range'>) =>
-    metricWidget({ key, title, caption, value: current[field], previous: previous[field] })
+  const metric = (
+    key: string,
+    title: string,
+    field: 'totalViews' | 'uniqueVisitors' | 'trackedPages',
+    upTo?: number
+  ) => metricWidget({ key, title, caption, value: current[field], previous: previous[field], upTo })
+  /* the narrowed figures carry their own bound (or none): never the pages' one */
+  const visitorsUpTo = filter ? filter.current.figures.uniqueVisitorsUpTo : pages.uniqueVisitorsUpTo
   return {
     range,
     previousRange: previous.range,
     trackingTotalViews: metric('trackingTotalViews', 'Page views', 'totalViews'),
-    trackingUniqueVisitors: metric('trackingUniqueVisitors', 'Unique visitors', 'uniqueVisitors'),
+    trackingUniqueVisitors: metric(
+      'trackingUniqueVisitors',
+      'Unique visitors',
+      'uniqueVisitors',
+      visitorsUpTo
+    ),
     trackingTrackedPages: metric('trackingTrackedPages', 'Tracked pages', 'trackedPages'),
     trackingViewsChart: chartWidget({
       key: 'trackingViewsChart',

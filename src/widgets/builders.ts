@@ -66,7 +66,11 @@ export function metricWidget(options: {
   caption: string
   value: number
   previous: number | null
+  /** the most the value can be, when it is only a lower bound ("at least") */
+  upTo?: number | null
 }): MetricWidgetData {
+  const bounded =
+    options.upTo !== undefined && options.upTo !== null && options.upTo > options.value
   return {
     kind: 'metric',
     key: options.key,
@@ -74,6 +78,7 @@ export function metricWidget(options: {
     caption: options.caption,
     value: options.value,
     trend: options.previous === null ? null : buildTrend(options.value, options.previous),
+    ...(bounded ? { atLeast: true as const, upTo: options.upTo! } : {}),
   }
 }
 
@@ -100,7 +105,7 @@ export function listWidget(options: {
   key: string
   title: string
   caption: string
-  items: Array<{ label: string; value: number; visitors?: number }>
+  items: Array<{ label: string; value: number; visitors?: number; visitorsUpTo?: number }>
   total: number
   dimension?: ListWidgetData['dimension']
 }): ListWidgetData {
@@ -113,6 +118,11 @@ export function listWidget(options: {
       value: item.value,
       share: total > 0 ? Math.round((item.value / total) * 10_000) / 10_000 : 0,
       ...(item.visitors === undefined ? {} : { visitors: item.visitors }),
+      ...(item.visitors !== undefined &&
+      item.visitorsUpTo !== undefined &&
+      item.visitorsUpTo > item.visitors
+        ? { visitorsAtLeast: true as const, visitorsUpTo: item.visitorsUpTo }
+        : {}),
     })),
   }
 }

@@ -27,7 +27,8 @@ export type DimensionWidgetKey = (typeof DIMENSION_WIDGETS)[DimensionName]['key'
 /**
  * A dimension's top values as a list widget: `label` = the value, `value`
  * = its views, `share` = of the dimension's views, `visitors` = its
- * distinct visitors over the range
+ * distinct visitors over the range (at least, with `visitorsUpTo`, when
+ * its days include daily counts without sketch)
  */
 export function breakdownWidget(breakdown: DimensionBreakdown, caption: string): ListWidgetData {
   const { key, title } = DIMENSION_WIDGETS[breakdown.dimension]
@@ -40,6 +41,7 @@ export function breakdownWidget(breakdown: DimensionBreakdown, caption: string):
       label: row.value,
       value: row.views,
       visitors: row.visitors,
+      visitorsUpTo: row.visitorsUpTo,
     })),
     total: breakdown.total,
   })

@@ -29,6 +29,15 @@ export interface MetricWidgetData extends WidgetBase {
   kind: 'metric'
   value: number
   trend: WidgetTrend | null
+  /**
+   * Present (true) only when `value` is a lower bound: unique visitors of a
+   * range whose days include daily counts without sketch (imported days)
+   * that cannot be combined. `value` is then what is known for sure (the
+   * larger of the sketches' union and the largest daily count) and `upTo`
+   * the most it can be (their sum)
+   */
+  atLeast?: true
+  upTo?: number
 }
 
 /** A time series: one label per point, one or more series of equal length */
@@ -47,6 +56,13 @@ export interface ListWidgetItem {
   share: number
   /** distinct visitors of the item (dimension breakdowns; absent on top pages) */
   visitors?: number
+  /**
+   * Present (true) only when `visitors` is a lower bound, as
+   * MetricWidgetData.atLeast: the value's days include daily counts without
+   * sketch; `visitorsUpTo` is the most it can be
+   */
+  visitorsAtLeast?: true
+  visitorsUpTo?: number
 }
 
 /** A ranked list such as top pages or the values of a dimension */

@@ -11,6 +11,7 @@ import { flushPageViews } from '../../src/flush.ts'
 import { registerTrackingRoutes } from '../../src/http/routes.ts'
 import { registerTrackingViews } from '../../src/http/views.ts'
 import { MAX_RANGE_DAYS } from '../../src/ranges.ts'
+import { RedisHll } from '../../src/stores/redis_hll.ts'
 import { TrackingSelector } from '../../src/selector.ts'
 import { resolveSettings } from '../../src/settings.ts'
 import type { TrackingManager } from '../../src/manager.ts'
@@ -933,5 +934,106 @@ test.group('Analytics page | dimensions', (group) => {
     assert.include(html, 'href="/cabinet/tracking?days=30&amp;filter=source%3Agithub.com"')
     assert.include(html, 'name="filter" value="source:github.com"')
     assert.include(html, 'filter=source%3Agithub.com&amp;dataset=daily')
+  })
+})
+
+test.group('Analytics page | daily visitor counts that cannot be combined', (group) => {
+  let manager: TrackingManager
+  const today = DateTime.now().setZone(appSettings.timezone).startOf('day')
+  const day = (ago: number) => today.minus({ days: ago }).toISODate()!
+
+  group.each.setup(async () => {
+    await truncateTrackingTables()
+    const tracking = await useTrackingManager()
+    manager = tracking.manager
+    /* two imported days (daily counts, no sketch) and a flushed day with 10 visitors in its sketch */
+    const sketch = RedisHll.empty()
+    sketch.addAll(Array.from({ length: 10 }, (_, i) => `v${i}`))
+    await db.table('tracking_daily_stats').multiInsert([
+      { date: day(3), views: 10, unique_visitors: 7, visitors_sketch: null },
+      { date: day(2), views: 8, unique_visitors: 5, visitors_sketch: null },
+      {
+        date: day(1),
+        views: 20,
+        unique_visitors: sketch.count(),
+        visitors_sketch: sketch.toBuffer(),
+      },
+    ])
+    await insertDimensionRows([
+      { date: day(3), dimension: 'country', value: 'DE', views: 6, uniqueVisitors: 4 },
+      { date: day(2), dimension: 'country', value: 'DE', views: 3, uniqueVisitors: 3 },
+      { date: day(1), dimension: 'country', value: 'FR', views: 2, visitors: ['v1', 'v2'] },
+    ])
+    return () => tracking.cleanup()
+  })
+
+  test('the JSON: the least that is known, atLeast and upTo', async ({ client, assert }) => {
+    const response = await loginAs(client.get('/cabinet/tracking?format=json&days=7'), 'staff')
+    response.assertStatus(200)
+    const body = response.body()
+    assert.deepEqual(body, await selectorContext(manager, 7))
+    /* the union of the sketches (10) is more than the largest daily count (7); at most 10 + 7 + 5 */
+    assert.deepInclude(body.trackingUniqueVisitors, { value: 10, atLeast: true, upTo: 22 })
+    assert.deepEqual(body.trackingCountries.items, [
+      { label: 'DE', value: 9, share: 0.8182, visitors: 4, visitorsAtLeast: true, visitorsUpTo: 7 },
+      { label: 'FR', value: 2, share: 0.1818, visitors: 2 },
+    ])
+
+    /* narrowed to DE: the value's own bounds */
+    const filtered = await loginAs(
+      client.get('/cabinet/tracking?format=json&days=7&filter=country:DE'),
+      'staff'
+    )
+    assert.deepInclude(filtered.body().trackingUniqueVisitors, {
+      value: 4,
+      atLeast: true,
+      upTo: 7,
+    })
+    /* narrowed to FR (a sketch only): exact, whatever the pages' figure is */
+    const exact = await loginAs(
+      client.get('/cabinet/tracking?format=json&days=7&filter=country:FR'),
+      'staff'
+    )
+    assert.equal(exact.body().trackingUniqueVisitors.value, 2)
+    assert.notProperty(exact.body().trackingUniqueVisitors, 'atLeast')
+    assert.notProperty(exact.body().trackingUniqueVisitors, 'upTo')
+  })
+
+  test('one day with a daily count, or none, changes nothing', async ({ client, assert }) => {
+    for (const [from, to, visitors] of [
+      [day(3), day(3), 7],
+      [day(1), day(0), 10],
+    ] as const) {
+      const response = await loginAs(
+        client.get(`/cabinet/tracking?format=json&from=${from}&to=${to}`),
+        'staff'
+      )
+      const metric = response.body().trackingUniqueVisitors
+      assert.equal(metric.value, visitors)
+      assert.notProperty(metric, 'atLeast')
+      assert.notProperty(metric, 'upTo')
+    }
+    const page = await loginAs(client.get(`/cabinet/tracking?from=${day(3)}&to=${day(3)}`), 'staff')
+    assert.match(page.text(), /data-widget="trackingUniqueVisitors"[\s\S]*?trk-kpi-value">7</)
+    assert.notInclude(page.text(), 'at least')
+  })
+
+  test('the page shows "at least N" and "up to M", in the KPI and the lists', async ({
+    client,
+    assert,
+  }) => {
+    const response = await loginAs(client.get('/cabinet/tracking?days=7'), 'staff')
+    response.assertStatus(200)
+    const html = response.text()
+    assert.match(
+      html,
+      /data-widget="trackingUniqueVisitors"[\s\S]*?trk-kpi-value"><span class="trk-kpi-bound">at least<\/span> 10<\/p>\s*<p class="trk-caption trk-kpi-upto">up to 22 \(days with daily counts only\)<\/p>/
+    )
+    /* the other KPIs are exact */
+    assert.match(html, /data-widget="trackingTotalViews"[\s\S]*?trk-kpi-value">38</)
+    assert.match(
+      html,
+      /data-widget="trackingCountries"[\s\S]*?>DE<[\s\S]*?· at least 4 visitors \(up to 7\)[\s\S]*?>FR<[\s\S]*?· 2 visitors</
+    )
   })
 })

@@ -13,6 +13,7 @@ import { readPageViewsCsv } from '../../src/import/sources.ts'
 import { TrackingSelector } from '../../src/selector.ts'
 import { isoDay, TRACKING_TABLES } from '../../src/tables.ts'
 import type { TrackingBatch } from '../../src/stores/types.ts'
+import { insertDimensionRows } from '../dimension_rows.ts'
 import { buildManager, dbName, truncateTrackingTables } from '../helpers.ts'
 
 const D1 = '2026-02-01'
@@ -181,6 +182,42 @@ test.group(`tracking:rebuild (${dbName})`, (group) => {
     await runCommand(TrackingRebuild, ['--from', D2])
     const rebuilt = await dayRows()
     assert.deepEqual(rebuilt[D2], [21, 1, true])
+  })
+
+  test('tracking_dimension_stats has nothing to rebuild: its rows show as stored and are left alone', async ({
+    assert,
+  }) => {
+    await db.table(TRACKING_TABLES.pageViews).insert({ path: '/a', date: D1, views: 5 })
+    /* a dimension row put there by hand (copied from another install) */
+    await insertDimensionRows([
+      { date: D1, dimension: 'source', value: 'github.com', views: 4, visitors: ['u1', 'u2'] },
+    ])
+    const selector = new TrackingSelector(state.tracking.manager, db, { now: () => NOW })
+    const before = await selector.breakdown('source', 4)
+    assert.deepEqual(
+      before.items.map((item) => [item.label, item.value, item.visitors]),
+      [['github.com', 4, 2]]
+    )
+    const rows = async () => {
+      const all = await db.from(TRACKING_TABLES.dimensionStats).select('*')
+      return JSON.stringify(
+        all.map((row) =>
+          Object.values(row).map((value) =>
+            Buffer.isBuffer(value) ? value.toString('hex') : String(value)
+          )
+        )
+      )
+    }
+    const stored = await rows()
+    const done = await runCommand(TrackingRebuild, [])
+    assert.include(done.output, 'rebuilt 1 of 1 days')
+    assert.equal(await rows(), stored)
+    const after = await selector.breakdown('source', 4)
+    assert.deepEqual(after.items, before.items)
+    /* what `node ace tracking:rebuild --help` says about it */
+    const help = TrackingRebuild.help.join('\n')
+    assert.include(help, 'tracking_dimension_stats')
+    assert.include(help, 'its page view rows carry no')
   })
 
   test('bad dates exit 1 naming the flag: {$self}')
@@ -395,6 +432,11 @@ test.group(`tracking:import (${dbName})`, (group) => {
     assert.equal(exitCode, 0, output)
     assert.include(output, 'imported_pages_20260201_20260202.csv line 4: invalid pageviews "x"')
     assert.include(output, 'imported 2 rows (7 views over 1 days, unique visitors of 1 days)')
+    /* an export made before Plausible counted pageviews per browser: visitors only */
+    assert.include(
+      output,
+      'imported_browsers_20260201_20260202.csv has no "pageviews" column (an export from before Plausible counted page views per browser): left out'
+    )
     assert.deepEqual(await pageRows(), { [`${D1} /a`]: 6, [`${D1} /b`]: 1 })
     assert.deepEqual(await dayRows(), { [D1]: [7, 4, false] })
   })
