@@ -10,6 +10,9 @@
 */
 
 import { randomUUID } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { IgnitorFactory } from '@adonisjs/core/factories'
 import app, { setApp } from '@adonisjs/core/services/app'
 import type { ApplicationService } from '@adonisjs/core/types'
@@ -18,6 +21,7 @@ import testUtils from '@adonisjs/core/services/test_utils'
 import db from '@adonisjs/lucid/services/db'
 import redis from '@adonisjs/redis/services/main'
 import type { ApiRequest } from '@japa/api-client'
+import type { BaseCommand } from '@adonisjs/core/ace'
 import type { Logger } from '@adonisjs/core/logger'
 import type { Cluster, Redis } from 'ioredis'
 import { resolveSettings } from '../src/settings.ts'
@@ -266,4 +270,63 @@ export function near(
     Math.abs(actual - expected) <= Math.max(2, expected * 0.02),
     `${actual} is not near ${expected}`
   )
+}
+
+/**
+ * Runs a command in the app under test with a raw (captured) logger; returns
+ * the exit code and the logged lines
+ */
+export async function runCommand(command: typeof BaseCommand, argv: string[]) {
+  const ace = await app.container.make('ace')
+  ace.ui.switchMode('raw')
+  const instance = await ace.create(command, argv)
+  await instance.exec()
+  const output = instance.ui.logger
+    .getLogs()
+    .map((log) => log.message)
+    .join('\n')
+  return { exitCode: instance.exitCode, output }
+}
+
+/** Every row of each table as JSON text (bytes as hex): equal snapshots, nothing written */
+export async function tablesSnapshot(tables: readonly string[]): Promise<string[]> {
+  const dump = async (table: string) => {
+    const rows = await db.from(table).select('*')
+    return JSON.stringify(
+      rows.map((row) =>
+        Object.fromEntries(
+          Object.entries(row).map(([key, value]) => [
+            key,
+            Buffer.isBuffer(value) ? value.toString('hex') : String(value),
+          ])
+        )
+      )
+    )
+  }
+  return Promise.all(tables.map(dump))
+}
+
+/**
+ * Per test of an import or rebuild group: empty tables, a temporary folder
+ * for the files, and a fresh manager bound as tracking.manager (the
+ * commands use it); all undone after the test
+ */
+export function importState(
+  group: { each: { setup(fn: () => Promise<() => Promise<void>>): void } },
+  dirPrefix: string
+) {
+  const state = { dir: '', tracking: undefined as unknown as ReturnType<typeof buildManager> }
+  group.each.setup(async () => {
+    await truncateTrackingTables()
+    state.dir = await mkdtemp(join(tmpdir(), dirPrefix))
+    state.tracking = buildManager({ timezone: 'UTC' })
+    const original = await app.container.make('tracking.manager')
+    app.container.bindValue('tracking.manager', state.tracking.manager)
+    return async () => {
+      app.container.bindValue('tracking.manager', original)
+      await state.tracking.cleanup()
+      await rm(state.dir, { recursive: true, force: true })
+    }
+  })
+  return state
 }

@@ -5,7 +5,6 @@ import { DateTime } from 'luxon'
 import { Redis } from 'ioredis'
 import app from '@adonisjs/core/services/app'
 import db from '@adonisjs/lucid/services/db'
-import type { BaseCommand } from '@adonisjs/core/ace'
 import FlushPageViews from '../../commands/flush_page_views.ts'
 import TrackingPrune from '../../commands/prune.ts'
 import { getCommand, getMetaData } from '../../commands/main.ts'
@@ -14,7 +13,7 @@ import { RedisStore } from '../../src/stores/redis_store.ts'
 import { TrackingManager } from '../../src/manager.ts'
 import { resolveSettings } from '../../src/settings.ts'
 import type { TrackingBatch } from '../../src/stores/types.ts'
-import { dbName, truncateTrackingTables, useTrackingManager } from '../helpers.ts'
+import { dbName, runCommand, truncateTrackingTables, useTrackingManager } from '../helpers.ts'
 
 const DAY = '2026-04-01'
 const DAY2 = '2026-04-02'
@@ -25,22 +24,6 @@ function batch(days: Record<string, Record<string, number>>): TrackingBatch {
     out.days.set(day, { views: new Map(Object.entries(views)), visitors: new Set() })
   }
   return out
-}
-
-/**
- * Runs a command in the app under test with a raw (captured) logger; returns
- * the exit code and the logged lines
- */
-async function runCommand(command: typeof BaseCommand, argv: string[]) {
-  const ace = await app.container.make('ace')
-  ace.ui.switchMode('raw')
-  const instance = await ace.create(command, argv)
-  await instance.exec()
-  const output = instance.ui.logger
-    .getLogs()
-    .map((log) => log.message)
-    .join('\n')
-  return { exitCode: instance.exitCode, output }
 }
 
 test.group(`flush_page_views command (${dbName})`, (group) => {

@@ -1,10 +1,7 @@
 import { test } from '@japa/runner'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import app from '@adonisjs/core/services/app'
 import db from '@adonisjs/lucid/services/db'
-import type { BaseCommand } from '@adonisjs/core/ace'
 import TrackingImport from '../../commands/import.ts'
 import TrackingRebuild from '../../commands/rebuild.ts'
 import { flushPageViews } from '../../src/flush.ts'
@@ -14,25 +11,13 @@ import { TrackingSelector } from '../../src/selector.ts'
 import { isoDay, TRACKING_TABLES } from '../../src/tables.ts'
 import type { TrackingBatch } from '../../src/stores/types.ts'
 import { insertDimensionRows } from '../dimension_rows.ts'
-import { buildManager, dbName, truncateTrackingTables } from '../helpers.ts'
+import { dbName, importState, runCommand, tablesSnapshot } from '../helpers.ts'
 
 const D1 = '2026-02-01'
 const D2 = '2026-02-02'
 const D3 = '2026-02-03'
 /** "now" of the selectors: the day after D3, so a 4-day range is D1..D4 */
 const NOW = Date.parse('2026-02-04T12:00:00Z')
-
-async function runCommand(command: typeof BaseCommand, argv: string[]) {
-  const ace = await app.container.make('ace')
-  ace.ui.switchMode('raw')
-  const instance = await ace.create(command, argv)
-  await instance.exec()
-  const output = instance.ui.logger
-    .getLogs()
-    .map((log) => log.message)
-    .join('\n')
-  return { exitCode: instance.exitCode, output }
-}
 
 /** path|day -> views of tracking_page_views */
 async function pageRows(): Promise<Record<string, number>> {
@@ -56,27 +41,6 @@ async function dayRows(): Promise<Record<string, [number, number, boolean]>> {
   return out
 }
 
-async function tableSnapshot() {
-  const dump = async (table: string) => {
-    const rows = await db.from(table).select('*')
-    return JSON.stringify(
-      rows.map((row) =>
-        Object.fromEntries(
-          Object.entries(row).map(([key, value]) => [
-            key,
-            Buffer.isBuffer(value) ? value.toString('hex') : String(value),
-          ])
-        )
-      )
-    )
-  }
-  return [
-    await dump(TRACKING_TABLES.pageViews),
-    await dump(TRACKING_TABLES.dailyStats),
-    await dump(TRACKING_TABLES.imports),
-  ]
-}
-
 function batch(
   days: Record<string, Record<string, number>>,
   visitors: Record<string, string[]> = {}
@@ -88,25 +52,8 @@ function batch(
   return out
 }
 
-function setup(group: { each: { setup(fn: () => Promise<() => Promise<void>>): void } }) {
-  const state = { dir: '', tracking: undefined as unknown as ReturnType<typeof buildManager> }
-  group.each.setup(async () => {
-    await truncateTrackingTables()
-    state.dir = await mkdtemp(join(tmpdir(), 'tracking-import-'))
-    state.tracking = buildManager({ timezone: 'UTC' })
-    const original = await app.container.make('tracking.manager')
-    app.container.bindValue('tracking.manager', state.tracking.manager)
-    return async () => {
-      app.container.bindValue('tracking.manager', original)
-      await state.tracking.cleanup()
-      await rm(state.dir, { recursive: true, force: true })
-    }
-  })
-  return state
-}
-
 test.group(`tracking:rebuild (${dbName})`, (group) => {
-  const state = setup(group)
+  const state = importState(group, 'tracking-import-')
 
   test('rows inserted straight into tracking_page_views count in totals, chart and top pages', async ({
     assert,
@@ -139,10 +86,21 @@ test.group(`tracking:rebuild (${dbName})`, (group) => {
     assert.equal(context.trackingTrackedPages.value, 2)
 
     /* once only: a second run changes nothing, not even updated_at */
-    const snapshot = await tableSnapshot()
+    const snapshot = await tablesSnapshot([
+      TRACKING_TABLES.pageViews,
+      TRACKING_TABLES.dailyStats,
+      TRACKING_TABLES.imports,
+    ])
     const second = await runCommand(TrackingRebuild, [])
     assert.include(second.output, '[tracking] rebuilt 0 of 2 days')
-    assert.deepEqual(await tableSnapshot(), snapshot)
+    assert.deepEqual(
+      await tablesSnapshot([
+        TRACKING_TABLES.pageViews,
+        TRACKING_TABLES.dailyStats,
+        TRACKING_TABLES.imports,
+      ]),
+      snapshot
+    )
   })
 
   test('keeps the visitors of days the flush wrote, corrects their views, honours --from/--to', async ({
@@ -244,7 +202,7 @@ function moduleCsv(rows: Array<[string, string, number | string]>) {
 }
 
 test.group(`tracking:import (${dbName})`, (group) => {
-  const state = setup(group)
+  const state = importState(group, 'tracking-import-')
 
   test('page-views CSV: exact rows, a second import adds nothing, --dry-run writes nothing', async ({
     assert,
@@ -281,11 +239,22 @@ test.group(`tracking:import (${dbName})`, (group) => {
       perDay
     )
 
-    const snapshot = await tableSnapshot()
+    const snapshot = await tablesSnapshot([
+      TRACKING_TABLES.pageViews,
+      TRACKING_TABLES.dailyStats,
+      TRACKING_TABLES.imports,
+    ])
     const second = await runCommand(TrackingImport, ['page-views', file])
     assert.equal(second.exitCode, 0, second.output)
     assert.include(second.output, 'nothing to import')
-    assert.deepEqual(await tableSnapshot(), snapshot)
+    assert.deepEqual(
+      await tablesSnapshot([
+        TRACKING_TABLES.pageViews,
+        TRACKING_TABLES.dailyStats,
+        TRACKING_TABLES.imports,
+      ]),
+      snapshot
+    )
   })
 
   test('bad rows are reported with their line and skipped, the rest imported', async ({

@@ -1,8 +1,6 @@
 import { test } from '@japa/runner'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import app from '@adonisjs/core/services/app'
 import db from '@adonisjs/lucid/services/db'
 import TrackingImport from '../../commands/import.ts'
 import { runImport } from '../../src/import/importer.ts'
@@ -10,7 +8,15 @@ import { readPlausibleExport } from '../../src/import/sources.ts'
 import { TrackingSelector } from '../../src/selector.ts'
 import { isoDay, TRACKING_TABLES } from '../../src/tables.ts'
 import { insertDimensionRows } from '../dimension_rows.ts'
-import { buildManager, dbName, truncateTrackingTables } from '../helpers.ts'
+import { dbName, importState, runCommand, tablesSnapshot } from '../helpers.ts'
+
+/** The tables an import writes */
+const ALL_TABLES = [
+  TRACKING_TABLES.pageViews,
+  TRACKING_TABLES.dailyStats,
+  TRACKING_TABLES.dimensionStats,
+  TRACKING_TABLES.imports,
+]
 
 const D1 = '2026-02-01'
 const D2 = '2026-02-02'
@@ -108,18 +114,6 @@ const EXPECTED: Record<string, [number, number, boolean]> = {
   [`${D1} country FR`]: [2, 1, false],
 }
 
-async function runCommand(argv: string[]) {
-  const ace = await app.container.make('ace')
-  ace.ui.switchMode('raw')
-  const instance = await ace.create(TrackingImport, argv)
-  await instance.exec()
-  const output = instance.ui.logger
-    .getLogs()
-    .map((log) => log.message)
-    .join('\n')
-  return { exitCode: instance.exitCode, output }
-}
-
 /** `day dimension value` -> [views, unique visitors, has a visitor sketch] */
 async function dimensionRows(): Promise<Record<string, [number, number, boolean]>> {
   const rows = await db.from(TRACKING_TABLES.dimensionStats).select('*')
@@ -134,30 +128,6 @@ async function dimensionRows(): Promise<Record<string, [number, number, boolean]
   return out
 }
 
-async function snapshot() {
-  const dump = async (table: string) => {
-    const rows = await db.from(table).select('*')
-    return JSON.stringify(
-      rows.map((row) =>
-        Object.fromEntries(
-          Object.entries(row).map(([key, value]) => [
-            key,
-            Buffer.isBuffer(value) ? value.toString('hex') : String(value),
-          ])
-        )
-      )
-    )
-  }
-  return Promise.all(
-    [
-      TRACKING_TABLES.pageViews,
-      TRACKING_TABLES.dailyStats,
-      TRACKING_TABLES.dimensionStats,
-      TRACKING_TABLES.imports,
-    ].map(dump)
-  )
-}
-
 /** Writes the export's files (or some of them) into a new directory */
 async function writeExport(root: string, names: string[] = Object.keys(FILES)) {
   const dir = join(root, `export-${names.length}`)
@@ -167,32 +137,20 @@ async function writeExport(root: string, names: string[] = Object.keys(FILES)) {
 }
 
 test.group(`tracking:import plausible: dimension files (${dbName})`, (group) => {
-  const state = { dir: '', tracking: undefined as unknown as ReturnType<typeof buildManager> }
-  group.each.setup(async () => {
-    await truncateTrackingTables()
-    state.dir = await mkdtemp(join(tmpdir(), 'tracking-import-dimensions-'))
-    state.tracking = buildManager({ timezone: 'UTC' })
-    const original = await app.container.make('tracking.manager')
-    app.container.bindValue('tracking.manager', state.tracking.manager)
-    return async () => {
-      app.container.bindValue('tracking.manager', original)
-      await state.tracking.cleanup()
-      await rm(state.dir, { recursive: true, force: true })
-    }
-  })
+  const state = importState(group, 'tracking-import-dimensions-')
 
   test('sources, browsers, OS, devices and locations land in the breakdowns, once', async ({
     assert,
   }) => {
     const dir = await writeExport(state.dir)
 
-    const dry = await runCommand(['plausible', dir, '--dry-run'])
+    const dry = await runCommand(TrackingImport, ['plausible', dir, '--dry-run'])
     assert.equal(dry.exitCode, 0, dry.output)
     assert.include(dry.output, 'dry run: would import 2 rows (32 views over 2 days)')
     assert.include(dry.output, 'and 35 dimension rows (5 files)')
     assert.deepEqual(await dimensionRows(), {})
 
-    const first = await runCommand(['plausible', dir])
+    const first = await runCommand(TrackingImport, ['plausible', dir])
     assert.equal(first.exitCode, 0, first.output)
     assert.include(
       first.output,
@@ -253,30 +211,30 @@ test.group(`tracking:import plausible: dimension files (${dbName})`, (group) => 
     const csv = await selector.breakdowns(['country'], { from: D1, to: D2 })
     assert.equal(csv.get('country')!.total, 12)
 
-    const before = await snapshot()
-    const second = await runCommand(['plausible', dir])
+    const before = await tablesSnapshot(ALL_TABLES)
+    const second = await runCommand(TrackingImport, ['plausible', dir])
     assert.equal(second.exitCode, 0, second.output)
     assert.include(second.output, 'nothing to import')
-    assert.deepEqual(await snapshot(), before)
+    assert.deepEqual(await tablesSnapshot(ALL_TABLES), before)
 
     /* the same file in another export directory is the same import */
     const alone = await writeExport(state.dir, ['imported_devices'])
-    const third = await runCommand(['plausible', alone])
+    const third = await runCommand(TrackingImport, ['plausible', alone])
     assert.include(third.output, 'nothing to import')
-    assert.deepEqual(await snapshot(), before)
+    assert.deepEqual(await tablesSnapshot(ALL_TABLES), before)
   })
 
   test('an export imported before its dimension files were read adds only them', async ({
     assert,
   }) => {
     const dir = await writeExport(state.dir, ['imported_pages'])
-    const pages = await runCommand(['plausible', dir])
+    const pages = await runCommand(TrackingImport, ['plausible', dir])
     assert.include(pages.output, 'imported 2 rows (32 views over 2 days) from')
     for (const name of Object.keys(FILES)) {
       if (name !== 'imported_pages')
         await writeFile(join(dir, `${name}_${SUFFIX}`), FILES[name].join('\n'))
     }
-    const again = await runCommand(['plausible', dir])
+    const again = await runCommand(TrackingImport, ['plausible', dir])
     assert.equal(again.exitCode, 0, again.output)
     assert.include(again.output, 'imported 35 dimension rows (5 files) from')
     assert.include(again.output, '1 of 1 chunks were imported by an earlier run')
@@ -344,7 +302,7 @@ test.group(`tracking:import plausible: dimension files (${dbName})`, (group) => 
       join(dir, `imported_devices_${SUFFIX}`),
       'date,visitors,pageviews\n2026-02-01,1,1\n'
     )
-    const { exitCode, output } = await runCommand(['plausible', dir])
+    const { exitCode, output } = await runCommand(TrackingImport, ['plausible', dir])
     assert.equal(exitCode, 1)
     assert.include(output, 'the header (line 1) has no "device" column')
     assert.deepEqual(await dimensionRows(), {})
