@@ -141,6 +141,7 @@ export async function fleet(report: Report, variant: 'redis' | 'cluster', option
 
     await sleep(Math.max(0, seconds * 1000 - (performance.now() - started)))
     for (const load of loads) await load.stop()
+    const ranSeconds = (performance.now() - started) / 1000
     const samples = loads.flatMap((load) => load.samples)
     const ok = answered(samples)
     const failed = samples.length - ok
@@ -175,7 +176,7 @@ export async function fleet(report: Report, variant: 'redis' | 'cluster', option
     report.figure(
       S,
       'traffic',
-      `${formatNumber(samples.length)} requests at ${formatNumber(options.rate)}/s over ${formatNumber(seconds)} s: ${formatNumber(ok)} answered 200, ${formatNumber(failed)} not (cut by the SIGKILL or sent while it restarted); ${formatNumber(options.visitors)} anonymous visitors, a logged-in user on 1 in 10, referrers on 1 in 3, UTM tags on 1 in 20`
+      `${formatNumber(samples.length)} requests at ${formatNumber(options.rate)}/s over ${formatNumber(ranSeconds)} s: ${formatNumber(ok)} answered 200, ${formatNumber(failed)} not (cut by the SIGKILL or sent while it restarted); ${formatNumber(options.visitors)} anonymous visitors, a logged-in user on 1 in 10, referrers on 1 in 3, UTM tags on 1 in 20`
     )
     report.figure(
       S,
