@@ -69,6 +69,7 @@ export async function benchCapacity(options: {
     bufferMs: 60_000,
     bufferMaxEntries: 10_000_000,
     countryHeader: 'CF-IPCountry',
+    ...(process.env.CAPACITY_DIMENSIONS === 'off' ? { dimensions: false } : {}),
   })
   const store = new RedisStore({ client: () => redis, keyPrefix, ttlSeconds: 3600 })
   const manager = new TrackingManager(settings, store)

@@ -166,13 +166,11 @@ export class MemoryStore implements TrackingStore {
         }
       }
       if (counts.visitors.size > 0) {
-        let entry = this.#visitors.get(day)
-        if (!entry) {
-          entry = { sketch: RedisHll.empty(), expiresAt }
-          this.#visitors.set(day, entry)
-        }
-        entry.expiresAt = expiresAt
-        entry.sketch.addAll(counts.visitors)
+        const entry = this.#visitors.get(day)
+        this.#visitors.set(day, {
+          sketch: RedisHll.addBatch(entry?.sketch, counts.visitors),
+          expiresAt,
+        })
       }
       if (counts.dimensions && counts.dimensions.size > 0) {
         for (const [key, count] of counts.dimensions) {
@@ -188,17 +186,13 @@ export class MemoryStore implements TrackingStore {
           const value = this.#admitValue(day, dimension, raw, expiresAt)
           live.views.set(value, (live.views.get(value) ?? 0) + count.views)
           if (count.visitors.size === 0) continue
-          let sketch = live.visitors.get(value)
-          if (!sketch) live.visitors.set(value, (sketch = RedisHll.empty()))
-          sketch.addAll(count.visitors)
+          live.visitors.set(value, RedisHll.addBatch(live.visitors.get(value), count.visitors))
         }
       }
     }
     for (const [minute, visitors] of batch.minutes) {
       if (visitors.size === 0) continue
-      let sketch = this.#minutes.get(minute)
-      if (!sketch) this.#minutes.set(minute, (sketch = RedisHll.empty()))
-      sketch.addAll(visitors)
+      this.#minutes.set(minute, RedisHll.addBatch(this.#minutes.get(minute), visitors))
     }
   }
 

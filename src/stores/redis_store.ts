@@ -7,6 +7,7 @@ import {
   parseDimensionKey,
 } from './batch.ts'
 import { TrackingKeys } from './keys.ts'
+import { DENSE_AT, DENSE_BYTES } from './redis_hll.ts'
 import {
   DEFAULT_MAX_VALUES_PER_DIMENSION,
   DIMENSIONS,
@@ -47,13 +48,30 @@ const DAILY_SCAN_COUNT = 5000
  * n visitors, visitors.
  */
 const WRITE_BATCH = `
+local DENSE_AT = ${DENSE_AT}
+local DENSE_BYTES = ${DENSE_BYTES}
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
 local ttl = tonumber(ARGV[2])
 local cap = tonumber(ARGV[4])
 local other = ARGV[5]
 local value_cap = tonumber(ARGV[6])
 local other_value = ARGV[7]
+local dense_empty = nil
 local function pfadd(key, first, last)
+  local length = redis.call('STRLEN', key)
+  if length < 12304 and (last - first + 1 >= DENSE_AT or length >= DENSE_BYTES) then
+    if dense_empty == nil then
+      dense_empty = 'HYLL' .. string.rep('\\0', 12) .. string.rep('\\0', 12288)
+    end
+    if length == 0 then
+      redis.call('SET', key, dense_empty)
+    else
+      local scratch = KEYS[1] .. ':dense'
+      redis.call('SET', scratch, dense_empty)
+      redis.call('PFMERGE', key, scratch)
+      redis.call('DEL', scratch)
+    end
+  end
   for i = first, last, 1000 do
     redis.call('PFADD', key, unpack(ARGV, i, math.min(i + 999, last)))
   end

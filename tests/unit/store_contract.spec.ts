@@ -14,7 +14,7 @@ import db from '@adonisjs/lucid/services/db'
 import { flushPageViews } from '../../src/flush.ts'
 import { TrackingSelector } from '../../src/selector.ts'
 import { MemoryStore } from '../../src/stores/memory_store.ts'
-import { RedisHll } from '../../src/stores/redis_hll.ts'
+import { DENSE_AT, RedisHll } from '../../src/stores/redis_hll.ts'
 import { RedisStore } from '../../src/stores/redis_store.ts'
 import type { TrackingBatch, TrackingStore } from '../../src/stores/types.ts'
 import type { TrackingStoreName } from '../../src/types.ts'
@@ -310,6 +310,36 @@ test.group('Store contract | both stores, the same traffic', (group) => {
       await memory.getUniqueCount([DAY, DAY2, DAY3]),
       await redis.getUniqueCount([DAY, DAY2, DAY3])
     )
+  })
+
+  test('a batch of DENSE_AT visitors or more makes the sketch dense first, the same way in both', async ({
+    assert,
+    cleanup,
+  }) => {
+    const [redis, memory] = STORES.map((kind) => storeOf(kind, cleanup))
+    const batches = [
+      /* sparse: under DENSE_AT */
+      batch({ [DAY]: { '/': 1 } }, { [DAY]: ids(0, DENSE_AT - 1), [DAY2]: ['a'] }),
+      /* an existing sparse sketch made dense; a new one created dense */
+      batch({ [DAY]: { '/': 1 } }, { [DAY]: ids(100, 100 + DENSE_AT), [DAY3]: ids(0, 500) }),
+      /* dense stays dense; a small batch into a sparse sketch keeps it sparse */
+      batch({ [DAY]: { '/': 1 } }, { [DAY]: ids(0, 3), [DAY2]: ids(0, 5) }),
+    ]
+    for (const store of [redis, memory]) for (const one of batches) await store.write(one)
+    const dense = (sketch: Buffer | null) => sketch !== null && sketch[4] === 0
+    for (const [day, expectDense] of [
+      [DAY, true],
+      [DAY2, false],
+      [DAY3, true],
+    ] as const) {
+      const [a, b] = await Promise.all(
+        [redis, memory].map((store) => store.mergeSketch(day, null, 0))
+      )
+      assert.deepEqual(b.sketch, a.sketch, day)
+      assert.equal(dense(a.sketch), expectDense, day)
+    }
+    near(assert, await redis.getUniqueCount(DAY), 2 * DENSE_AT - 1)
+    near(assert, await redis.getUniqueCount(DAY3), 500)
   })
 
   /*
