@@ -358,9 +358,10 @@ export class RedisStore implements TrackingStore {
    * Keys of dimensions: per day and dimension a views hash, a values set and
    * at most maxValuesPerDimension + 1 HyperLogLogs (OTHER_VALUE included), so
    * at most 14 x 1,001 visitor sketches a day with the default cap. A sketch
-   * is sparse (at most 3,000 bytes, hll-sparse-max-bytes) until it holds
-   * some hundreds of visitors, then 12 KB: the worst case, every value of
-   * every dimension with thousands of visitors since the last flush, is
+   * is sparse (under DENSE_BYTES, about 150 visitors) until it grows past
+   * that or one batch brings DENSE_AT visitors, then 12 KB (see DENSE_AT:
+   * sparse adds are slow): the worst case, every value of every dimension
+   * with more than ~150 visitors since the last flush, is
    * 14 x 1,001 x 12 KB = 172 MB a day; a realistic day (a few dozen values
    * per dimension with many visitors, a long tail with few) stays within a
    * few MB. Flushes delete the sketches they took aside.
