@@ -12,6 +12,7 @@ import { middleware } from '#start/kernel'
 
 const PagesController = () => import('#demo/controllers/pages_controller')
 const SessionController = () => import('#demo/controllers/session_controller')
+const SignupController = () => import('#demo/controllers/signup_controller')
 
 router.get('/', [PagesController, 'home']).as('home')
 router.get('/about', [PagesController, 'about']).as('about')
@@ -26,5 +27,8 @@ router.get('/login', [SessionController, 'create']).as('login')
 router.post('/login', [SessionController, 'store'])
 router.post('/logout', [SessionController, 'destroy']).as('logout')
 router.get('/logout', [SessionController, 'destroy'])
+
+/* records a `signup` event with the posted plan (tracking.event from server code) */
+router.post('/signup', [SignupController, 'store']).as('signup')
 
 router.get('/account', [PagesController, 'account']).as('account').use(middleware.auth())

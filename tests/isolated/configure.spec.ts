@@ -490,6 +490,28 @@ test.group('configure', (group) => {
     assert.equal(await read(root, 'config/tracking.ts'), '// configured by the earlier version\n')
   })
 
+  test('upgrade: an app configured before the events gets only the migration that widens dimension values', async ({
+    assert,
+  }) => {
+    const root = await makeApp()
+    await configure(root, ['--store=redis'])
+    const published = await migrationFiles(root)
+    const widen = published.find((file) =>
+      file.endsWith('_widen_tracking_dimension_stats_values.ts')
+    )!
+    await rm(join(root, 'database/migrations', widen))
+    const before = await migrationFiles(root)
+
+    const { exitCode, logs } = await configure(root, [])
+    assert.equal(exitCode ?? 0, 0, logs.join('\n'))
+    const added = (await migrationFiles(root)).filter((file) => !before.includes(file))
+    assert.lengthOf(added, 1)
+    assert.match(added[0], /^\d+_widen_tracking_dimension_stats_values\.ts$/)
+    assert.isAbove(Number.parseInt(added[0]), Math.max(...before.map((f) => Number.parseInt(f))))
+    const source = await read(root, `database/migrations/${added[0]}`)
+    assert.include(source, 'varchar(400)')
+  })
+
   test('without @adonisjs/redis: warns with the command to run and uses the memory store', async ({
     assert,
   }) => {
