@@ -14,6 +14,6 @@ export default class SignupController {
     const plan = ctx.request.input('plan', 'free')
     const tracking = await ctx.containerResolver.make('tracking.manager')
     tracking.event(ctx, 'signup', { plan })
-    return ctx.response.created({ signedUp: true })
+    return ctx.view.render('pages/signed_up', { plan: typeof plan === 'string' ? plan : 'free' })
   }
 }

@@ -492,7 +492,8 @@ export class AnalyticsController {
     if (filter) rangeParams.filter = filterText(filter)
     /* the event shown in the Events panel is kept like a panel's tab */
     const event = selectedEvent(qs)
-    const tabs = { ...selectedTabs(qs), ...event }
+    const panelTabs = selectedTabs(qs)
+    const tabs = { ...panelTabs, ...event }
     const panels = context
       ? analyticsPanels(context, {
           url: (params) => url(base, { ...range, ...listParams, ...params }),
@@ -502,7 +503,7 @@ export class AnalyticsController {
       : []
     const events = context
       ? eventPanels(context, {
-          url: (params) => url(base, { ...rangeParams, ...listParams, ...tabs, ...params }),
+          url: (params) => url(base, { ...rangeParams, ...listParams, ...panelTabs, ...params }),
           selected: event,
         })
       : null
