@@ -42,6 +42,12 @@ export function compileGoalPath(pattern: string): RegExp {
 export class PathGoals {
   readonly #goals: ReadonlyArray<{ key: string; matcher: RegExp }>
   #byPath = new BoundedCache<readonly string[]>(PATH_CACHE_SIZE)
+  /**
+   * One array per set of goals reached: every path of `/docs/*` gets the
+   * same one, so the combined lists below are shared by all of them (a new
+   * array per path would make a new list, and a new buffer entry, per path)
+   */
+  #sets = new Map<string, readonly string[]>()
   /** view key list -> goal keys -> the view's list with the goal keys (frozen, shared) */
   #combined = new WeakMap<readonly string[], Map<readonly string[], readonly string[]>>()
 
@@ -59,7 +65,15 @@ export class PathGoals {
     if (known !== undefined) return known
     const keys: string[] = []
     for (const goal of this.#goals) if (goal.matcher.test(path)) keys.push(goal.key)
-    return this.#byPath.set(path, keys.length === 0 ? NO_KEYS : Object.freeze(keys))
+    if (keys.length === 0) return this.#byPath.set(path, NO_KEYS)
+    const id = keys.join('\n')
+    let set = this.#sets.get(id)
+    if (set === undefined) {
+      /* at most as many sets as paths remembered */
+      if (this.#sets.size >= PATH_CACHE_SIZE) this.#sets.clear()
+      this.#sets.set(id, (set = Object.freeze(keys)))
+    }
+    return this.#byPath.set(path, set)
   }
 
   /**

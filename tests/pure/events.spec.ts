@@ -224,6 +224,33 @@ test.group('Goal paths', () => {
   })
 })
 
+test.group('Goal paths | through the recorder', () => {
+  test('every path under a wildcard shares one key list: one buffer entry, not one per path', async ({
+    assert,
+  }) => {
+    const { manager, store } = trackingWith({
+      bufferMs: 60_000,
+      goals: [
+        { name: 'Docs', path: '/docs/*' },
+        { name: 'Pricing', path: '/pricing' },
+      ],
+    })
+    for (let i = 0; i < 500; i++) {
+      assert.isTrue(
+        manager.recorder.record(
+          fakeCtx({ user: 1, url: `/docs/page-${i}`, method: 'GET', status: 200 })
+        )
+      )
+    }
+    /* 500 paths, the day's visitor, the minute's visitor, one list and one (visitor, list) */
+    assert.equal(manager.buffer.size, 504)
+    manager.recorder.record(fakeCtx({ user: 1, url: '/pricing', method: 'GET', status: 200 }))
+    await manager.drain()
+    assert.deepEqual(await counts(store, 'goal'), { '/docs/*': 500, '/pricing': 1 })
+    await manager.shutdown()
+  })
+})
+
 test.group('tracking.recordEvent()', () => {
   test('counts the event, its props (numbers and booleans as text) and its page', async ({
     assert,
