@@ -504,7 +504,8 @@ test.group('configure', (group) => {
 
     const { exitCode, logs } = await configure(root, [])
     assert.equal(exitCode ?? 0, 0, logs.join('\n'))
-    const added = (await migrationFiles(root)).filter((file) => !before.includes(file))
+    const after = await migrationFiles(root)
+    const added = after.filter((file) => !before.includes(file))
     assert.lengthOf(added, 1)
     assert.match(added[0], /^\d+_widen_tracking_dimension_stats_values\.ts$/)
     assert.isAbove(Number.parseInt(added[0]), Math.max(...before.map((f) => Number.parseInt(f))))
