@@ -26,7 +26,7 @@ import {
   MAX_PROP_LENGTH,
   OTHER_VALUE,
 } from '../../src/dimensions/names.ts'
-import { buildManager, truncateTrackingTables, type TestTracking } from '../helpers.ts'
+import { buildManager, dbName, truncateTrackingTables, type TestTracking } from '../helpers.ts'
 
 const DAY = '2026-06-10'
 const PREVIOUS_DAY = '2026-06-09'
@@ -305,3 +305,57 @@ for (const store of ['redis', 'memory'] as const satisfies TrackingStoreName[]) 
     })
   })
 }
+
+test.group('Events and goals | before the upgrade migration', (group) => {
+  let tracking: TestTracking
+  const narrow = {
+    pg: [
+      'ALTER TABLE tracking_dimension_stats ALTER COLUMN value TYPE varchar(100) COLLATE "C"',
+      'ALTER TABLE tracking_dimension_stats ALTER COLUMN value TYPE varchar(400) COLLATE "C"',
+    ],
+    mysql: [
+      'ALTER TABLE tracking_dimension_stats MODIFY value varchar(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL',
+      'ALTER TABLE tracking_dimension_stats MODIFY value varchar(400) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL',
+    ],
+  }[dbName as 'pg' | 'mysql']
+  group.each.setup(async () => {
+    await truncateTrackingTables()
+    tracking = buildManager({ timezone: 'UTC', store: 'memory' }, { now: () => NOW })
+    return () => tracking.cleanup()
+  })
+
+  test('a column of 100 characters: long event values are cut, counts kept, one warning', async ({
+    assert: a,
+    cleanup,
+  }) => {
+    const warnings: Error[] = []
+    const listen = (warning: Error) => warnings.push(warning)
+    process.on('warning', listen)
+    cleanup(() => {
+      process.off('warning', listen)
+    })
+    await db.rawQuery(narrow![0])
+    cleanup(async () => {
+      await db.rawQuery(narrow![1])
+    })
+    const { manager } = tracking
+    const name = 'e'.repeat(MAX_EVENT_NAME_LENGTH)
+    manager.recordEvent({ name, visitor: 'u1', props: { plan: 'pro' } })
+    manager.recordEvent({ name: 'signup', visitor: 'u1', props: { plan: 'pro' } })
+    await manager.drain()
+    await flushPageViews(manager, db)
+    const rows = await db
+      .from(TRACKING_TABLES.dimensionStats)
+      .where('dimension', 'event')
+      .select('value', 'views')
+    a.sameDeepMembers(
+      rows.map((row) => [row.value, Number(row.views)]),
+      [
+        ['e'.repeat(100), 1],
+        ['signup', 1],
+      ]
+    )
+    await new Promise((resolve) => setImmediate(resolve))
+    a.isTrue(warnings.some((warning) => String(warning.message).includes('migration:run')))
+  }).skip(dbName === 'sqlite', 'SQLite enforces no length: nothing is cut there')
+})
