@@ -5,6 +5,7 @@ export { defineConfig } from './src/define_config.ts'
 export { resolveSettings, DEFAULT_SKIP_PREFIXES } from './src/settings.ts'
 export { TrackingManager } from './src/manager.ts'
 export { TrackingRecorder } from './src/recorder.ts'
+export { EventRecorder, type TrackingEventInput, type TrackingEventProps } from './src/events.ts'
 export { WriteBuffer } from './src/write_buffer.ts'
 export { RedisStore } from './src/stores/redis_store.ts'
 export { MemoryStore } from './src/stores/memory_store.ts'
@@ -13,9 +14,11 @@ export { OTHER_PATH } from './src/stores/batch.ts'
 export {
   DIMENSIONS,
   DIMENSION_GROUPS,
+  EVENT_DIMENSIONS,
   OTHER_VALUE,
   type DimensionName,
   type DimensionGroup,
+  type EventDimensionName,
 } from './src/dimensions/names.ts'
 export { TrackingSelector } from './src/selector.ts'
 export { registerTrackingReadBindings } from './src/bindings.ts'

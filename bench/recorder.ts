@@ -5,6 +5,9 @@
  * the recording path is measured; and the dimensions mix: every dimension on
  * (countries from CF-IPCountry), anonymous views from 240 distinct user
  * agents, 50 referrers (and direct views), UTM tags on 10 % of the requests.
+ * Then the events (#16): authenticated page views with three path goals
+ * configured (a third of the paths reach one), and `tracking.event(ctx,
+ * 'signup', { plan })` for 50 users and 3 plans.
  */
 import { resolveSettings } from '../src/settings.ts'
 import { MemoryStore } from '../src/stores/memory_store.ts'
@@ -118,6 +121,18 @@ function measure(manager: TrackingManager, contexts: any[], calls: number): numb
   return calls / seconds
 }
 
+const PLANS = [{ plan: 'free' }, { plan: 'pro' }, { plan: 'team' }]
+
+/** tracking.event(ctx, 'signup', { plan }) calls per second (props objects built per call, as an app does) */
+function measureEvents(manager: TrackingManager, contexts: any[], calls: number): number {
+  const start = process.hrtime.bigint()
+  for (let i = 0; i < calls; i++) {
+    manager.event(contexts[i % contexts.length], 'signup', { plan: PLANS[i % 3].plan })
+  }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9
+  return calls / seconds
+}
+
 export async function benchRecorder(options: { calls?: number; rounds?: number } = {}) {
   const calls = options.calls ?? 2_000_000
   const rounds = options.rounds ?? 5
@@ -147,25 +162,55 @@ export async function benchRecorder(options: { calls?: number; rounds?: number }
     }),
     new MemoryStore({ ttlSeconds: 3600 })
   )
-  const managers: Record<string, TrackingManager> = { 'dimensions mix': mixManager }
+  const goalsManager = new TrackingManager(
+    resolveSettings({
+      bufferMs: 60_000,
+      bufferMaxEntries: 1_000_000,
+      goals: [
+        { name: 'Signup', event: 'signup' },
+        { name: 'Pricing', path: '/pricing' },
+        { name: 'Docs', path: '/docs/*' },
+        { name: 'Post 7', path: '/posts/7' },
+      ],
+    }),
+    new MemoryStore({ ttlSeconds: 3600 })
+  )
+  const managers: Record<string, TrackingManager> = {
+    'dimensions mix': mixManager,
+    'authenticated, 3 path goals': goalsManager,
+    'event()': goalsManager,
+  }
   ;(cases as Record<string, any[]>)['dimensions mix'] = mixContexts()
+  ;(cases as Record<string, any[]>)['authenticated, 3 path goals'] = Array.from(
+    { length: 200 },
+    (_, i) =>
+      ctxFor(i % 3 === 0 ? '/pricing' : i % 3 === 1 ? `/docs/page-${i}` : `/posts/${i}`, {
+        userId: (i % 50) + 1,
+      })
+  )
+  ;(cases as Record<string, any[]>)['event()'] = Array.from({ length: 200 }, (_, i) =>
+    ctxFor('/signup', { userId: (i % 50) + 1 })
+  )
   const results: Record<string, number> = {}
   for (const [name, contexts] of Object.entries(cases)) {
     const target = managers[name] ?? manager
-    measure(target, contexts, Math.min(calls, 200_000))
+    const run = name === 'event()' ? measureEvents : measure
+    run(target, contexts, Math.min(calls, 200_000))
     const samples: number[] = []
-    for (let round = 0; round < rounds; round++) samples.push(measure(target, contexts, calls))
+    for (let round = 0; round < rounds; round++) samples.push(run(target, contexts, calls))
     samples.sort((a, b) => a - b)
     results[name] = samples[Math.floor(samples.length / 2)]
   }
   await manager.shutdown()
   await mixManager.shutdown()
+  await goalsManager.shutdown()
   return results
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const results = await benchRecorder({ calls: Number(process.env.CALLS ?? 2_000_000) })
   for (const [name, perSecond] of Object.entries(results)) {
-    console.log(`P3 record() ${name}: ${Math.round(perSecond).toLocaleString('en-US')} calls/s`)
+    const call = name === 'event()' ? name : `record() ${name}`
+    console.log(`P3 ${call}: ${Math.round(perSecond).toLocaleString('en-US')} calls/s`)
   }
 }

@@ -41,6 +41,7 @@ import { hardening } from './lib/e2e_hardening.ts'
 import { dimensionsFromOutside } from './lib/e2e_dimensions.ts'
 import { statsApiFromOutside } from './lib/e2e_api.ts'
 import { importFromOutside } from './lib/e2e_import.ts'
+import { eventsFromOutside } from './lib/e2e_events.ts'
 import { freePort } from '../tests/redis_server.ts'
 
 const KEEP = process.argv.includes('--keep')
@@ -382,6 +383,7 @@ async function main() {
     'create_tracking_flushes_table.ts',
     'create_tracking_dimension_stats_table.ts',
     'create_tracking_imports_table.ts',
+    'widen_tracking_dimension_stats_values.ts',
   ]
   if (JSON.stringify(names) !== JSON.stringify(wanted))
     fail(`database/migrations holds ${migrations.join(', ')}`)
@@ -614,6 +616,7 @@ async function main() {
   await dimensionsFromOutside(appDir, helpers)
   await statsApiFromOutside(appDir, helpers)
   await importFromOutside(appDir, helpers)
+  await eventsFromOutside(appDir, helpers)
 }
 
 try {

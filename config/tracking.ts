@@ -29,6 +29,12 @@ const trackingConfig = defineConfig({
     .map((token) => token.trim())
     .filter(Boolean),
 
+  /* the demo's goals: its sign-up form posts a `signup` event (demo/controllers/signup_controller.ts) */
+  goals: [
+    { name: 'Signup', event: 'signup' },
+    { name: 'Pricing', path: '/pricing' },
+  ],
+
   /* staff users may open the analytics page (/cabinet/tracking) */
   authorize: (ctx) => Boolean((ctx.auth?.user as { isStaff?: boolean } | undefined)?.isStaff),
 })

@@ -4,6 +4,7 @@ import type { QueryClientContract, TransactionClientContract } from '@adonisjs/l
 import debug from './debug.ts'
 import { resolveDaySelection } from './ranges.ts'
 import { storedDimensionValue } from './stores/batch.ts'
+import { MAX_EVENT_VALUE_LENGTH, MAX_VALUE_LENGTH, maxValueLength } from './dimensions/names.ts'
 import { PathSketch } from './stores/path_sketch.ts'
 import { RedisHll } from './stores/redis_hll.ts'
 import type { StoreFlusher, TakenDimension, TakenFlush, TrackingStore } from './stores/types.ts'
@@ -248,10 +249,17 @@ interface DimensionRow {
  * apart that SQL would take for one are summed, their sketches unioned (a
  * row inserted twice in one statement is an error on PostgreSQL)
  */
-function dimensionRows(chunk: TakenDimension[], flushId: string): Map<string, DimensionRow> {
+function dimensionRows(
+  chunk: TakenDimension[],
+  flushId: string,
+  width: number
+): Map<string, DimensionRow> {
   const rows = new Map<string, DimensionRow>()
   for (const taken of chunk) {
-    const value = storedDimensionValue(taken.value)
+    const value = storedDimensionValue(
+      taken.value,
+      Math.min(width, maxValueLength(taken.dimension))
+    )
     const views = Number(taken.views)
     if (value === null || !Number.isFinite(views)) continue
     let sketch = taken.sketch ? RedisHll.fromBuffer(taken.sketch) : null
@@ -373,6 +381,36 @@ async function hasDimensionTable(client: QueryClientContract): Promise<boolean> 
   return false
 }
 
+let narrowColumnWarned = false
+
+/**
+ * The longest value tracking_dimension_stats.value holds (asked once per
+ * flush: one catalog query). Event values may be longer than the 100
+ * characters of the table's first migration: the upgrade migration widens
+ * the column to MAX_EVENT_VALUE_LENGTH. Until it ran, the flush cuts values
+ * to the column (an event value cut so loses its prop or page, never a
+ * count) and warns once per process, naming the two commands to run.
+ * SQLite enforces no length: nothing is cut there.
+ */
+async function dimensionValueWidth(client: QueryClientContract): Promise<number> {
+  if (client.dialect.name.includes('sqlite')) return MAX_EVENT_VALUE_LENGTH
+  let width = MAX_VALUE_LENGTH
+  try {
+    const info = await client.knexQuery().table(TRACKING_TABLES.dimensionStats).columnInfo('value')
+    width = Number((info as unknown as { maxLength?: unknown }).maxLength) || MAX_VALUE_LENGTH
+  } catch (error) {
+    debug('cannot read the width of %s.value: %s', TRACKING_TABLES.dimensionStats, error)
+  }
+  if (width < MAX_EVENT_VALUE_LENGTH && !narrowColumnWarned) {
+    narrowColumnWarned = true
+    process.emitWarning(
+      `adonis-tracking: ${TRACKING_TABLES.dimensionStats}.value holds ${width} characters, so long event names, props and goal paths are cut when they are flushed: run "node ace configure adonis-tracking && node ace migration:run"`,
+      { code: 'E_TRACKING_NARROW_COLUMN' }
+    )
+  }
+  return Math.min(width, MAX_EVENT_VALUE_LENGTH)
+}
+
 /** true when a flush took dimension counts aside */
 async function hasTakenDimensions(store: StoreFlusher, flushId: string): Promise<boolean> {
   for await (const chunk of store.readTakenDimensions(flushId, 1)) if (chunk.length > 0) return true
@@ -392,7 +430,7 @@ async function applyFlush(
   store: TrackingStore,
   client: QueryClientContract,
   flush: TakenFlush,
-  options: FlushOptions & { chunkSize: number; dimensions: boolean }
+  options: FlushOptions & { chunkSize: number; dimensions: boolean; valueWidth: number }
 ): Promise<Applied> {
   const outcome = await withRetry(`flush ${flush.flushId}`, async (): Promise<Applied> => {
     const trx = await client.transaction()
@@ -463,7 +501,7 @@ async function applyFlush(
           dimensions += await upsertDimensions(
             trx,
             flush.day,
-            dimensionRows(pending, flush.flushId)
+            dimensionRows(pending, flush.flushId, options.valueWidth)
           )
           pending = []
         }
@@ -471,7 +509,7 @@ async function applyFlush(
           dimensions += await upsertDimensions(
             trx,
             flush.day,
-            dimensionRows(pending, flush.flushId)
+            dimensionRows(pending, flush.flushId, options.valueWidth)
           )
         }
       }
@@ -553,7 +591,9 @@ export async function flushPageViews(
   const chunkSize = Math.max(1, Math.floor(options.chunkSize ?? DEFAULT_CHUNK_SIZE))
   const store = target.store
   const client = db.connection(options.connection)
-  const settings = { ...options, chunkSize, dimensions: await hasDimensionTable(client) }
+  const dimensions = await hasDimensionTable(client)
+  const valueWidth = dimensions ? await dimensionValueWidth(client) : MAX_VALUE_LENGTH
+  const settings = { ...options, chunkSize, dimensions, valueWidth }
   const summary: FlushSummary = { days: 0, paths: 0, views: 0, recovered: 0 }
   const touchedDays = new Set<string>()
 

@@ -1,5 +1,7 @@
+import type { HttpContext } from '@adonisjs/core/http'
 import type { Logger } from '@adonisjs/core/logger'
 import debug from './debug.ts'
+import { EventRecorder, type TrackingEventInput, type TrackingEventProps } from './events.ts'
 import { TrackingRecorder } from './recorder.ts'
 import { WriteBuffer } from './write_buffer.ts'
 import type { TrackingStore } from './stores/types.ts'
@@ -18,6 +20,8 @@ export class TrackingManager {
   readonly store: TrackingStore
   readonly buffer: WriteBuffer
   readonly recorder: TrackingRecorder
+  /** turns events from server code into counts (src/events.ts) */
+  readonly events: EventRecorder
   #closed = false
 
   constructor(
@@ -48,6 +52,31 @@ export class TrackingManager {
       now: options.now,
       logger: options.logger,
     })
+    this.events = new EventRecorder(settings, this.recorder, this.buffer, {
+      now: options.now,
+      logger: options.logger,
+    })
+  }
+
+  /**
+   * Counts an event of the request, for the request's visitor (the same as
+   * its page views'): `tracking.event(ctx, 'signup', { plan: 'pro' })`.
+   * Bots are dropped, guests counted only with `trackAnonymous`, `exclude`
+   * and `honorDoNotTrack` apply; the request's method, status and path do
+   * not. Never throws: input beyond the limits is cut, bad input refused,
+   * and both are logged at most once a minute. True when it was counted.
+   */
+  event(ctx: HttpContext, name: string, props?: TrackingEventProps | null): boolean {
+    return this.events.event(ctx, name, props)
+  }
+
+  /**
+   * Counts an event with no request (a job, a webhook):
+   * `tracking.recordEvent({ name: 'renewal', visitor: user.id, props: { plan } })`.
+   * Throws a TypeError for a missing name or input of the wrong type.
+   */
+  recordEvent(input: TrackingEventInput): boolean {
+    return this.events.record(input)
   }
 
   /** Sends every count still in memory to the store */

@@ -8,6 +8,7 @@ import type { WriteBuffer } from './write_buffer.ts'
 import type { TrackingSettings } from './types.ts'
 import { isTrackingSkipped } from './skip.ts'
 import { DimensionDeriver, type AgentDimensions } from './dimensions/derive.ts'
+import { PathGoals } from './goals.ts'
 
 /** Where the recorder reports a misbehaving `exclude` hook (the app's logger) */
 interface RecorderLogger {
@@ -171,6 +172,8 @@ export class TrackingRecorder {
   #logger?: RecorderLogger
   /** the `exclude` hook failed once already (it is reported once) */
   #excludeReported = false
+  /** the path goals of the config (null without: record() only checks this) */
+  #goals: PathGoals | null
 
   constructor(
     settings: TrackingSettings,
@@ -187,6 +190,9 @@ export class TrackingRecorder {
       countryHeader: settings.countryHeader,
       geoip: settings.geoip,
     })
+    this.#goals = settings.goals?.some((goal) => goal.path !== null)
+      ? new PathGoals(settings.goals)
+      : null
   }
 
   /** Reports a failing `exclude` hook, once per recorder */
@@ -512,7 +518,8 @@ export class TrackingRecorder {
       else if (visitor === null) anonymous = this.#anonymousOf(ctx, agent)
       /* the request path was checked above: the stored one only when it differs */
       if (path !== url && this.isSkipped(path)) return false
-      const dimensions = this.#dimensionsOf(ctx, agent)
+      let dimensions = this.#dimensionsOf(ctx, agent)
+      if (this.#goals !== null) dimensions = this.#goals.withGoals(path, dimensions)
       this.#buffer.addView(day, path, visitor, anonymous, Math.floor(now / 60_000), dimensions)
       return true
     } catch {
@@ -533,18 +540,56 @@ export class TrackingRecorder {
   }): void {
     const at = view.at ?? this.#now()
     const dimensions = view.dimensions
+    const path = this.#storedPath(view.path)
+    const keys = Array.isArray(dimensions)
+      ? dimensions
+      : dimensions
+        ? Object.entries(dimensions).flatMap(([name, value]) =>
+            typeof value === 'string' ? [`${name}:${value}`] : []
+          )
+        : null
     this.#buffer.add({
       day: view.day ?? this.dayOf(at),
-      path: this.#storedPath(view.path),
+      path,
       visitor: view.visitor ?? null,
       minute: Math.floor(at / 60_000),
-      dimensions: Array.isArray(dimensions)
-        ? dimensions
-        : dimensions
-          ? Object.entries(dimensions).flatMap(([name, value]) =>
-              typeof value === 'string' ? [`${name}:${value}`] : []
-            )
-          : null,
+      dimensions: this.#goals === null ? keys : this.#goals.withGoals(path, keys),
     })
+  }
+
+  /** The path an event of the request is counted with: the request's path as record() stores it */
+  eventPath(ctx: HttpContext): string {
+    return this.#pathOf(ctx, ctx.request.url())
+  }
+
+  /**
+   * Counts an event's key list (src/events.ts) for the request's visitor:
+   * the rules of a view that are about the visitor apply (tracking enabled,
+   * bots and prefetches with `ignoreBots`, guests only with
+   * `trackAnonymous`, `exclude`, `honorDoNotTrack`), those about the
+   * response do not (method, status, skipped prefixes, skipTracking). The
+   * visitor is the one a view of the request would have. Never throws.
+   */
+  recordEvent(ctx: HttpContext, keys: readonly string[]): boolean {
+    try {
+      const { settings } = this
+      if (!settings.enabled) return false
+      const agent = this.#humanAgent(ctx)
+      if (agent === null) return false
+      const hook = settings.visitorId
+      let visitor = hook ? null : this.userId(ctx)
+      if (!hook && visitor === null && !settings.trackAnonymous) return false
+      if ((settings.exclude !== null || settings.honorDoNotTrack) && this.#isExcluded(ctx)) {
+        return false
+      }
+      const day = this.dayOf(this.#now())
+      let anonymous: string | null = null
+      if (hook) visitor = this.#hookVisitor(ctx)
+      else if (visitor === null) anonymous = this.#anonymousOf(ctx, agent)
+      this.#buffer.addEvent(day, visitor, anonymous, keys)
+      return true
+    } catch {
+      return false
+    }
   }
 }

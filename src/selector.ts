@@ -1,8 +1,15 @@
 import { DateTime } from 'luxon'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
-import { DIMENSIONS, type DimensionName } from './dimensions/names.ts'
+import { DIMENSIONS, isDimension, type DimensionName } from './dimensions/names.ts'
+import { E_TRACKING_INVALID_FILTER } from './errors.ts'
 import { daysOf, parseDay, previousRange, resolveRange } from './ranges.ts'
-import { breakdowns, filteredFigures, type DimensionBreakdown } from './read/dimensions.ts'
+import {
+  breakdowns,
+  filteredFigures,
+  liveDimensions,
+  type DimensionBreakdown,
+} from './read/dimensions.ts'
+import { EVENT_READ_DIMENSIONS, readEvents, readGoals } from './read/events.ts'
 import { resolveFilter, type FilterInput } from './read/filter.ts'
 import { exportRows } from './read/export.ts'
 import { liveDays, liveIndex } from './read/live.ts'
@@ -23,7 +30,14 @@ import type { TrackingSettings } from './types.ts'
 import { buildAnalyticsContext } from './widgets/analytics_context.ts'
 import { buildTrend, rangeCaption } from './widgets/builders.ts'
 import { breakdownWidget } from './widgets/dimensions.ts'
-import type { AnalyticsContext, AnalyticsRange, ListWidgetData } from './widgets/types.ts'
+import { eventsWidget, goalsWidget } from './widgets/events.ts'
+import type {
+  AnalyticsContext,
+  AnalyticsRange,
+  EventsWidgetData,
+  GoalsWidgetData,
+  ListWidgetData,
+} from './widgets/types.ts'
 
 export { MAX_RANGE_DAYS, daysOf, previousRange } from './ranges.ts'
 export { comparePaths } from './tables.ts'
@@ -31,6 +45,7 @@ export type { PageCount, RangeComparison, RangeFigures, RankedPage } from './rea
 export type { DimensionBreakdown, DimensionRow } from './read/dimensions.ts'
 export type { DimensionFilter, FilterInput } from './read/filter.ts'
 export type { VisitorBounds } from './read/visitors.ts'
+export type { EventRow, EventsRead, GoalRow } from './read/events.ts'
 
 /** Rows of the page-views table: default and largest page size */
 export const DEFAULT_PER_PAGE = 25
@@ -88,6 +103,17 @@ export interface ContextOptions extends TableOptions {
   breakdownLimit?: number
   /** narrows the views, visitors, chart and trends (see AnalyticsContext.filter) */
   filter?: FilterInput
+}
+
+/** Events listed by the analytics context, and values of each of their prop keys */
+export const DEFAULT_EVENT_LIMIT = 10
+
+/** Options of events */
+export interface EventOptions {
+  /** event names listed, the most counted first (default 10) */
+  limit?: number
+  /** values listed per prop key, and pages per event (default 10) */
+  valueLimit?: number
 }
 
 /** Options of breakdown and breakdowns */
@@ -314,11 +340,71 @@ export class TrackingSelector {
     input?: RangeInput,
     options: BreakdownOptions = {}
   ): Promise<Map<DimensionName, DimensionBreakdown>> {
+    for (const name of dimensions) {
+      if (!isDimension(name)) throw new E_TRACKING_INVALID_FILTER([`unknown dimension "${name}"`])
+    }
     const range = this.resolveRange(input)
     const scope = this.#scope()
     const limit = Math.max(0, Math.floor(options.limit ?? DEFAULT_BREAKDOWN_LIMIT))
     const filter = resolveFilter(options.filter)
     return breakdowns(scope, range, await liveIndex(scope), dimensions, { limit, filter })
+  }
+
+  /**
+   * The events sent from server code over a range (`tracking.event()`),
+   * SQL + live: the most counted names with their count (completions),
+   * distinct visitors, props (per key, its values with their counts) and
+   * pages, as the trackingEvents list of the analytics context
+   */
+  async events(input?: RangeInput, options: EventOptions = {}): Promise<EventsWidgetData> {
+    const range = this.resolveRange(input)
+    const scope = this.#scope()
+    const read = await readEvents(scope, range, await liveIndex(scope), {
+      limit: Math.max(0, Math.floor(options.limit ?? DEFAULT_EVENT_LIMIT)),
+      valueLimit: Math.max(0, Math.floor(options.valueLimit ?? DEFAULT_EVENT_LIMIT)),
+    })
+    return eventsWidget(read, rangeCaption(range, this.today()))
+  }
+
+  /**
+   * Every goal of the config over a range, in config order: distinct
+   * visitors who completed it, completions, conversion rate (completing
+   * visitors / unique visitors of the range, in percent) and the trend of
+   * its conversions against the previous range; event goals with their
+   * event's props. The trackingGoals list of the analytics context.
+   */
+  async goals(
+    input?: RangeInput,
+    options: Pick<EventOptions, 'valueLimit'> = {}
+  ): Promise<GoalsWidgetData> {
+    const range = this.resolveRange(input)
+    const before = previousRange(range)
+    const scope = this.#scope()
+    const index = await liveIndex(scope)
+    const goals = this.settings.goals ?? []
+    /* the least that is known where imported days have daily counts only */
+    const visitorsOf = async (one: AnalyticsRange) => {
+      const bounds = await unionVisitors(scope.store, one, await storedDays(scope.client, one))
+      return bounds.value
+    }
+    const [uniqueVisitors, previousVisitors, read] = await Promise.all([
+      visitorsOf(range),
+      visitorsOf(before),
+      goals.some((goal) => goal.event !== null)
+        ? readEvents(scope, range, index, {
+            limit: 0,
+            valueLimit: Math.max(0, Math.floor(options.valueLimit ?? DEFAULT_EVENT_LIMIT)),
+          })
+        : null,
+    ])
+    const rows = await readGoals(
+      scope,
+      index,
+      goals,
+      { range, uniqueVisitors },
+      { range: before, uniqueVisitors: previousVisitors }
+    )
+    return goalsWidget(rows, read?.props ?? null, rangeCaption(range, this.today()))
   }
 
   /** Distinct visitors of the last `minutes` minutes */
@@ -371,23 +457,51 @@ export class TrackingSelector {
     const scope = this.#scope()
 
     const index = await liveIndex(scope)
-    const [loaded, loadedPrevious] = await Promise.all([
+    const before = previousRange(range)
+    const [loaded, loadedPrevious, eventsLive, eventsLivePrevious] = await Promise.all([
       loadRange(scope, range, index),
-      loadRange(scope, previousRange(range), index),
+      loadRange(scope, before, index),
+      liveDimensions(scope, range, index, EVENT_READ_DIMENSIONS),
+      liveDimensions(scope, before, index, EVENT_READ_DIMENSIONS),
     ])
     /* without a search, one ranking serves the top pages and the table page */
     const firstRows = search === '' ? Math.max(topLimit, page * perPage) : topLimit
-    const [current, previous, perDay, ranked, realtime, lists, narrowed, narrowedPrevious] =
-      await Promise.all([
-        figuresOf(scope, loaded),
-        figuresOf(scope, loadedPrevious),
-        filter ? [] : visitorsPerDay(scope.store, range, loaded.stored, index),
-        rank(scope, loaded, { offset: 0, limit: firstRows, search: '' }),
-        scope.store.realtimeVisitors(5),
-        breakdowns(scope, range, index, DIMENSIONS, { limit, filter }),
-        filter && filteredFigures(scope, range, index, filter),
-        filter && filteredFigures(scope, previousRange(range), index, filter, false),
-      ])
+    const figures = Promise.all([figuresOf(scope, loaded), figuresOf(scope, loadedPrevious)])
+    /* the conversion rates are of the range's unique visitors, never narrowed by a filter */
+    const goals = figures.then(([now, earlier]) =>
+      readGoals(
+        scope,
+        index,
+        this.settings.goals ?? [],
+        { range, uniqueVisitors: now.uniqueVisitors, live: eventsLive },
+        { range: before, uniqueVisitors: earlier.uniqueVisitors, live: eventsLivePrevious }
+      )
+    )
+    const [
+      [current, previous],
+      perDay,
+      ranked,
+      realtime,
+      lists,
+      narrowed,
+      narrowedPrevious,
+      events,
+      goalRows,
+    ] = await Promise.all([
+      figures,
+      filter ? [] : visitorsPerDay(scope.store, range, loaded.stored, index),
+      rank(scope, loaded, { offset: 0, limit: firstRows, search: '' }),
+      scope.store.realtimeVisitors(5),
+      breakdowns(scope, range, index, DIMENSIONS, { limit, filter }),
+      filter && filteredFigures(scope, range, index, filter),
+      filter && filteredFigures(scope, before, index, filter, false),
+      readEvents(scope, range, index, {
+        limit: DEFAULT_EVENT_LIMIT,
+        valueLimit: DEFAULT_EVENT_LIMIT,
+        live: eventsLive,
+      }),
+      goals,
+    ])
 
     const offset = (page - 1) * perPage
     const [rows, total] = await Promise.all([
@@ -406,6 +520,8 @@ export class TrackingSelector {
       realtimeVisitors: realtime,
       breakdowns: lists,
       filter: filter && { ...filter, current: narrowed!, previous: narrowedPrevious! },
+      events,
+      goals: goalRows,
     })
   }
 }

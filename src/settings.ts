@@ -8,8 +8,11 @@ import { fileURLToPath } from 'node:url'
 import {
   DEFAULT_MAX_VALUES_PER_DIMENSION,
   DIMENSION_GROUPS,
+  MAX_EVENT_NAME_LENGTH,
   type DimensionGroup,
 } from './dimensions/names.ts'
+import { cleanText } from './dimensions/values.ts'
+import { MAX_GOAL_NAME_LENGTH, MAX_GOAL_PATH_LENGTH, MAX_GOALS } from './goals.ts'
 import { openGeoip, type GeoipLookup } from './dimensions/geoip.ts'
 import {
   API_TOKEN_CHARACTERS,
@@ -20,6 +23,7 @@ import {
 import type {
   LegacyTrackingConfig,
   TrackingConfig,
+  TrackingGoalSettings,
   TrackingGroupBy,
   TrackingSettings,
   TrackingStoreName,
@@ -126,6 +130,7 @@ export const KNOWN_KEYS: ReadonlySet<string> = new Set<string>([
   'maxValuesPerDimension',
   'apiTokens',
   'apiRateLimit',
+  'goals',
 ])
 
 /**
@@ -457,6 +462,83 @@ function resolveApiRateLimit(value: unknown): TrackingSettings['apiRateLimit'] {
   return Object.freeze({ requests: count, durationMs: ms })
 }
 
+// eslint-disable-next-line no-control-regex -- control characters are what a pattern may not hold
+const PATH_JUNK = /[\x00-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069?#]/
+
+/**
+ * The goals: each `{ name, event }` or `{ name, path }`, names unique. An
+ * event is compared as recorded (src/events.ts cleans names), so a name the
+ * recorder would change could never complete its goal and is refused; a
+ * path pattern is compared with the stored path, so it starts with "/" and
+ * holds no query, fragment or control character.
+ */
+function resolveGoals(value: unknown): readonly TrackingGoalSettings[] {
+  if (value === undefined || value === null) return Object.freeze([])
+  if (!Array.isArray(value)) {
+    fail('goals', value, "expected an array such as [{ name: 'Signup', event: 'signup' }]")
+  }
+  if (value.length > MAX_GOALS)
+    fail('goals', `${value.length} goals`, `expected at most ${MAX_GOALS}`)
+  const names = new Set<string>()
+  return Object.freeze(
+    value.map((goal: unknown, index) => {
+      const at = `goals[${index}]`
+      if (typeof goal !== 'object' || goal === null || Array.isArray(goal)) {
+        fail(at, goal, 'expected { name, event } or { name, path }')
+      }
+      const { name, event, path, ...rest } = goal as Record<string, unknown>
+      for (const key of Object.keys(rest)) {
+        fail(`${at}.${key}`, rest[key], 'unknown key (known: name, event, path)')
+      }
+      if (
+        typeof name !== 'string' ||
+        name.trim() === '' ||
+        name.length > MAX_GOAL_NAME_LENGTH ||
+        cleanText(name, MAX_GOAL_NAME_LENGTH) !== name
+      ) {
+        fail(
+          `${at}.name`,
+          name,
+          `expected a name of 1 to ${MAX_GOAL_NAME_LENGTH} characters, without control characters or surrounding spaces`
+        )
+      }
+      if (names.has(name)) fail(`${at}.name`, name, 'expected a unique name (another goal has it)')
+      names.add(name)
+      if ((event === undefined) === (path === undefined)) {
+        fail(at, goal, 'expected exactly one of event and path')
+      }
+      if (event !== undefined) {
+        if (
+          typeof event !== 'string' ||
+          event === '' ||
+          cleanText(event, MAX_EVENT_NAME_LENGTH) !== event
+        ) {
+          fail(
+            `${at}.event`,
+            event,
+            `expected an event name of 1 to ${MAX_EVENT_NAME_LENGTH} characters, without control characters or surrounding spaces`
+          )
+        }
+        return Object.freeze({ name, event, path: null })
+      }
+      if (
+        typeof path !== 'string' ||
+        !path.startsWith('/') ||
+        path.length > MAX_GOAL_PATH_LENGTH ||
+        PATH_JUNK.test(path) ||
+        !path.isWellFormed()
+      ) {
+        fail(
+          `${at}.path`,
+          path,
+          `expected a path pattern starting with "/" of at most ${MAX_GOAL_PATH_LENGTH} characters, without query string, fragment or control characters ("*" matches any characters)`
+        )
+      }
+      return Object.freeze({ name, event: null, path })
+    })
+  )
+}
+
 /**
  * Merges the modern config over the legacy cabinet section, applies the
  * defaults, validates every value and returns one frozen settings object.
@@ -583,5 +665,6 @@ export function resolveSettings(
     ),
     apiTokens: resolveApiTokens(merged.apiTokens),
     apiRateLimit: resolveApiRateLimit(merged.apiRateLimit),
+    goals: resolveGoals(merged.goals),
   })
 }

@@ -107,6 +107,29 @@ export interface TrackingConfig {
   apiTokens?: string[]
   /** Requests per token and window of the stats API (default 60 per '1m'); false: no limit */
   apiRateLimit?: TrackingApiRateLimit | false
+  /** Goals: events or path patterns whose completions and conversion rate the analytics show */
+  goals?: TrackingGoal[]
+}
+
+/**
+ * A goal of the config: a named event (`{ name: 'Signup', event: 'signup' }`)
+ * or a path pattern (`{ name: 'Docs', path: '/docs/*' }`, `*` matching any
+ * run of characters, `/` included); exactly one of `event` and `path`
+ */
+export interface TrackingGoal {
+  /** Shown on the analytics page and in the JSON and CSV (unique, at most 100 characters) */
+  name: string
+  /** The event name that completes the goal (as given to `tracking.event()`) */
+  event?: string
+  /** The path pattern whose counted views complete the goal */
+  path?: string
+}
+
+/** A goal as the settings keep it: `event` or `path`, the other null */
+export interface TrackingGoalSettings {
+  readonly name: string
+  readonly event: string | null
+  readonly path: string | null
 }
 
 /**
@@ -205,4 +228,6 @@ export interface TrackingSettings {
   readonly apiTokens: ApiTokens
   /** The stats API limit per token, resolved; false: no limit */
   readonly apiRateLimit: Readonly<{ requests: number; durationMs: number }> | false
+  /** The goals, validated, in config order */
+  readonly goals: readonly TrackingGoalSettings[]
 }

@@ -325,6 +325,71 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     this.#schedule()
   }
 
+  /**
+   * Counts one event (src/events.ts) on a day: its key list (event, props,
+   * page) and its visitor, as addView() counts the list of a view, but with
+   * no page view: neither the day's paths nor the realtime minutes change.
+   * The visitor becomes a visitor of the day, as for a view with a list (an
+   * event's visitor is a visitor of the site, so a conversion rate never
+   * exceeds 100 %). The list and each (visitor, list) are one entry each,
+   * counted against the bound like the lists of views; a frozen list is
+   * kept as is, any other is copied.
+   */
+  addEvent(
+    dayKey: string,
+    visitor: string | null,
+    anonymous: string | null,
+    keys: readonly string[]
+  ): void {
+    if (keys.length === 0) return
+    let day = dayKey === this.#lastDayKey ? this.#lastDay : this.#days.get(dayKey)
+    if (!day) {
+      day = {
+        views: new Map(),
+        visitors: new Set(),
+        anonymous: new Set(),
+        dimensions: null,
+        dimensionVisitors: null,
+        dimensionAnonymous: null,
+      }
+      this.#days.set(dayKey, day)
+    }
+    this.#lastDayKey = dayKey
+    this.#lastDay = day
+    if (!Object.isFrozen(keys)) keys = Object.freeze(keys.slice())
+    let lists = day.dimensions
+    if (lists === null) day.dimensions = lists = new Map()
+    const listViews = lists.get(keys)
+    if (listViews === undefined) {
+      lists.set(keys, { views: 1 })
+      this.#entries++
+    } else {
+      listViews.views++
+    }
+    const id = visitor || anonymous
+    if (id) {
+      let owners = visitor ? day.dimensionVisitors : day.dimensionAnonymous
+      if (owners === null) {
+        owners = new Map()
+        if (visitor) day.dimensionVisitors = owners
+        else day.dimensionAnonymous = owners
+      }
+      const held = owners.get(id)
+      if (held === undefined) {
+        this.#addDayVisitor(visitor ? day.visitors : day.anonymous, id)
+        owners.set(id, keys)
+        this.#entries++
+      } else if (held !== keys) {
+        const before = ownedSize(held)
+        const owned = withList(held, keys)
+        if (owned !== held) owners.set(id, owned)
+        this.#entries += ownedSize(owned) - before
+      }
+    }
+    if (this.size > this.#maxEntries) this.#trim()
+    this.#schedule()
+  }
+
   #forgetLast(): void {
     this.#lastDayKey = null
     this.#lastDay = null

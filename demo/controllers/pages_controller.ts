@@ -27,6 +27,10 @@ export default class PagesController {
     return view.render('pages/post', { post })
   }
 
+  pricing({ view }: HttpContext) {
+    return view.render('pages/pricing')
+  }
+
   account({ view, auth }: HttpContext) {
     return view.render('pages/account', { user: auth.getUserOrFail() })
   }

@@ -20,11 +20,19 @@ const PLAIN = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/
  * database), never half of a character. '' when nothing is left. Never throws.
  */
 export function cleanValue(raw: string): string {
-  if (raw.length <= MAX_VALUE_LENGTH && PLAIN.test(raw)) return raw
+  return cleanText(raw, MAX_VALUE_LENGTH)
+}
+
+/**
+ * cleanValue() with another longest length (event names are cut at 120
+ * code units, their prop keys and values at 100)
+ */
+export function cleanText(raw: string, maxLength: number): string {
+  if (raw.length <= maxLength && PLAIN.test(raw)) return raw
   let value = HAS_CONTROL.test(raw) ? raw.replace(CONTROL, '') : raw
   value = value.toWellFormed().trim()
-  if (value.length > MAX_VALUE_LENGTH) {
-    let end = MAX_VALUE_LENGTH
+  if (value.length > maxLength) {
+    let end = maxLength
     /* a high surrogate at the cut: its pair is beyond it */
     const last = value.charCodeAt(end - 1)
     if (last >= 0xd800 && last <= 0xdbff) end--

@@ -8,7 +8,7 @@ import type { PageCount } from '../read/types.ts'
 import { MAX_EXPORT_ROWS } from '../selector.ts'
 import { PAGE_COLUMNS } from '../widgets/analytics_context.ts'
 import { DIMENSION_WIDGETS } from '../widgets/dimensions.ts'
-import type { AnalyticsContext } from '../widgets/types.ts'
+import type { AnalyticsContext, EventsWidgetData, GoalsWidgetData } from '../widgets/types.ts'
 import {
   MAX_PER_PAGE,
   MAX_RANGE_DAYS,
@@ -23,10 +23,13 @@ import {
   CSV_DATASETS,
   DIMENSION_COLUMNS,
   DIMENSION_DATASETS,
+  EVENT_COLUMNS,
+  GOAL_COLUMNS,
   type CsvDataset,
   type DimensionDataset,
 } from './csv.ts'
 import { analyticsPanels, DIMENSION_LABELS, selectedTabs } from './panels.ts'
+import { eventPanels, selectedEvent } from './event_panels.ts'
 import { filterText } from '../read/filter.ts'
 import { trackingUi } from './view_helpers.ts'
 import { ApiRateLimiter } from './api_limiter.ts'
@@ -62,6 +65,23 @@ export type AnalyticsBreakdownsLoader = (
 ) => Promise<Map<DimensionName, DimensionBreakdown>>
 
 /**
+ * Reads the events of the range of one request, at most `limit` names and
+ * `limit` values per prop key (the selector's events, in production)
+ */
+export type AnalyticsEventsLoader = (
+  ctx: HttpContext,
+  query: AnalyticsQuery,
+  limit: number
+) => Promise<EventsWidgetData>
+
+/** Reads the goals over the range of one request (the selector's goals, in production) */
+export type AnalyticsGoalsLoader = (
+  ctx: HttpContext,
+  query: AnalyticsQuery,
+  limit: number
+) => Promise<GoalsWidgetData>
+
+/**
  * How the analytics routes behave beyond the tracking settings
  */
 export interface AnalyticsRouteOptions {
@@ -91,6 +111,13 @@ export interface AnalyticsRouteOptions {
    * context's lists
    */
   loadBreakdowns?: AnalyticsBreakdownsLoader
+  /**
+   * Replaces the selector for the events dataset of the CSV export; with a
+   * custom `loadContext` and no `loadEvents`, it is the context's list
+   */
+  loadEvents?: AnalyticsEventsLoader
+  /** The same for the goals dataset */
+  loadGoals?: AnalyticsGoalsLoader
 }
 
 type Format = 'html' | 'json' | 'csv'
@@ -120,6 +147,58 @@ function breakdownsFromContext(loadContext: AnalyticsContextLoader): AnalyticsBr
       })
     }
     return out
+  }
+}
+
+/** The events of a custom context loader (it has no event reader of its own) */
+function eventsFromContext(loadContext: AnalyticsContextLoader): AnalyticsEventsLoader {
+  return async (ctx, query) => {
+    const context = await loadContext(ctx, { ...query, page: 1 })
+    return (
+      context.trackingEvents ?? {
+        kind: 'list',
+        key: 'trackingEvents',
+        title: 'Events',
+        caption: '',
+        items: [],
+        otherProps: 0,
+        otherPages: 0,
+      }
+    )
+  }
+}
+
+/** The goals of a custom context loader */
+function goalsFromContext(loadContext: AnalyticsContextLoader): AnalyticsGoalsLoader {
+  return async (ctx, query) => {
+    const context = await loadContext(ctx, { ...query, page: 1 })
+    return (
+      context.trackingGoals ?? {
+        kind: 'list',
+        key: 'trackingGoals',
+        title: 'Goals',
+        caption: '',
+        items: [],
+      }
+    )
+  }
+}
+
+/** Goal rows as CSV records (GOAL_COLUMNS) */
+function* goalRecords(goals: GoalsWidgetData) {
+  for (const goal of goals.items) {
+    yield [goal.name, goal.kind, goal.target, goal.visitors, goal.completions, goal.conversionRate]
+  }
+}
+
+/** Event rows as CSV records (EVENT_COLUMNS): the event, its prop values, its pages */
+function* eventRecords(events: EventsWidgetData) {
+  for (const event of events.items) {
+    yield [event.name, 'event', '', '', event.count, event.visitors]
+    for (const [key, values] of Object.entries(event.props)) {
+      for (const one of values) yield [event.name, 'prop', key, one.value, one.count, '']
+    }
+    for (const page of event.pages) yield [event.name, 'page', '', page.path, page.count, '']
   }
 }
 
@@ -179,6 +258,8 @@ export class AnalyticsController {
   readonly #loadContext: AnalyticsContextLoader
   readonly #loadRows: AnalyticsRowsLoader
   readonly #loadBreakdowns: AnalyticsBreakdownsLoader
+  readonly #loadEvents: AnalyticsEventsLoader
+  readonly #loadGoals: AnalyticsGoalsLoader
   readonly #apiLimiter: ApiRateLimiter | null
 
   constructor(
@@ -190,6 +271,8 @@ export class AnalyticsController {
     this.#loadContext = loadContext
     this.#loadRows = options.loadRows ?? rowsFromContexts(loadContext)
     this.#loadBreakdowns = options.loadBreakdowns ?? breakdownsFromContext(loadContext)
+    this.#loadEvents = options.loadEvents ?? eventsFromContext(loadContext)
+    this.#loadGoals = options.loadGoals ?? goalsFromContext(loadContext)
     this.#layout = options.layout ?? this.#settings.analyticsLayout
     this.#loginUrl = options.loginUrl ?? this.#settings.loginUrl
     this.#apiLimiter = settings.apiRateLimit ? new ApiRateLimiter(settings.apiRateLimit) : null
@@ -326,6 +409,16 @@ export class AnalyticsController {
       headers()
       return ctx.response.send(chartToCsv(context.trackingViewsChart))
     }
+    if (dataset === 'goals') {
+      const goals = await this.#loadGoals(ctx, query, EXPORT_MAX_VALUES)
+      headers()
+      return ctx.response.stream(csvStream([...GOAL_COLUMNS], goalRecords(goals)))
+    }
+    if (dataset === 'events') {
+      const events = await this.#loadEvents(ctx, query, EXPORT_MAX_VALUES)
+      headers()
+      return ctx.response.stream(csvStream([...EVENT_COLUMNS], eventRecords(events)))
+    }
     if (dataset in DIMENSION_DATASETS) {
       const dimensions = DIMENSION_DATASETS[dataset as DimensionDataset]
       const lists = await this.#loadBreakdowns(ctx, query, dimensions, EXPORT_MAX_VALUES)
@@ -397,7 +490,10 @@ export class AnalyticsController {
     const range = { ...rangeParams }
     const filter = query?.filter ?? null
     if (filter) rangeParams.filter = filterText(filter)
-    const tabs = selectedTabs(qs)
+    /* the event shown in the Events panel is kept like a panel's tab */
+    const event = selectedEvent(qs)
+    const panelTabs = selectedTabs(qs)
+    const tabs = { ...panelTabs, ...event }
     const panels = context
       ? analyticsPanels(context, {
           url: (params) => url(base, { ...range, ...listParams, ...params }),
@@ -405,6 +501,12 @@ export class AnalyticsController {
           filter,
         })
       : []
+    const events = context
+      ? eventPanels(context, {
+          url: (params) => url(base, { ...rangeParams, ...listParams, ...panelTabs, ...params }),
+          selected: event,
+        })
+      : null
 
     return {
       baseUrl: base,
@@ -443,6 +545,11 @@ export class AnalyticsController {
         clearUrl: url(base, { ...range, ...listParams, ...tabs }),
       },
       panels,
+      events,
+      eventsCsv: ['goals', 'events'].map((dataset) => ({
+        label: dataset,
+        url: url(`${base}/export.csv`, { ...rangeParams, dataset }),
+      })),
       clearSearchUrl: url(base, {
         ...rangeParams,
         ...(listParams.perPage ? { perPage: listParams.perPage } : {}),

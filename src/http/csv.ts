@@ -21,18 +21,44 @@ export const DIMENSION_DATASETS = Object.freeze({
 
 export type DimensionDataset = keyof typeof DIMENSION_DATASETS
 
+/** The datasets of events and goals (`?dataset=goals`, `?dataset=events`) */
+export type EventDataset = 'goals' | 'events'
+
 /** The tables the CSV export can produce */
-export type CsvDataset = 'pages' | 'daily' | DimensionDataset
+export type CsvDataset = 'pages' | 'daily' | DimensionDataset | EventDataset
 
 /** Every dataset name, for the message of an unknown one */
 export const CSV_DATASETS: readonly CsvDataset[] = Object.freeze([
   'pages',
   'daily',
   ...(Object.keys(DIMENSION_DATASETS) as DimensionDataset[]),
+  'goals',
+  'events',
 ])
 
 /** Columns of a dimension dataset: share is of the dimension's views over the range */
 export const DIMENSION_COLUMNS = Object.freeze(['dimension', 'value', 'views', 'visitors', 'share'])
+
+/**
+ * Columns of the goals dataset, one row per goal in config order: kind is
+ * `event` or `path`, target the event name or the path pattern,
+ * conversion_rate in percent of the range's unique visitors
+ */
+export const GOAL_COLUMNS = Object.freeze([
+  'goal',
+  'kind',
+  'target',
+  'visitors',
+  'completions',
+  'conversion_rate',
+])
+
+/**
+ * Columns of the events dataset: per event a row of kind `event` (its
+ * count and visitors), then a row of kind `prop` per prop value (key,
+ * value, count) and of kind `page` per page (value = the path, count)
+ */
+export const EVENT_COLUMNS = Object.freeze(['event', 'kind', 'key', 'value', 'count', 'visitors'])
 
 /** A CSV record: text and number cells */
 export type CsvRecord = Array<string | number>

@@ -5,6 +5,8 @@ import {
   AnalyticsController,
   type AnalyticsBreakdownsLoader,
   type AnalyticsContextLoader,
+  type AnalyticsEventsLoader,
+  type AnalyticsGoalsLoader,
   type AnalyticsRouteOptions,
   type AnalyticsRowsLoader,
 } from './analytics_controller.ts'
@@ -27,6 +29,18 @@ const selectorLoader: AnalyticsContextLoader = async (ctx: HttpContext, query) =
 const selectorBreakdowns: AnalyticsBreakdownsLoader = async (ctx, query, dimensions, limit) => {
   const selector = await ctx.containerResolver.make('tracking.selector')
   return selector.breakdowns(dimensions, query.range, { limit, filter: query.filter })
+}
+
+/** The default events dataset of the CSV export */
+const selectorEvents: AnalyticsEventsLoader = async (ctx, query, limit) => {
+  const selector = await ctx.containerResolver.make('tracking.selector')
+  return selector.events(query.range, { limit, valueLimit: limit })
+}
+
+/** The default goals dataset of the CSV export */
+const selectorGoals: AnalyticsGoalsLoader = async (ctx, query, limit) => {
+  const selector = await ctx.containerResolver.make('tracking.selector')
+  return selector.goals(query.range, { valueLimit: limit })
 }
 
 /** The default rows of the CSV export: the selector reads them once */
@@ -73,7 +87,15 @@ export function registerTrackingRoutes(
   const existing = known.get(settings.analyticsUrl)
   if (existing) return existing
 
-  const { loadContext, loadRows, loadBreakdowns, name = 'tracking.analytics', ...rest } = options
+  const {
+    loadContext,
+    loadRows,
+    loadBreakdowns,
+    loadEvents,
+    loadGoals,
+    name = 'tracking.analytics',
+    ...rest
+  } = options
   /* a custom context loader without a row reader: the export pages through it */
   const rows = loadRows ?? (loadContext ? undefined : selectorRows)
   const lists = loadBreakdowns ?? (loadContext ? undefined : selectorBreakdowns)
@@ -81,6 +103,8 @@ export function registerTrackingRoutes(
     ...rest,
     loadRows: rows,
     loadBreakdowns: lists,
+    loadEvents: loadEvents ?? (loadContext ? undefined : selectorEvents),
+    loadGoals: loadGoals ?? (loadContext ? undefined : selectorGoals),
   })
   const base = settings.analyticsUrl === '/' ? '' : settings.analyticsUrl
 

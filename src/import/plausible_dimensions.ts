@@ -151,7 +151,8 @@ function sourceReader(columns: Map<string, number>) {
     }
     const query = params.toString()
     const keys = deriver.derive(headers, query === '' ? '/' : `/?${query}`) ?? []
-    return keys.map((key) => splitDimensionKey(key))
+    /* the deriver makes the recorder's dimensions only */
+    return keys.map((key) => splitDimensionKey(key) as [DimensionName, string])
   }
 }
 

@@ -1,4 +1,9 @@
-import { dimensionKey, isDimension, type DimensionName } from '../dimensions/names.ts'
+import {
+  dimensionKey,
+  isStoredDimension,
+  type DimensionName,
+  type StoredDimensionName,
+} from '../dimensions/names.ts'
 import { E_TRACKING_INVALID_FILTER } from '../errors.ts'
 import { daysOf } from '../ranges.ts'
 import { RedisHll } from '../stores/redis_hll.ts'
@@ -23,8 +28,8 @@ export interface DimensionRow {
 }
 
 /** The top values of a dimension over a range, and the views of all its values */
-export interface DimensionBreakdown {
-  dimension: DimensionName
+export interface DimensionBreakdown<D extends StoredDimensionName = DimensionName> {
+  dimension: D
   rows: DimensionRow[]
   /** views of every value of the dimension (the base of the shares) */
   total: number
@@ -42,7 +47,7 @@ const SKETCH_ROWS_PER_QUERY = 1000
  */
 export interface LiveDimensions {
   /** dimension -> day -> value -> views */
-  views: Map<DimensionName, Map<string, Map<string, number>>>
+  views: Map<StoredDimensionName, Map<string, Map<string, number>>>
   /** dimensionKey -> visitor sketches taken aside by uncommitted flushes, with their day */
   takenSketches: Map<string, Array<{ day: string; sketch: Buffer }>>
 }
@@ -52,12 +57,12 @@ export async function liveDimensions(
   scope: ReadScope,
   range: AnalyticsRange,
   index: LiveIndex,
-  dimensions: readonly DimensionName[]
+  dimensions: readonly StoredDimensionName[]
 ): Promise<LiveDimensions> {
   const { store } = scope
   const wanted = new Set(dimensions)
   const out: LiveDimensions = { views: new Map(), takenSketches: new Map() }
-  const add = (dimension: DimensionName, day: string, value: string, views: number) => {
+  const add = (dimension: StoredDimensionName, day: string, value: string, views: number) => {
     if (!Number.isFinite(views) || views === 0) return
     let days = out.views.get(dimension)
     if (!days) out.views.set(dimension, (days = new Map()))
@@ -95,7 +100,10 @@ export async function liveDimensions(
 }
 
 /** Live views per value of a dimension over every live day */
-function liveValues(live: LiveDimensions, dimension: DimensionName): Map<string, number> {
+export function liveValues(
+  live: LiveDimensions,
+  dimension: StoredDimensionName
+): Map<string, number> {
   const out = new Map<string, number>()
   for (const values of live.views.get(dimension)?.values() ?? []) {
     for (const [value, views] of values) out.set(value, (out.get(value) ?? 0) + views)
@@ -117,12 +125,14 @@ function byViews(a: { value: string; views: number }, b: { value: string; views:
 async function rankedSqlValues(
   scope: ReadScope,
   range: AnalyticsRange,
-  dimensions: readonly DimensionName[],
+  dimensions: readonly StoredDimensionName[],
   cap: number
-): Promise<Map<DimensionName, { rows: Array<{ value: string; views: number }>; total: number }>> {
+): Promise<
+  Map<StoredDimensionName, { rows: Array<{ value: string; views: number }>; total: number }>
+> {
   const { client } = scope
   const out = new Map<
-    DimensionName,
+    StoredDimensionName,
     { rows: Array<{ value: string; views: number }>; total: number }
   >()
   for (const dimension of dimensions) out.set(dimension, { rows: [], total: 0 })
@@ -144,7 +154,7 @@ async function rankedSqlValues(
     .from(grouped.as('ranked'))
     .where('value_rank', '<=', Math.max(1, cap))
     .select('dimension', 'value', 'views', 'dimension_total')) as Array<{
-    dimension: DimensionName
+    dimension: StoredDimensionName
     value: string
     views: unknown
     dimension_total: unknown
@@ -159,10 +169,10 @@ async function rankedSqlValues(
 }
 
 /** Exact SQL sums over a range of some values of a dimension */
-async function valueSums(
+export async function valueSums(
   scope: ReadScope,
   range: AnalyticsRange,
-  dimension: DimensionName,
+  dimension: StoredDimensionName,
   values: string[]
 ): Promise<Map<string, number>> {
   const out = new Map<string, number>()
@@ -192,7 +202,7 @@ export async function valueVisitors(
   scope: ReadScope,
   range: AnalyticsRange,
   live: LiveDimensions,
-  dimension: DimensionName,
+  dimension: StoredDimensionName,
   values: string[]
 ): Promise<Map<string, VisitorBounds>> {
   const out = new Map<string, VisitorBounds>()
@@ -255,15 +265,22 @@ export async function valueVisitors(
  * argument of src/read/export.ts). Visitors are counted for the returned
  * rows only. A filter on one of the dimensions keeps only its value there.
  */
-export async function breakdowns(
+export async function breakdowns<D extends StoredDimensionName>(
   scope: ReadScope,
   range: AnalyticsRange,
   index: LiveIndex,
-  dimensions: readonly DimensionName[],
-  options: { limit: number; filter?: DimensionFilter | null; live?: LiveDimensions }
-): Promise<Map<DimensionName, DimensionBreakdown>> {
+  dimensions: readonly D[],
+  options: {
+    limit: number
+    filter?: DimensionFilter | null
+    live?: LiveDimensions
+    /** false: the rows' visitors are not counted (0), only their views */
+    visitors?: boolean
+  }
+): Promise<Map<D, DimensionBreakdown<D>>> {
   for (const name of dimensions) {
-    if (!isDimension(name)) throw new E_TRACKING_INVALID_FILTER([`unknown dimension "${name}"`])
+    if (!isStoredDimension(name))
+      throw new E_TRACKING_INVALID_FILTER([`unknown dimension "${name}"`])
   }
   const limit = Math.max(0, Math.floor(options.limit))
   const live = options.live ?? (await liveDimensions(scope, range, index, dimensions))
@@ -271,7 +288,7 @@ export async function breakdowns(
   const cap = limit + Math.max(0, ...[...lives.values()].map((values) => values.size))
   const sql = await rankedSqlValues(scope, range, dimensions, cap)
   const lists = await Promise.all(
-    dimensions.map(async (dimension): Promise<DimensionBreakdown> => {
+    dimensions.map(async (dimension): Promise<DimensionBreakdown<D>> => {
       const liveOf = lives.get(dimension)!
       const { rows, total: sqlTotal } = sql.get(dimension)!
       const sums = new Map(rows.map((row) => [row.value, row.views]))
@@ -290,13 +307,16 @@ export async function breakdowns(
         .filter((row) => row.views > 0)
         .sort(byViews)
         .slice(0, limit)
-      const visitors = await valueVisitors(
-        scope,
-        range,
-        live,
-        dimension,
-        top.map((row) => row.value)
-      )
+      const visitors =
+        options.visitors === false
+          ? new Map<string, VisitorBounds>()
+          : await valueVisitors(
+              scope,
+              range,
+              live,
+              dimension,
+              top.map((row) => row.value)
+            )
       return {
         dimension,
         rows: top.map((row) => {
@@ -313,6 +333,35 @@ export async function breakdowns(
   )
   /* in the order asked for (the CSV rows follow it) */
   return new Map(lists.map((list) => [list.dimension, list]))
+}
+
+/**
+ * Views and distinct visitors over a range of some given values of a
+ * dimension (the events of goals, the patterns of path goals): SQL sums +
+ * live counts, and the union of their sketches; a value without any count
+ * has 0 and 0
+ */
+export async function valueFigures(
+  scope: ReadScope,
+  range: AnalyticsRange,
+  live: LiveDimensions,
+  dimension: StoredDimensionName,
+  values: string[]
+): Promise<Map<string, { views: number; visitors: number }>> {
+  const unique = [...new Set(values)]
+  const out = new Map<string, { views: number; visitors: number }>()
+  if (unique.length === 0) return out
+  const liveOf = liveValues(live, dimension)
+  const sums = await valueSums(scope, range, dimension, unique)
+  const counted = unique.filter((value) => (sums.get(value) ?? 0) + (liveOf.get(value) ?? 0) > 0)
+  const visitors = await valueVisitors(scope, range, live, dimension, counted)
+  for (const value of unique) {
+    out.set(value, {
+      views: (sums.get(value) ?? 0) + (liveOf.get(value) ?? 0),
+      visitors: visitors.get(value)?.value ?? 0,
+    })
+  }
+  return out
 }
 
 /** What a filter narrows: the views and visitors of one value, per day and over the range */

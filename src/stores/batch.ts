@@ -1,4 +1,9 @@
-import { type DimensionName, isDimension, MAX_VALUE_LENGTH } from '../dimensions/names.ts'
+import {
+  isStoredDimension,
+  MAX_VALUE_LENGTH,
+  maxValueLength,
+  type StoredDimensionName,
+} from '../dimensions/names.ts'
 import type { TrackingBatch } from './types.ts'
 
 /** The row that counts a day's new paths beyond `maxPathsPerDay` (never a request path: those start with "/") */
@@ -42,12 +47,16 @@ export function batchEntries(batch: TrackingBatch): number {
  * A dimension value as the stores and SQL keep it: valid UTF-8 (lone
  * surrogates and NUL become U+FFFD), no surrounding white space (MySQL's
  * PAD SPACE collations would take `a` and `a ` for one row), at most
- * MAX_VALUE_LENGTH code points; null for a value that is empty then.
+ * `maxLength` code points (MAX_VALUE_LENGTH, or maxValueLength() of an
+ * event dimension); null for a value that is empty then.
  */
-export function storedDimensionValue(value: string): string | null {
+export function storedDimensionValue(
+  value: string,
+  maxLength: number = MAX_VALUE_LENGTH
+): string | null {
   if (
     value.length > 0 &&
-    value.length <= MAX_VALUE_LENGTH &&
+    value.length <= maxLength &&
     !value.includes('\u0000') &&
     value.isWellFormed() &&
     value.trim() === value
@@ -56,8 +65,7 @@ export function storedDimensionValue(value: string): string | null {
   }
 
   let out = value.toWellFormed().replaceAll('\u0000', '\uFFFD').trim()
-  if (out.length > MAX_VALUE_LENGTH)
-    out = Array.from(out).slice(0, MAX_VALUE_LENGTH).join('').trim()
+  if (out.length > maxLength) out = Array.from(out).slice(0, maxLength).join('').trim()
   return out === '' ? null : out
 }
 
@@ -65,11 +73,13 @@ export function storedDimensionValue(value: string): string | null {
  * The dimension and the stored value of a dimensionKey() (`source:github.com`),
  * or null when the dimension is unknown or the value empty
  */
-export function parseDimensionKey(key: string): [dimension: DimensionName, value: string] | null {
+export function parseDimensionKey(
+  key: string
+): [dimension: StoredDimensionName, value: string] | null {
   const colon = key.indexOf(':')
   if (colon <= 0) return null
   const dimension = key.slice(0, colon)
-  if (!isDimension(dimension)) return null
-  const value = storedDimensionValue(key.slice(colon + 1))
+  if (!isStoredDimension(dimension)) return null
+  const value = storedDimensionValue(key.slice(colon + 1), maxValueLength(dimension))
   return value === null ? null : [dimension, value]
 }

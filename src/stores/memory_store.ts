@@ -3,7 +3,7 @@ import { DEFAULT_MAX_PATHS_PER_DAY, OTHER_PATH, parseDimensionKey } from './batc
 import { RedisHll } from './redis_hll.ts'
 import {
   DEFAULT_MAX_VALUES_PER_DIMENSION,
-  type DimensionName,
+  type StoredDimensionName,
   OTHER_VALUE,
 } from '../dimensions/names.ts'
 import type {
@@ -41,7 +41,7 @@ interface MemoryDimension {
 
 /** A day's dimensions, as the Redis store's dim and dimuv keys */
 interface MemoryDimensions {
-  dimensions: Map<DimensionName, MemoryDimension>
+  dimensions: Map<StoredDimensionName, MemoryDimension>
   expiresAt: number
 }
 
@@ -66,14 +66,14 @@ export class MemoryStore implements TrackingStore {
       day: string
       views: Map<string, number>
       total: number
-      dimensions: Map<DimensionName, MemoryDimension>
+      dimensions: Map<StoredDimensionName, MemoryDimension>
     }
   >()
   #dimensions = new Map<string, MemoryDimensions>()
   /** values each dimension admitted per day; outlives takeAside, like the Redis values sets */
   #admittedValues = new Map<
     string,
-    { values: Map<DimensionName, Set<string>>; expiresAt: number }
+    { values: Map<StoredDimensionName, Set<string>>; expiresAt: number }
   >()
   #maxValuesPerDimension: number
   #locks = new Map<string, { token: string; expiresAt: number }>()
@@ -95,7 +95,12 @@ export class MemoryStore implements TrackingStore {
   }
 
   /** The value a view is counted under: itself once admitted, OTHER_VALUE beyond the cap */
-  #admitValue(day: string, dimension: DimensionName, value: string, expiresAt: number): string {
+  #admitValue(
+    day: string,
+    dimension: StoredDimensionName,
+    value: string,
+    expiresAt: number
+  ): string {
     if (value === OTHER_VALUE) return OTHER_VALUE
     let entry = this.#admittedValues.get(day)
     if (!entry) this.#admittedValues.set(day, (entry = { values: new Map(), expiresAt }))
@@ -306,13 +311,13 @@ export class MemoryStore implements TrackingStore {
     return { sketch: merged.toBuffer(), count }
   }
 
-  async getDimension(day: string, dimension: DimensionName): Promise<Map<string, number>> {
+  async getDimension(day: string, dimension: StoredDimensionName): Promise<Map<string, number>> {
     this.#expire()
     return new Map(this.#dimensions.get(day)?.dimensions.get(dimension)?.views ?? [])
   }
 
   async countDimensionUnion(
-    dimension: DimensionName,
+    dimension: StoredDimensionName,
     value: string,
     sketches: Buffer[],
     liveDays: string[]
@@ -328,7 +333,7 @@ export class MemoryStore implements TrackingStore {
   }
 
   async liveDimensionSketches(
-    dimension: DimensionName,
+    dimension: StoredDimensionName,
     days: Map<string, readonly string[]>
   ): Promise<Map<string, Buffer[]>> {
     this.#expire()

@@ -10,8 +10,8 @@ import { TrackingKeys } from './keys.ts'
 import { DENSE_AT, DENSE_BYTES } from './redis_hll.ts'
 import {
   DEFAULT_MAX_VALUES_PER_DIMENSION,
-  DIMENSIONS,
-  type DimensionName,
+  STORED_DIMENSIONS,
+  type StoredDimensionName,
   OTHER_VALUE,
 } from '../dimensions/names.ts'
 import type {
@@ -497,7 +497,7 @@ export class RedisStore implements TrackingStore {
       k.days(),
     ]
     const args = [flushId, day, options.dimensions === false ? '0' : '1']
-    for (const dimension of DIMENSIONS) {
+    for (const dimension of STORED_DIMENSIONS) {
       commandKeys.push(k.dimension(day, dimension), k.takenDimension(flushId, dimension))
       args.push(
         k.dimensionVisitorsPrefix(day, dimension),
@@ -539,7 +539,7 @@ export class RedisStore implements TrackingStore {
     const k = this.keys
     const commandKeys = [k.takenViews(flushId), k.takenTotal(flushId), k.flushes()]
     const args = [flushId]
-    for (const dimension of DIMENSIONS) {
+    for (const dimension of STORED_DIMENSIONS) {
       commandKeys.push(k.takenDimension(flushId, dimension))
       args.push(k.takenDimensionVisitorsPrefix(flushId, dimension))
     }
@@ -559,12 +559,12 @@ export class RedisStore implements TrackingStore {
   }
 
   /** HSCAN of the dimension's views hash of the day (see getDaily) */
-  async getDimension(day: string, dimension: DimensionName): Promise<Map<string, number>> {
+  async getDimension(day: string, dimension: StoredDimensionName): Promise<Map<string, number>> {
     return this.#scanCounts(this.keys.dimension(day, dimension))
   }
 
   async countDimensionUnion(
-    dimension: DimensionName,
+    dimension: StoredDimensionName,
     value: string,
     sketches: Buffer[],
     liveDays: string[]
@@ -576,7 +576,7 @@ export class RedisStore implements TrackingStore {
   }
 
   async liveDimensionSketches(
-    dimension: DimensionName,
+    dimension: StoredDimensionName,
     days: Map<string, readonly string[]>
   ): Promise<Map<string, Buffer[]>> {
     const out = new Map<string, Buffer[]>()
@@ -604,7 +604,7 @@ export class RedisStore implements TrackingStore {
    */
   async *readTakenDimensions(flushId: string, chunkSize: number): AsyncIterable<TakenDimension[]> {
     const client = this.#client()
-    for (const dimension of DIMENSIONS) {
+    for (const dimension of STORED_DIMENSIONS) {
       const key = this.keys.takenDimension(flushId, dimension)
       const prefix = this.keys.takenDimensionVisitorsPrefix(flushId, dimension)
       let cursor = '0'
@@ -697,8 +697,8 @@ export class RedisStore implements TrackingStore {
  */
 function byDimension(
   pairs: Map<string, DimensionCount>
-): Map<DimensionName, Array<[string, DimensionCount]>> {
-  const grouped = new Map<DimensionName, Map<string, DimensionCount>>()
+): Map<StoredDimensionName, Array<[string, DimensionCount]>> {
+  const grouped = new Map<StoredDimensionName, Map<string, DimensionCount>>()
   for (const [key, count] of pairs) {
     const parsed = parseDimensionKey(key)
     if (parsed === null) continue

@@ -1,4 +1,4 @@
-import type { DimensionName } from '../dimensions/names.ts'
+import type { StoredDimensionName } from '../dimensions/names.ts'
 import type { TrackingStoreName } from '../types.ts'
 
 /**
@@ -24,7 +24,7 @@ export interface DimensionCount {
 
 /** What a flush took aside for one (dimension, value) pair */
 export interface TakenDimension {
-  dimension: DimensionName
+  dimension: StoredDimensionName
   value: string
   views: number
   /** Redis HyperLogLog bytes of the pair's visitors (null when it had none) */
@@ -117,14 +117,14 @@ export interface StoreReader {
   countUnion(sketches: Buffer[], liveDays: string[]): Promise<number>
 
   /** Live (not yet flushed) views of a day per value of a dimension: value -> views */
-  getDimension(day: string, dimension: DimensionName): Promise<Map<string, number>>
+  getDimension(day: string, dimension: StoredDimensionName): Promise<Map<string, number>>
 
   /**
    * Distinct visitors of one dimension value: the union of stored sketches
    * (tracking_dimension_stats) and the value's live visitors on liveDays
    */
   countDimensionUnion(
-    dimension: DimensionName,
+    dimension: StoredDimensionName,
     value: string,
     sketches: Buffer[],
     liveDays: string[]
@@ -137,7 +137,7 @@ export interface StoreReader {
    * count many unions itself
    */
   liveDimensionSketches(
-    dimension: DimensionName,
+    dimension: StoredDimensionName,
     days: Map<string, readonly string[]>
   ): Promise<Map<string, Buffer[]>>
 }

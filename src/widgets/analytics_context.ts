@@ -12,7 +12,9 @@ import {
 import type { DimensionName } from '../dimensions/names.ts'
 import type { DimensionBreakdown, FilteredFigures } from '../read/dimensions.ts'
 import type { DimensionFilter } from '../read/filter.ts'
+import type { EventsRead, GoalRow } from '../read/events.ts'
 import { breakdownWidget, DIMENSION_WIDGETS } from './dimensions.ts'
+import { eventsWidget, goalsWidget } from './events.ts'
 import type { AnalyticsContext, AnalyticsRange, ListWidgetData } from './types.ts'
 
 /** The columns of the page-views table and of its CSV export */
@@ -39,6 +41,10 @@ export interface AnalyticsFigures {
    * both ranges (the stored data has no cross-tabs: the rest is not narrowed)
    */
   filter?: (DimensionFilter & { current: FilteredFigures; previous: FilteredFigures }) | null
+  /** the events of the range (not narrowed by a filter) */
+  events?: EventsRead
+  /** the goals of the config over the range and the previous one (not narrowed) */
+  goals?: GoalRow[]
 }
 
 /** The widget payloads of the analytics page and dashboard (AnalyticsContext) */
@@ -102,6 +108,10 @@ export function buildAnalyticsContext(figures: AnalyticsFigures): AnalyticsConte
     realtimeVisitors: figures.realtimeVisitors,
     filter: filter ? { dimension: filter.dimension, value: filter.value } : null,
     ...dimensionWidgets(figures.breakdowns, caption),
+    ...(figures.goals
+      ? { trackingGoals: goalsWidget(figures.goals, figures.events?.props ?? null, caption) }
+      : {}),
+    ...(figures.events ? { trackingEvents: eventsWidget(figures.events, caption) } : {}),
   }
 }
 

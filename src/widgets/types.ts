@@ -63,6 +63,8 @@ export interface ListWidgetItem {
    */
   visitorsAtLeast?: true
   visitorsUpTo?: number
+  /** change of the item against the previous range (goals: their conversions) */
+  trend?: WidgetTrend | null
 }
 
 /** A ranked list such as top pages or the values of a dimension */
@@ -71,6 +73,78 @@ export interface ListWidgetData extends WidgetBase {
   items: ListWidgetItem[]
   /** the dimension a breakdown lists (absent on top pages) */
   dimension?: DimensionName
+  /** what an item's `value` counts, for the list's words (default "views") */
+  unit?: string
+}
+
+/** One value of an event prop and the events that carried it */
+export interface EventPropCount {
+  value: string
+  count: number
+}
+
+/** One page an event happened on, with its events */
+export interface EventPageCount {
+  path: string
+  count: number
+}
+
+/**
+ * One event name of trackingEvents, as a list item (`label` = the name,
+ * `value` = its count, `share` of all events, `visitors`)
+ */
+export interface EventWidgetItem extends ListWidgetItem {
+  name: string
+  /** events of that name over the range (completions) */
+  count: number
+  /** distinct visitors who sent it */
+  visitors: number
+  /** per prop key, its values with their counts (most counted first) */
+  props: Record<string, EventPropCount[]>
+  /** the pages it happened on (most counted first) */
+  pages: EventPageCount[]
+}
+
+/** The events of a range (trackingEvents): a list widget whose items carry their props */
+export interface EventsWidgetData extends ListWidgetData {
+  items: EventWidgetItem[]
+  /**
+   * Events counted with a prop value beyond the day's cap of distinct
+   * (event, key, value) triples (maxValuesPerDimension): their values count
+   * as "(other)", which belongs to no event
+   */
+  otherProps: number
+  /** the same for the (event, page) pairs */
+  otherPages: number
+}
+
+/**
+ * One goal of trackingGoals, as a list item: `label` = the name, `value` =
+ * completions, `visitors` = the visitors who completed it, `share` = the
+ * conversion rate as 0..1, `trend` = conversions against the previous range
+ */
+export interface GoalWidgetItem extends ListWidgetItem {
+  name: string
+  /** an event goal or a path goal */
+  kind: 'event' | 'path'
+  /** the event name, or the path pattern */
+  target: string
+  /** distinct visitors who completed it over the range */
+  visitors: number
+  /** events (event goal) or views of matching paths (path goal) over the range */
+  completions: number
+  /** completing visitors / unique visitors of the range, in percent (one decimal) */
+  conversionRate: number
+  /** the same figures over the previous range */
+  previous: { visitors: number; completions: number; conversionRate: number }
+  trend: WidgetTrend | null
+  /** event goals: the event's props, per key its values with their counts */
+  props?: Record<string, EventPropCount[]>
+}
+
+/** The goals of the config over a range (trackingGoals), in config order */
+export interface GoalsWidgetData extends ListWidgetData {
+  items: GoalWidgetItem[]
 }
 
 /** Rows of a table, with its columns and pagination */
@@ -133,4 +207,9 @@ export interface AnalyticsContext {
   trackingDevices?: ListWidgetData
   trackingCountries?: ListWidgetData
   trackingLanguages?: ListWidgetData
+  /* events and goals: always set by the selector; optional so custom loaders stay valid */
+  /** every goal of the config: visitors who completed it, completions, conversion rate, trend */
+  trackingGoals?: GoalsWidgetData
+  /** the most counted events: count, visitors, props and pages of each */
+  trackingEvents?: EventsWidgetData
 }

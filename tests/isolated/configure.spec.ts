@@ -28,6 +28,7 @@ const MIGRATIONS = [
   'create_tracking_flushes_table',
   'create_tracking_dimension_stats_table',
   'create_tracking_imports_table',
+  'widen_tracking_dimension_stats_values',
 ]
 
 interface AppShape {
@@ -487,6 +488,29 @@ test.group('configure', (group) => {
     )
     /* nothing else is rewritten */
     assert.equal(await read(root, 'config/tracking.ts'), '// configured by the earlier version\n')
+  })
+
+  test('upgrade: an app configured before the events gets only the migration that widens dimension values', async ({
+    assert,
+  }) => {
+    const root = await makeApp()
+    await configure(root, ['--store=redis'])
+    const published = await migrationFiles(root)
+    const widen = published.find((file) =>
+      file.endsWith('_widen_tracking_dimension_stats_values.ts')
+    )!
+    await rm(join(root, 'database/migrations', widen))
+    const before = await migrationFiles(root)
+
+    const { exitCode, logs } = await configure(root, [])
+    assert.equal(exitCode ?? 0, 0, logs.join('\n'))
+    const after = await migrationFiles(root)
+    const added = after.filter((file) => !before.includes(file))
+    assert.lengthOf(added, 1)
+    assert.match(added[0], /^\d+_widen_tracking_dimension_stats_values\.ts$/)
+    assert.isAbove(Number.parseInt(added[0]), Math.max(...before.map((f) => Number.parseInt(f))))
+    const source = await read(root, `database/migrations/${added[0]}`)
+    assert.include(source, 'varchar(400)')
   })
 
   test('without @adonisjs/redis: warns with the command to run and uses the memory store', async ({
