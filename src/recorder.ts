@@ -513,7 +513,7 @@ export class TrackingRecorder {
       /* the request path was checked above: the stored one only when it differs */
       if (path !== url && this.isSkipped(path)) return false
       const dimensions = this.#dimensionsOf(ctx, agent)
-      this.#buffer.addView(day, path, visitor, anonymous, Math.floor(now / 60_000), dimensions)
+      this.#buffer.addView(day, path, visitor, anonymous, Math.floor(now / 60_000), dimensions, now)
       return true
     } catch {
       return false
@@ -538,6 +538,7 @@ export class TrackingRecorder {
       path: this.#storedPath(view.path),
       visitor: view.visitor ?? null,
       minute: Math.floor(at / 60_000),
+      at,
       dimensions: Array.isArray(dimensions)
         ? dimensions
         : dimensions

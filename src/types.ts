@@ -107,6 +107,11 @@ export interface TrackingConfig {
   apiTokens?: string[]
   /** Requests per token and window of the stats API (default 60 per '1m'); false: no limit */
   apiRateLimit?: TrackingApiRateLimit | false
+  /**
+   * Minutes without a view that end a visit (default 30, whole minutes from
+   * 1 to 240): a visit is a run of one visitor's views with shorter gaps
+   */
+  visitTimeoutMinutes?: number
 }
 
 /**
@@ -155,6 +160,7 @@ export type LegacyTrackingConfig = TrackingConfig & {
   max_values_per_dimension?: number
   api_tokens?: string[]
   api_rate_limit?: TrackingApiRateLimit | false
+  visit_timeout_minutes?: number
 }
 
 /**
@@ -205,4 +211,6 @@ export interface TrackingSettings {
   readonly apiTokens: ApiTokens
   /** The stats API limit per token, resolved; false: no limit */
   readonly apiRateLimit: Readonly<{ requests: number; durationMs: number }> | false
+  /** Minutes without a view that end a visit */
+  readonly visitTimeoutMinutes: number
 }

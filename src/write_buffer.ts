@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
+import { DateTime } from 'luxon'
 import type { Logger } from '@adonisjs/core/logger'
 import debug from './debug.ts'
 import { dimensionKey } from './dimensions/names.ts'
@@ -10,6 +11,7 @@ import {
   parseDimensionKey,
 } from './stores/batch.ts'
 import type { DayBatch, DimensionCount, TrackingBatch, TrackingStore } from './stores/types.ts'
+import type { VisitSegment } from './stores/visits.ts'
 import { VisitorHasher, visitorHashKey } from './visitor_hash.ts'
 
 /** At most one "dropped" warning a minute */
@@ -67,6 +69,77 @@ interface PendingDay {
    */
   dimensionVisitors: Map<string, Owned> | null
   dimensionAnonymous: Map<string, Owned> | null
+  /**
+   * What the visits need from the day's views, per visitor (known id, or
+   * anonymous digest): its latest segment, which links the earlier ones
+   */
+  visits: Map<string, PendingVisit> | null
+  anonymousVisits: Map<string, PendingVisit> | null
+}
+
+/**
+ * A visitor's run of views in the buffer: first and last view, their paths,
+ * the number of views, the key list of the first view (its source and
+ * channel) and the distinct paths (the unique visitors per page). Updated
+ * in place: O(1) a view, nothing pushed. A view a timeout or more after the
+ * last one (or before the first) starts a new segment, which links this one.
+ */
+interface PendingVisit {
+  first: number
+  firstPath: string
+  last: number
+  lastPath: string
+  views: number
+  dimensions: KeyList | null
+  /** the first path alone (the common case), or the set of distinct paths */
+  paths: string | Set<string>
+  /** the visitor's segment before this one, on this day of the batch */
+  earlier: PendingVisit | null
+}
+
+/**
+ * Entries of a visitor's segments: one per segment and one per (visitor,
+ * path) pair of each
+ */
+function visitEntries(visit: PendingVisit | null): number {
+  let entries = 0
+  for (let one = visit; one !== null; one = one.earlier) {
+    entries += 1 + (typeof one.paths === 'string' ? 1 : one.paths.size)
+  }
+  return entries
+}
+
+/** Entries of a day's visit segments */
+function visitsEntries(visits: Map<string, PendingVisit> | null): number {
+  let entries = 0
+  if (visits) for (const visit of visits.values()) entries += visitEntries(visit)
+  return entries
+}
+
+/** Adds the segments of each visitor of `from` to those of `into` (from's are the newer) */
+function mergeVisits(into: Map<string, PendingVisit>, from: Map<string, PendingVisit>) {
+  for (const [id, visit] of from) {
+    const held = into.get(id)
+    if (held !== undefined) {
+      let oldest = visit
+      while (oldest.earlier !== null) oldest = oldest.earlier
+      oldest.earlier = held
+    }
+    into.set(id, visit)
+  }
+}
+
+/** The source and channel values of a key list (the first view of a visit) */
+function visitSource(list: KeyList | null): { source: string | null; channel: string | null } {
+  let source: string | null = null
+  let channel: string | null = null
+  if (list) {
+    for (const key of list) {
+      if (key.startsWith('source:')) source = parseDimensionKey(key)?.[1] ?? null
+      else if (key.startsWith('channel:')) channel = parseDimensionKey(key)?.[1] ?? null
+    }
+  }
+  return { source, channel }
 }
 
 /** dimensionKey() pairs of a view, as a shared array */
@@ -131,6 +204,8 @@ export interface BufferedView {
   minute: number
   /** dimensionKey() pairs of the view (`source:github.com`, src/dimensions/names.ts) */
   dimensions?: readonly string[] | null
+  /** epoch ms of the view, for visits (default: the start of `minute`) */
+  at?: number
 }
 
 /**
@@ -153,6 +228,10 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
   #storeTimeoutMs: number
   #logger?: Logger
   #hasher: VisitorHasher
+  #visitTimeoutMs: number
+  #timezone: string
+  /** day -> epoch ms of its midnight in the timezone (a few days at most) */
+  #dayStarts = new Map<string, number>()
 
   #days = new Map<string, PendingDay>()
   #minutes = new Map<number, PendingMinute>()
@@ -188,6 +267,10 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       logger?: Logger
       /** key of the visitor hashes (visitorHashKey(appKey)); a random one when absent */
       visitorKey?: Buffer
+      /** a gap of this many ms ends a visit (visitTimeoutMinutes; default 30 minutes) */
+      visitTimeoutMs?: number
+      /** zone of the day keys (settings.timezone; default UTC): when midnight is, for the salts */
+      timezone?: string
     }
   ) {
     super()
@@ -197,13 +280,16 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     this.#storeTimeoutMs = options.storeTimeoutMs ?? 5000
     this.#logger = options.logger
     this.#hasher = new VisitorHasher(options.visitorKey ?? visitorHashKey())
+    this.#visitTimeoutMs = options.visitTimeoutMs ?? 30 * 60_000
+    this.#timezone = options.timezone ?? 'UTC'
   }
 
   /**
    * Distinct entries waiting in memory, sent or not: day+path, visitors of a
-   * day, visitors of a minute, the dimension key lists of a day's views and
-   * each (visitor, key list); an unconfirmed batch counts its (dimension,
-   * value) pairs and their visitors
+   * day, visitors of a minute, the dimension key lists of a day's views,
+   * each (visitor, key list), each visit segment and each (visitor, path)
+   * of a segment; an unconfirmed batch counts its (dimension, value) pairs
+   * and their visitors, its segments and its (path, visitor) pairs
    */
   get size(): number {
     return this.#entries + this.#unconfirmedEntries
@@ -222,7 +308,8 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       view.visitor ?? null,
       view.anonymous ?? null,
       view.minute,
-      view.dimensions ?? null
+      view.dimensions ?? null,
+      view.at ?? view.minute * 60_000
     )
   }
 
@@ -241,7 +328,9 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
      * the batch is built; a frozen array is kept as is and views sharing one
      * are counted together (the deriver's), any other is copied
      */
-    dimensions: readonly string[] | null = null
+    dimensions: readonly string[] | null = null,
+    /* epoch ms of the view (its visit); the recorder passes its clock's reading */
+    at: number = minuteKey * 60_000
   ): void {
     let day = dayKey === this.#lastDayKey ? this.#lastDay : this.#days.get(dayKey)
     if (!day) {
@@ -252,6 +341,8 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
         dimensions: null,
         dimensionVisitors: null,
         dimensionAnonymous: null,
+        visits: null,
+        anonymousVisits: null,
       }
       this.#days.set(dayKey, day)
     }
@@ -321,8 +412,67 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       }
     }
 
+    if (id) this.#addVisit(day, Boolean(visitor), id, at, path, dimensions)
+
     if (this.size > this.#maxEntries) this.#trim()
     this.#schedule()
+  }
+
+  /**
+   * A view of a visitor into its segment of the day: bumped in place (one
+   * lookup); a new segment when the view is a timeout or more after the last
+   * one (or before the first). Views out of order never move the last view
+   * back, so no duration is negative.
+   */
+  #addVisit(
+    day: PendingDay,
+    known: boolean,
+    id: string,
+    at: number,
+    path: string,
+    dimensions: KeyList | null
+  ): void {
+    let visits = known ? day.visits : day.anonymousVisits
+    if (visits === null) {
+      visits = new Map()
+      if (known) day.visits = visits
+      else day.anonymousVisits = visits
+    }
+    const visit = visits.get(id)
+    const timeout = this.#visitTimeoutMs
+    if (visit === undefined || at - visit.last >= timeout || visit.first - at >= timeout) {
+      visits.set(id, {
+        first: at,
+        firstPath: path,
+        last: at,
+        lastPath: path,
+        views: 1,
+        dimensions: dimensions !== null && dimensions.length > 0 ? dimensions : null,
+        paths: path,
+        earlier: visit ?? null,
+      })
+      this.#entries += 2
+      return
+    }
+    visit.views++
+    if (at >= visit.last) {
+      visit.last = at
+      visit.lastPath = path
+    } else if (at < visit.first) {
+      visit.first = at
+      visit.firstPath = path
+      visit.dimensions = dimensions !== null && dimensions.length > 0 ? dimensions : null
+    }
+    const paths = visit.paths
+    if (paths === path) return
+    if (typeof paths === 'string') {
+      visit.paths = new Set([paths, path])
+      this.#entries++
+    } else {
+      const before = paths.size
+      paths.add(path)
+      this.#entries += paths.size - before
+    }
   }
 
   #forgetLast(): void {
@@ -373,8 +523,9 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
    * unconfirmed batches first (removing entries from a batch keeps its id
    * honest: a resend can only add less), then the realtime visitors, oldest
    * minute first (best effort), then the days in insertion order: a day's
-   * dimension visitors, its visitors, its dimension values, then its paths (only these
-   * are page views: the dimension counts of a view go before the view).
+   * visit segments (with their paths), dimension visitors, its visitors, its
+   * dimension values, then its paths (only these are page views: what a view
+   * adds to visits and dimensions goes before the view).
    */
   #trim() {
     this.#forgetLast()
@@ -405,6 +556,15 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     }
     for (const [dayKey, day] of this.#days) {
       if (!over()) break
+      /* a visitor's segments before the visitor: a visitor with a visit stays a visitor of the day */
+      for (const visits of [day.anonymousVisits, day.visits]) {
+        if (!visits) continue
+        for (const [id, visit] of visits) {
+          if (!over()) break
+          this.#entries -= visitEntries(visit)
+          visits.delete(id)
+        }
+      }
       /* the lists of a visitor before the visitor: a visitor with lists stays a visitor of the day */
       for (const owners of [day.dimensionAnonymous, day.dimensionVisitors]) {
         if (!owners) continue
@@ -434,7 +594,9 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
         day.anonymous.size === 0 &&
         !day.dimensions?.size &&
         !day.dimensionVisitors?.size &&
-        !day.dimensionAnonymous?.size
+        !day.dimensionAnonymous?.size &&
+        !day.visits?.size &&
+        !day.anonymousVisits?.size
       ) {
         this.#days.delete(dayKey)
       }
@@ -498,6 +660,9 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
         mergeOwners((target.dimensionVisitors ??= new Map()), day.dimensionVisitors)
       if (day.dimensionAnonymous)
         mergeOwners((target.dimensionAnonymous ??= new Map()), day.dimensionAnonymous)
+      if (day.visits) mergeVisits((target.visits ??= new Map()), day.visits)
+      if (day.anonymousVisits)
+        mergeVisits((target.anonymousVisits ??= new Map()), day.anonymousVisits)
     }
     for (const [minute, entry] of newerMinutes) {
       const target = this.#minutes.get(minute)
@@ -513,6 +678,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       this.#entries += day.views.size + day.visitors.size + day.anonymous.size
       this.#entries += (day.dimensions?.size ?? 0) + ownerEntries(day.dimensionVisitors)
       this.#entries += ownerEntries(day.dimensionAnonymous)
+      this.#entries += visitsEntries(day.visits) + visitsEntries(day.anonymousVisits)
     }
     for (const minute of this.#minutes.values()) {
       this.#entries += minute.visitors.size + minute.anonymous.size
@@ -604,6 +770,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       return visitors
     }
     const days = new Map<string, DayBatch>()
+    const visits: VisitSegment[] = []
     for (const [dayKey, day] of taken.days) {
       const out: DayBatch = { views: day.views, visitors: await visitorsOf(dayKey, day) }
       if (day.dimensions && day.dimensions.size > 0) {
@@ -651,13 +818,112 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
         }
         if (dimensions.size > 0) out.dimensions = dimensions
       }
+      if (day.visits?.size || day.anonymousVisits?.size) {
+        out.pageVisitors = new Map()
+        await this.#visitsOf(dayKey, day, out.pageVisitors, visits, {
+          known: (id) => {
+            let hash = known.get(id)
+            if (hash === undefined) known.set(id, (hash = hasher.known(id)))
+            return hash
+          },
+          anonymous: async (digest) => {
+            let salt = salts.get(dayKey)
+            if (salt === undefined) salts.set(dayKey, (salt = await this.#store.salt(dayKey)))
+            const key = `${dayKey}:${digest}`
+            let hash = anonymous.get(key)
+            if (hash === undefined) anonymous.set(key, (hash = hasher.anonymous(salt, digest)))
+            return hash
+          },
+        })
+      }
       days.set(dayKey, out)
     }
     const minutes = new Map<number, Set<string>>()
     for (const [minute, entry] of taken.minutes) {
       minutes.set(minute, await visitorsOf(entry.day, entry))
     }
-    return { id: randomUUID(), days, minutes }
+    const batch: TrackingBatch = { id: randomUUID(), days, minutes }
+    /* the store applies them in order: a visitor's views across midnight, or from two segments */
+    if (visits.length > 0) batch.visits = visits.sort((a, b) => a.first - b.first)
+    return batch
+  }
+
+  /** Epoch ms of a day's midnight in the timezone (cached) */
+  #dayStart(day: string): number {
+    let start = this.#dayStarts.get(day)
+    if (start === undefined) {
+      if (this.#dayStarts.size >= 16) this.#dayStarts.clear()
+      start = DateTime.fromISO(day, { zone: this.#timezone }).startOf('day').toMillis()
+      this.#dayStarts.set(day, start)
+    }
+    return start
+  }
+
+  /**
+   * The segments of a day's visitors as the store receives them (keyed
+   * hashes; an anonymous segment that starts within the timeout after
+   * midnight also carries its hash under the previous day's salt, so the
+   * visit of the evening before goes on), and the (path, visitor) pairs
+   */
+  async #visitsOf(
+    dayKey: string,
+    day: PendingDay,
+    pages: Map<string, Set<string>>,
+    into: VisitSegment[],
+    hashes: { known(id: string): string; anonymous(digest: string): Promise<string> }
+  ): Promise<void> {
+    const addPage = (path: string, hash: string) => {
+      let visitors = pages.get(path)
+      if (!visitors) pages.set(path, (visitors = new Set()))
+      visitors.add(hash)
+    }
+    const sources = new Map<KeyList, ReturnType<typeof visitSource>>()
+    const segment = (hash: string, visit: PendingVisit, previous: string | null): VisitSegment => {
+      let source = visit.dimensions ? sources.get(visit.dimensions) : undefined
+      if (source === undefined) {
+        source = visitSource(visit.dimensions)
+        if (visit.dimensions) sources.set(visit.dimensions, source)
+      }
+      const out: VisitSegment = {
+        visitor: hash,
+        day: dayKey,
+        first: visit.first,
+        firstPath: visit.firstPath,
+        last: visit.last,
+        lastPath: visit.lastPath,
+        views: visit.views,
+      }
+      if (previous !== null) out.previous = previous
+      if (source.source !== null) out.source = source.source
+      if (source.channel !== null) out.channel = source.channel
+      if (typeof visit.paths === 'string') addPage(visit.paths, hash)
+      else for (const path of visit.paths) addPage(path, hash)
+      return out
+    }
+    for (const [id, latest] of day.visits ?? []) {
+      const hash = hashes.known(id)
+      for (let visit: PendingVisit | null = latest; visit; visit = visit.earlier) {
+        into.push(segment(hash, visit, null))
+      }
+    }
+    if (!day.anonymousVisits?.size) return
+    /* the previous day's salt only when a segment starts within the timeout after midnight */
+    const aroundMidnight = this.#dayStart(dayKey) + this.#visitTimeoutMs
+    let previousSalt: string | undefined
+    for (const [digest, latest] of day.anonymousVisits) {
+      const hash = await hashes.anonymous(digest)
+      for (let visit: PendingVisit | null = latest; visit; visit = visit.earlier) {
+        let previous: string | null = null
+        if (visit.first < aroundMidnight) {
+          if (previousSalt === undefined) {
+            const before = DateTime.fromISO(dayKey, { zone: 'utc' }).minus({ days: 1 }).toISODate()!
+            previousSalt = await this.#store.salt(before)
+          }
+          previous = this.#hasher.anonymous(previousSalt, digest)
+        }
+        into.push(segment(hash, visit, previous))
+      }
+    }
   }
 
   /**
@@ -770,13 +1036,21 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
 }
 
 /**
- * Removes up to `count` entries from a batch, visitors of minutes first, then
- * each day's visitors, dimension visitors and values, and paths; returns the
- * page views removed
+ * Removes up to `count` entries from a batch, visit segments first (oldest
+ * first), visitors of minutes, then each day's (path, visitor) pairs,
+ * visitors, dimension visitors and values, and paths; returns the page
+ * views removed
  */
 function trimBatch(batch: TrackingBatch, count: number): number {
   let left = count
   let views = 0
+  /* a visit segment is what its views add to visits: it goes before them */
+  if (batch.visits && batch.visits.length > 0) {
+    const removed = Math.min(left, batch.visits.length)
+    batch.visits.splice(0, removed)
+    left -= removed
+    if (left === 0) return views
+  }
   for (const [minute, visitors] of batch.minutes) {
     for (const id of visitors) {
       if (left === 0) return views
@@ -786,6 +1060,14 @@ function trimBatch(batch: TrackingBatch, count: number): number {
     batch.minutes.delete(minute)
   }
   for (const [dayKey, day] of batch.days) {
+    for (const [path, visitors] of day.pageVisitors ?? []) {
+      for (const id of visitors) {
+        if (left === 0) return views
+        visitors.delete(id)
+        left--
+      }
+      day.pageVisitors!.delete(path)
+    }
     for (const id of day.visitors) {
       if (left === 0) return views
       day.visitors.delete(id)

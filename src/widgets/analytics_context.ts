@@ -12,6 +12,7 @@ import {
 import type { DimensionName } from '../dimensions/names.ts'
 import type { DimensionBreakdown, FilteredFigures } from '../read/dimensions.ts'
 import type { DimensionFilter } from '../read/filter.ts'
+import type { RangeVisits, VisitFigures } from '../read/visits.ts'
 import { breakdownWidget, DIMENSION_WIDGETS } from './dimensions.ts'
 import type { AnalyticsContext, AnalyticsRange, ListWidgetData } from './types.ts'
 
@@ -29,7 +30,8 @@ export interface AnalyticsFigures {
   /** the previous range of equal length */
   previous: RangeFigures
   visitorsPerDay: number[]
-  top: PageCount[]
+  /** top pages, with their distinct visitors over the range when known */
+  top: Array<PageCount & { visitors?: number }>
   table: { rows: PageCount[]; total: number; page: number; perPage: number }
   realtimeVisitors: number
   /** the top values of every dimension */
@@ -39,6 +41,8 @@ export interface AnalyticsFigures {
    * both ranges (the stored data has no cross-tabs: the rest is not narrowed)
    */
   filter?: (DimensionFilter & { current: FilteredFigures; previous: FilteredFigures }) | null
+  /** the visits of the range and the figures of the previous range (never narrowed by a filter) */
+  visits?: { current: RangeVisits; previous: VisitFigures }
 }
 
 /** The widget payloads of the analytics page and dashboard (AnalyticsContext) */
@@ -75,7 +79,11 @@ export function buildAnalyticsContext(figures: AnalyticsFigures): AnalyticsConte
       key: 'trackingTopPages',
       title: 'Top pages',
       caption,
-      items: figures.top.map((row) => ({ label: row.path, value: row.views })),
+      items: figures.top.map((row) => ({
+        label: row.path,
+        value: row.views,
+        visitors: row.visitors,
+      })),
       total: pages.totalViews,
     }),
     trackingRecentPageViews: tableWidget({
@@ -91,6 +99,44 @@ export function buildAnalyticsContext(figures: AnalyticsFigures): AnalyticsConte
     realtimeVisitors: figures.realtimeVisitors,
     filter: filter ? { dimension: filter.dimension, value: filter.value } : null,
     ...dimensionWidgets(figures.breakdowns, caption),
+    ...(figures.visits ? visitWidgets(figures.visits, caption) : {}),
+  }
+}
+
+/** The visit KPIs (trends against the previous range) and the entry and exit pages */
+function visitWidgets(
+  visits: NonNullable<AnalyticsFigures['visits']>,
+  caption: string
+): Pick<
+  AnalyticsContext,
+  | 'trackingVisits'
+  | 'trackingViewsPerVisit'
+  | 'trackingBounceRate'
+  | 'trackingVisitDuration'
+  | 'trackingEntryPages'
+  | 'trackingExitPages'
+> {
+  const { current, previous } = visits
+  const metric = (key: string, title: string, field: keyof VisitFigures) =>
+    metricWidget({ key, title, caption, value: current[field], previous: previous[field] })
+  const pages = (key: string, title: string, rows: RangeVisits['entryPages']) =>
+    listWidget({
+      key,
+      title,
+      caption,
+      items: rows.map((row) => ({ label: row.path, value: row.visits })),
+      total: current.visits,
+    })
+  return {
+    trackingVisits: metric('trackingVisits', 'Visits', 'visits'),
+    trackingViewsPerVisit: metric('trackingViewsPerVisit', 'Views per visit', 'viewsPerVisit'),
+    trackingBounceRate: metric('trackingBounceRate', 'Bounce rate', 'bounceRate'),
+    trackingVisitDuration: {
+      ...metric('trackingVisitDuration', 'Visit duration', 'durationMedian'),
+      mean: current.durationMean,
+    },
+    trackingEntryPages: pages('trackingEntryPages', 'Entry pages', current.entryPages),
+    trackingExitPages: pages('trackingExitPages', 'Exit pages', current.exitPages),
   }
 }
 

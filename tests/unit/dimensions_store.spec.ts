@@ -636,11 +636,14 @@ test.group('Dimensions | write buffer', () => {
     for (let i = 0; i < 100; i++) {
       buffer.addView(DAY, '/', `user-${i % 10}`, null, 1, i % 2 ? mobile : desktop)
     }
-    /* 1 path, 10 visitors of the day, 10 of the minute, 2 lists, 10 (visitor, list) */
-    assert.equal(buffer.size, 1 + 10 + 10 + 2 + 10)
+    /*
+     * 1 path, 10 visitors of the day, 10 of the minute, 2 lists, 10 (visitor,
+     * list), and 10 visit segments with their one (visitor, path)
+     */
+    assert.equal(buffer.size, 1 + 10 + 10 + 2 + 10 + 10 * 2)
     /* a visitor seen with a second list holds both */
     buffer.addView(DAY, '/', 'user-0', null, 1, mobile)
-    assert.equal(buffer.size, 1 + 10 + 10 + 2 + 11)
+    assert.equal(buffer.size, 1 + 10 + 10 + 2 + 11 + 10 * 2)
     await buffer.drain()
     assert.equal(buffer.size, 0)
     assert.deepEqual(Object.fromEntries(await store.getDimension(DAY, 'device')), {

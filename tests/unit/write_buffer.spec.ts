@@ -97,8 +97,12 @@ test.group('WriteBuffer', () => {
     for (let i = 0; i < 1000; i++) {
       manager.recorder.recordView({ path: `/p${i % 10}`, day: DAY, visitor: `u${i % 37}` })
     }
-    /* 10 paths, 37 visitors of the day, the same 37 in the realtime minute */
-    assert.equal(manager.buffer.size, 10 + 37 + 37)
+    /*
+     * 10 paths, 37 visitors of the day, the same 37 in the realtime minute,
+     * and each visitor's visit segment with its (visitor, path) pairs: every
+     * visitor met every path
+     */
+    assert.equal(manager.buffer.size, 10 + 37 + 37 + 37 * (1 + 10))
     /* one batch for all of them, sent by the timer */
     const [batch] = await written
     assert.equal(batch.days.get(DAY)!.views.size, 10)
