@@ -471,7 +471,8 @@ for (const kind of STORES) {
       /* visits: false (the tables are missing) keeps them live and the day pending */
       await store.takeAside(DAY, 'kept', { visits: false })
       assert.isNull(await store.readTakenVisits('kept'))
-      assert.equal(await visitsOf(store).visits, 2)
+      const kept = await visitsOf(store)
+      assert.equal(kept.visits, 2)
       assert.deepEqual(await store.pendingDays(), [DAY])
       await store.dropTaken('kept')
 
