@@ -375,17 +375,24 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       this.#entries += ofMinute.size - before
     }
 
-    if (dimensions === null || dimensions.length === 0) {
-      if (id) this.#addDayVisitor(visitor ? day.visitors : day.anonymous, id)
+    const plain = dimensions === null || dimensions.length === 0
+    /* a list is kept by identity (here and in the visit): one the caller may change again is copied */
+    if (!plain && !Object.isFrozen(dimensions)) dimensions = Object.freeze(dimensions!.slice())
+    /*
+     * a visitor with a segment of the day is a visitor of the day already
+     * (#trim drops segments first): no second lookup for it
+     */
+    const seen = id ? this.#addVisit(day, Boolean(visitor), id, at, path, dimensions) : true
+
+    if (plain) {
+      if (!seen) this.#addDayVisitor(visitor ? day.visitors : day.anonymous, id!)
     } else {
-      /* a list is kept by identity: one the caller may change again is copied */
-      if (!Object.isFrozen(dimensions)) dimensions = Object.freeze(dimensions.slice())
       let lists = day.dimensions
       if (lists === null) day.dimensions = lists = new Map()
       /* the whole list of the view: one lookup by identity, bumped in place */
-      const listViews = lists.get(dimensions)
+      const listViews = lists.get(dimensions!)
       if (listViews === undefined) {
-        lists.set(dimensions, { views: 1 })
+        lists.set(dimensions!, { views: 1 })
         this.#entries++
       } else {
         listViews.views++
@@ -400,19 +407,17 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
         const held = owners.get(id)
         if (held === undefined) {
           /* a visitor with lists is a visitor of the day: #trim drops its lists first */
-          this.#addDayVisitor(visitor ? day.visitors : day.anonymous, id)
-          owners.set(id, dimensions)
+          if (!seen) this.#addDayVisitor(visitor ? day.visitors : day.anonymous, id)
+          owners.set(id, dimensions!)
           this.#entries++
         } else if (held !== dimensions) {
           const before = ownedSize(held)
-          const owned = withList(held, dimensions)
+          const owned = withList(held, dimensions!)
           if (owned !== held) owners.set(id, owned)
           this.#entries += ownedSize(owned) - before
         }
       }
     }
-
-    if (id) this.#addVisit(day, Boolean(visitor), id, at, path, dimensions)
 
     if (this.size > this.#maxEntries) this.#trim()
     this.#schedule()
@@ -422,7 +427,8 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
    * A view of a visitor into its segment of the day: bumped in place (one
    * lookup); a new segment when the view is a timeout or more after the last
    * one (or before the first). Views out of order never move the last view
-   * back, so no duration is negative.
+   * back, so no duration is negative. True when the visitor had a segment
+   * of the day already.
    */
   #addVisit(
     day: PendingDay,
@@ -431,7 +437,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     at: number,
     path: string,
     dimensions: KeyList | null
-  ): void {
+  ): boolean {
     let visits = known ? day.visits : day.anonymousVisits
     if (visits === null) {
       visits = new Map()
@@ -452,7 +458,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
         earlier: visit ?? null,
       })
       this.#entries += 2
-      return
+      return visit !== undefined
     }
     visit.views++
     if (at >= visit.last) {
@@ -464,7 +470,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       visit.dimensions = dimensions !== null && dimensions.length > 0 ? dimensions : null
     }
     const paths = visit.paths
-    if (paths === path) return
+    if (paths === path) return true
     if (typeof paths === 'string') {
       visit.paths = new Set([paths, path])
       this.#entries++
@@ -473,6 +479,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       paths.add(path)
       this.#entries += paths.size - before
     }
+    return true
   }
 
   #forgetLast(): void {
