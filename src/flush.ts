@@ -748,7 +748,11 @@ async function mergeVisitors(store: StoreFlusher, client: QueryClientContract, d
  * 2. For every day to flush, takes the day's live keys aside under a new
  *    flush id and adds them to SQL in one transaction that also records the
  *    flush id and unions the paths into the day's path sketch (tracked
- *    pages, see src/stores/path_sketch.ts), then deletes them.
+ *    pages, see src/stores/path_sketch.ts), then deletes them. The day's
+ *    dimension counts and visit figures (of the visits that started that
+ *    day) go in the same take-aside and the same transaction; the unique
+ *    visitors of each flushed path are unioned into tracking_page_visitors
+ *    there too.
  * 3. Unions each flushed day's visitors into the stored HyperLogLog.
  */
 export async function flushPageViews(
