@@ -63,15 +63,10 @@ interface PendingDay {
    */
   dimensions: Map<KeyList, ListViews> | null
   /**
-   * Which key lists each visitor was seen with: known id (or anonymous
-   * digest) -> its one list, or the set of its distinct lists. Each
-   * (visitor, list) is one entry: a visitor's repeated views add nothing.
-   */
-  dimensionVisitors: Map<string, Owned> | null
-  dimensionAnonymous: Map<string, Owned> | null
-  /**
-   * What the visits need from the day's views, per visitor (known id, or
-   * anonymous digest): its latest segment, which links the earlier ones
+   * Per visitor of the day with an id (known id, or anonymous digest): its
+   * latest visit segment, which links the earlier ones and holds the key
+   * lists the visitor was seen with. One lookup a view serves the visit,
+   * the visitor's lists and the day's visitors.
    */
   visits: Map<string, PendingVisit> | null
   anonymousVisits: Map<string, PendingVisit> | null
@@ -95,16 +90,23 @@ interface PendingVisit {
   paths: string | Set<string>
   /** the visitor's segment before this one, on this day of the batch */
   earlier: PendingVisit | null
+  /**
+   * On the latest segment: the key lists the visitor was seen with this
+   * day, its one list or the set of its distinct lists (null before a view
+   * brings one). Each (visitor, list) is one entry: repeated views add nothing.
+   */
+  lists: Owned | null
 }
 
 /**
- * Entries of a visitor's segments: one per segment and one per (visitor,
- * path) pair of each
+ * Entries of a visitor's segments: one per segment, one per (visitor,
+ * path) pair of each and one per (visitor, key list)
  */
 function visitEntries(visit: PendingVisit | null): number {
   let entries = 0
   for (let one = visit; one !== null; one = one.earlier) {
     entries += 1 + (typeof one.paths === 'string' ? 1 : one.paths.size)
+    if (one.lists !== null) entries += ownedSize(one.lists)
   }
   return entries
 }
@@ -124,6 +126,14 @@ function mergeVisits(into: Map<string, PendingVisit>, from: Map<string, PendingV
       let oldest = visit
       while (oldest.earlier !== null) oldest = oldest.earlier
       oldest.earlier = held
+      /* the key lists stay on the latest segment */
+      if (held.lists !== null) {
+        let lists = visit.lists ?? held.lists
+        if (visit.lists !== null)
+          for (const list of ownedLists(held.lists)) lists = withList(lists, list)
+        visit.lists = lists
+        held.lists = null
+      }
     }
     into.set(id, visit)
   }
@@ -165,25 +175,6 @@ function ownedLists(owned: Owned): Iterable<KeyList> {
 function withList(owned: Owned, list: KeyList): Owned {
   if (owned instanceof Set) return owned.add(list)
   return owned === list ? owned : new Set([owned, list])
-}
-
-/** Adds the key lists of each visitor of `from` to those of `into` */
-function mergeOwners(into: Map<string, Owned>, from: Map<string, Owned>) {
-  for (const [id, owned] of from) {
-    let held = into.get(id)
-    if (held === undefined) into.set(id, owned)
-    else {
-      for (const list of ownedLists(owned)) held = withList(held, list)
-      into.set(id, held)
-    }
-  }
-}
-
-/** Entries the (visitor, key list) pairs of a day count */
-function ownerEntries(owners: Map<string, Owned> | null): number {
-  let entries = 0
-  if (owners) for (const owned of owners.values()) entries += ownedSize(owned)
-  return entries
 }
 
 interface PendingMinute {
@@ -339,8 +330,6 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
         visitors: new Set(),
         anonymous: new Set(),
         dimensions: null,
-        dimensionVisitors: null,
-        dimensionAnonymous: null,
         visits: null,
         anonymousVisits: null,
       }
@@ -376,17 +365,9 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     }
 
     const plain = dimensions === null || dimensions.length === 0
-    /* a list is kept by identity (here and in the visit): one the caller may change again is copied */
+    /* a list is kept by identity (the day's and the visitor's): one the caller may change again is copied */
     if (!plain && !Object.isFrozen(dimensions)) dimensions = Object.freeze(dimensions!.slice())
-    /*
-     * a visitor with a segment of the day is a visitor of the day already
-     * (#trim drops segments first): no second lookup for it
-     */
-    const seen = id ? this.#addVisit(day, Boolean(visitor), id, at, path, dimensions) : true
-
-    if (plain) {
-      if (!seen) this.#addDayVisitor(visitor ? day.visitors : day.anonymous, id!)
-    } else {
+    if (!plain) {
       let lists = day.dimensions
       if (lists === null) day.dimensions = lists = new Map()
       /* the whole list of the view: one lookup by identity, bumped in place */
@@ -397,26 +378,13 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       } else {
         listViews.views++
       }
-      if (id) {
-        let owners = visitor ? day.dimensionVisitors : day.dimensionAnonymous
-        if (owners === null) {
-          owners = new Map()
-          if (visitor) day.dimensionVisitors = owners
-          else day.dimensionAnonymous = owners
-        }
-        const held = owners.get(id)
-        if (held === undefined) {
-          /* a visitor with lists is a visitor of the day: #trim drops its lists first */
-          if (!seen) this.#addDayVisitor(visitor ? day.visitors : day.anonymous, id)
-          owners.set(id, dimensions!)
-          this.#entries++
-        } else if (held !== dimensions) {
-          const before = ownedSize(held)
-          const owned = withList(held, dimensions!)
-          if (owned !== held) owners.set(id, owned)
-          this.#entries += ownedSize(owned) - before
-        }
-      }
+    }
+    /*
+     * a visitor with a segment of the day is a visitor of the day already
+     * (#trim drops segments first): no second lookup for it
+     */
+    if (id && !this.#addVisit(day, Boolean(visitor), id, at, path, plain ? null : dimensions)) {
+      this.#addDayVisitor(visitor ? day.visitors : day.anonymous, id)
     }
 
     if (this.size > this.#maxEntries) this.#trim()
@@ -444,42 +412,61 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       if (known) day.visits = visits
       else day.anonymousVisits = visits
     }
-    const visit = visits.get(id)
+    let visit = visits.get(id)
+    const seen = visit !== undefined
     const timeout = this.#visitTimeoutMs
     if (visit === undefined || at - visit.last >= timeout || visit.first - at >= timeout) {
-      visits.set(id, {
+      const earlier = visit ?? null
+      visit = {
         first: at,
         firstPath: path,
         last: at,
         lastPath: path,
         views: 1,
-        dimensions: dimensions !== null && dimensions.length > 0 ? dimensions : null,
+        dimensions,
         paths: path,
-        earlier: visit ?? null,
-      })
+        earlier,
+        /* the visitor's lists move to its latest segment */
+        lists: earlier?.lists ?? null,
+      }
+      if (earlier !== null) earlier.lists = null
+      visits.set(id, visit)
       this.#entries += 2
-      return visit !== undefined
-    }
-    visit.views++
-    if (at >= visit.last) {
-      visit.last = at
-      visit.lastPath = path
-    } else if (at < visit.first) {
-      visit.first = at
-      visit.firstPath = path
-      visit.dimensions = dimensions !== null && dimensions.length > 0 ? dimensions : null
-    }
-    const paths = visit.paths
-    if (paths === path) return true
-    if (typeof paths === 'string') {
-      visit.paths = new Set([paths, path])
-      this.#entries++
     } else {
-      const before = paths.size
-      paths.add(path)
-      this.#entries += paths.size - before
+      visit.views++
+      if (at >= visit.last) {
+        visit.last = at
+        visit.lastPath = path
+      } else if (at < visit.first) {
+        visit.first = at
+        visit.firstPath = path
+        visit.dimensions = dimensions
+      }
+      const paths = visit.paths
+      if (paths !== path) {
+        if (typeof paths === 'string') {
+          visit.paths = new Set([paths, path])
+          this.#entries++
+        } else {
+          const before = paths.size
+          paths.add(path)
+          this.#entries += paths.size - before
+        }
+      }
     }
-    return true
+    if (dimensions !== null) {
+      const held = visit.lists
+      if (held === null) {
+        visit.lists = dimensions
+        this.#entries++
+      } else if (held !== dimensions) {
+        const before = ownedSize(held)
+        const owned = withList(held, dimensions)
+        if (owned !== held) visit.lists = owned
+        this.#entries += ownedSize(owned) - before
+      }
+    }
+    return seen
   }
 
   #forgetLast(): void {
@@ -530,9 +517,9 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
    * unconfirmed batches first (removing entries from a batch keeps its id
    * honest: a resend can only add less), then the realtime visitors, oldest
    * minute first (best effort), then the days in insertion order: a day's
-   * visit segments (with their paths), dimension visitors, its visitors, its
-   * dimension values, then its paths (only these are page views: what a view
-   * adds to visits and dimensions goes before the view).
+   * visit segments (with their paths and the key lists of their visitor), its
+   * visitors, its dimension values, then its paths (only these are page views:
+   * what a view adds to visits and dimensions goes before the view).
    */
   #trim() {
     this.#forgetLast()
@@ -563,22 +550,16 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     }
     for (const [dayKey, day] of this.#days) {
       if (!over()) break
-      /* a visitor's segments before the visitor: a visitor with a visit stays a visitor of the day */
+      /*
+       * a visitor's segments (with its key lists) before the visitor: a
+       * visitor with a segment stays a visitor of the day
+       */
       for (const visits of [day.anonymousVisits, day.visits]) {
         if (!visits) continue
         for (const [id, visit] of visits) {
           if (!over()) break
           this.#entries -= visitEntries(visit)
           visits.delete(id)
-        }
-      }
-      /* the lists of a visitor before the visitor: a visitor with lists stays a visitor of the day */
-      for (const owners of [day.dimensionAnonymous, day.dimensionVisitors]) {
-        if (!owners) continue
-        for (const [id, owned] of owners) {
-          if (!over()) break
-          this.#entries -= ownedSize(owned)
-          owners.delete(id)
         }
       }
       trimIds([day.anonymous, day.visitors])
@@ -600,8 +581,6 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
         day.visitors.size === 0 &&
         day.anonymous.size === 0 &&
         !day.dimensions?.size &&
-        !day.dimensionVisitors?.size &&
-        !day.dimensionAnonymous?.size &&
         !day.visits?.size &&
         !day.anonymousVisits?.size
       ) {
@@ -663,10 +642,6 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
           else lists.set(list, listViews)
         }
       }
-      if (day.dimensionVisitors)
-        mergeOwners((target.dimensionVisitors ??= new Map()), day.dimensionVisitors)
-      if (day.dimensionAnonymous)
-        mergeOwners((target.dimensionAnonymous ??= new Map()), day.dimensionAnonymous)
       if (day.visits) mergeVisits((target.visits ??= new Map()), day.visits)
       if (day.anonymousVisits)
         mergeVisits((target.anonymousVisits ??= new Map()), day.anonymousVisits)
@@ -683,8 +658,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     this.#entries = 0
     for (const day of this.#days.values()) {
       this.#entries += day.views.size + day.visitors.size + day.anonymous.size
-      this.#entries += (day.dimensions?.size ?? 0) + ownerEntries(day.dimensionVisitors)
-      this.#entries += ownerEntries(day.dimensionAnonymous)
+      this.#entries += day.dimensions?.size ?? 0
       this.#entries += visitsEntries(day.visits) + visitsEntries(day.anonymousVisits)
     }
     for (const minute of this.#minutes.values()) {
@@ -803,24 +777,27 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
           }
         }
         /* each visitor hashed once (the caches above), then added to the pairs of its views */
-        const addVisitor = (hash: string, owned: Owned) => {
-          for (const list of ownedLists(owned)) {
-            for (const key of list) counts.get(key)?.visitors.add(hash)
+        const addVisitor = (hash: string, latest: PendingVisit) => {
+          for (let visit: PendingVisit | null = latest; visit; visit = visit.earlier) {
+            if (visit.lists === null) continue
+            for (const list of ownedLists(visit.lists)) {
+              for (const key of list) counts.get(key)?.visitors.add(hash)
+            }
           }
         }
-        for (const [id, owned] of day.dimensionVisitors ?? []) {
+        for (const [id, latest] of day.visits ?? []) {
           let hash = known.get(id)
           if (hash === undefined) known.set(id, (hash = hasher.known(id)))
-          addVisitor(hash, owned)
+          addVisitor(hash, latest)
         }
-        if (day.dimensionAnonymous && day.dimensionAnonymous.size > 0) {
+        if (day.anonymousVisits && day.anonymousVisits.size > 0) {
           let salt = salts.get(dayKey)
           if (salt === undefined) salts.set(dayKey, (salt = await this.#store.salt(dayKey)))
-          for (const [digest, owned] of day.dimensionAnonymous) {
+          for (const [digest, latest] of day.anonymousVisits) {
             const key = `${dayKey}:${digest}`
             let hash = anonymous.get(key)
             if (hash === undefined) anonymous.set(key, (hash = hasher.anonymous(salt, digest)))
-            addVisitor(hash, owned)
+            addVisitor(hash, latest)
           }
         }
         if (dimensions.size > 0) out.dimensions = dimensions
