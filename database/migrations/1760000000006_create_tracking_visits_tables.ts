@@ -45,6 +45,11 @@ export default class extends BaseSchema {
       table.bigInteger('entries').notNullable().defaultTo(0)
       table.bigInteger('exits').notNullable().defaultTo(0)
       table.primary(['date', 'path'])
+      /* top entry and exit pages, ranked like the top pages (src/read/rank.ts): sums of some paths */
+      table.index(['path', 'date'], 'tracking_visit_pages_path_date_index')
+      /* ... and the paths of a day with the most entries or exits */
+      table.index(['date', 'entries'], 'tracking_visit_pages_date_entries_index')
+      table.index(['date', 'exits'], 'tracking_visit_pages_date_exits_index')
     })
 
     this.schema.createTable('tracking_page_visitors', (table) => {

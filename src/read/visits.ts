@@ -7,10 +7,11 @@ import {
   type DurationBucket,
   type VisitCounts,
 } from '../stores/visits.ts'
-import { comparePaths, sqlPath, toBuffer, TRACKING_TABLES } from '../tables.ts'
+import { comparePaths, isoDay, sqlPath, toBuffer, TRACKING_TABLES } from '../tables.ts'
 import type { AnalyticsRange } from '../widgets/types.ts'
 import { isSkipped } from './live.ts'
-import { IN_CHUNK, notSkipped } from './sql.ts'
+import { rankBy } from './rank.ts'
+import { IN_CHUNK } from './sql.ts'
 import type { LiveDays, LiveIndex, ReadScope } from './types.ts'
 
 /** The headline visit figures of a range */
@@ -105,31 +106,38 @@ export async function liveVisits(
 }
 
 /**
- * The stored visit totals and duration buckets of a range, in ONE query
- * (tracking_visit_stats summed, tracking_visit_durations per bucket)
+ * The stored visit totals (and the visits of each day) and the duration
+ * buckets of a range, in ONE query (the range's tracking_visit_stats rows,
+ * at most one a day, and tracking_visit_durations summed per bucket)
  */
-async function storedVisits(scope: ReadScope, range: AnalyticsRange): Promise<VisitCounts> {
+async function storedVisits(
+  scope: ReadScope,
+  range: AnalyticsRange
+): Promise<{ counts: VisitCounts; perDay: Map<string, number> }> {
   const { client } = scope
   const { visitStats, visitDurations } = TRACKING_TABLES
   const rows = (await unlessMissing(
     client.rawQuery(
-      `SELECT -1 AS bucket, SUM(visits) AS visits, SUM(views) AS views, SUM(bounces) AS bounces,
-         SUM(duration_seconds) AS seconds FROM ${visitStats} WHERE date BETWEEN ? AND ?
+      `SELECT date AS day, -1 AS bucket, visits, views, bounces, duration_seconds AS seconds
+         FROM ${visitStats} WHERE date BETWEEN ? AND ?
        UNION ALL
-       SELECT bucket, SUM(visits), 0, 0, SUM(duration_seconds) FROM ${visitDurations}
+       SELECT NULL, bucket, SUM(visits), 0, 0, SUM(duration_seconds) FROM ${visitDurations}
          WHERE date BETWEEN ? AND ? GROUP BY bucket`,
       [range.from, range.to, range.from, range.to]
     ),
     null
   )) as unknown
   const out = emptyVisitCounts()
+  const perDay = new Map<string, number>()
   for (const row of rawRows(rows)) {
     const bucket = Number(row.bucket)
     if (bucket < 0) {
-      out.visits = Number(row.visits ?? 0)
-      out.views = Number(row.views ?? 0)
-      out.bounces = Number(row.bounces ?? 0)
-      out.duration = Number(row.seconds ?? 0)
+      const visits = Number(row.visits ?? 0)
+      perDay.set(isoDay(row.day), visits)
+      out.visits += visits
+      out.views += Number(row.views ?? 0)
+      out.bounces += Number(row.bounces ?? 0)
+      out.duration += Number(row.seconds ?? 0)
     } else {
       out.durations.set(bucket, {
         visits: Number(row.visits ?? 0),
@@ -137,7 +145,7 @@ async function storedVisits(scope: ReadScope, range: AnalyticsRange): Promise<Vi
       })
     }
   }
-  return out
+  return { counts: out, perDay }
 }
 
 /** The rows of a raw query on each driver (better-sqlite3: an array, pg: .rows, mysql2: [rows]) */
@@ -172,14 +180,14 @@ export async function rangeVisitCounts(
   scope: ReadScope,
   range: AnalyticsRange,
   index: LiveIndex
-): Promise<{ counts: VisitCounts; live: VisitCounts }> {
+): Promise<{ counts: VisitCounts; live: VisitCounts; perDay: Map<string, number> }> {
   const [stored, live] = await Promise.all([
     storedVisits(scope, range),
     liveVisits(scope, range, index),
   ])
-  const counts = addVisitCounts(emptyVisitCounts(), stored)
+  const counts = addVisitCounts(emptyVisitCounts(), stored.counts)
   addVisitCounts(counts, live)
-  return { counts, live }
+  return { counts, live, perDay: stored.perDay }
 }
 
 /** visits desc, then key asc (code point order, as the path and value columns sort) */
@@ -227,75 +235,40 @@ function livePaths(scope: ReadScope, counts: Map<string, number>): Map<string, n
 }
 
 /**
- * The top entry and exit pages of a range, SQL + live, in ONE ranked query
- * (both rankings over tracking_visit_pages, window functions), skipped
- * paths hidden
+ * The top entry and exit pages of a range, SQL + live, exact: ranked the
+ * way the top pages are (rankBy, src/read/rank.ts), so a read costs a few
+ * indexed queries whatever the number of paths, not an aggregate of the
+ * range's rows. A day's entries and exits both sum to its visits, which
+ * find the busiest day. Skipped paths are hidden.
  */
 async function visitPages(
   scope: ReadScope,
   range: AnalyticsRange,
   live: VisitCounts,
+  perDay: Map<string, number>,
   limit: number
 ): Promise<{ entryPages: VisitPage[]; exitPages: VisitPage[] }> {
-  const { client } = scope
-  const table = TRACKING_TABLES.visitPages
-  const liveEntries = livePaths(scope, live.entries)
-  const liveExits = livePaths(scope, live.exits)
-  const cap = limit + Math.max(liveEntries.size, liveExits.size)
-  const grouped = notSkipped(
-    scope,
-    client
-      .from(table)
-      .whereBetween('date', [range.from, range.to])
-      .groupBy('path')
-      .select('path')
-      .select(client.raw('SUM(entries) AS entries'))
-      .select(client.raw('SUM(exits) AS exits'))
-      .select(client.raw('ROW_NUMBER() OVER (ORDER BY SUM(entries) DESC, path ASC) AS entry_rank'))
-      .select(client.raw('ROW_NUMBER() OVER (ORDER BY SUM(exits) DESC, path ASC) AS exit_rank')),
-    'havingRaw'
-  )
-  const rows = (await unlessMissing(
-    client
-      .query()
-      .from(grouped.as('ranked'))
-      .where('entry_rank', '<=', cap)
-      .orWhere('exit_rank', '<=', cap)
-      .select('path', 'entries', 'exits', 'entry_rank', 'exit_rank'),
-    []
-  )) as Array<{
-    path: string
-    entries: unknown
-    exits: unknown
-    entry_rank: unknown
-    exit_rank: unknown
-  }>
-  const entries = new Map<string, number>()
-  const exits = new Map<string, number>()
-  for (const row of rows) {
-    if (Number(row.entry_rank) <= cap) entries.set(row.path, Number(row.entries ?? 0))
-    if (Number(row.exit_rank) <= cap) exits.set(row.path, Number(row.exits ?? 0))
-  }
-  const exact = (column: 'entries' | 'exits') => async (paths: string[]) => {
-    const out = new Map<string, number>()
-    for (let start = 0; start < paths.length; start += IN_CHUNK) {
-      const sums = (await client
-        .from(table)
-        .whereBetween('date', [range.from, range.to])
-        .whereIn('path', paths.slice(start, start + IN_CHUNK))
-        .groupBy('path')
-        .select('path')
-        .sum(`${column} as total`)) as Array<{ path: string; total: unknown }>
-      for (const row of sums) out.set(row.path, Number(row.total ?? 0))
-    }
-    return out
+  const ranked = async (column: 'entries' | 'exits', counts: Map<string, number>) => {
+    const liveOf = livePaths(scope, counts)
+    const rows = await unlessMissing(
+      rankBy(
+        scope,
+        { range, table: TRACKING_TABLES.visitPages, column, dayTotals: perDay, live: liveOf },
+        { offset: 0, limit, search: '' }
+      ),
+      /* no table yet: the live figures alone */
+      [...liveOf]
+        .map(([path, views]) => ({ path, views }))
+        .sort((a, b) => b.views - a.views || comparePaths(a.path, b.path))
+        .slice(0, limit)
+    )
+    return rows.filter((row) => row.views > 0).map((row) => ({ path: row.path, visits: row.views }))
   }
   const [entryPages, exitPages] = await Promise.all([
-    topOf(entries, entries.size >= cap, liveEntries, limit, exact('entries')),
-    topOf(exits, exits.size >= cap, liveExits, limit, exact('exits')),
+    ranked('entries', live.entries),
+    ranked('exits', live.exits),
   ])
-  const page = ([path, visits]: [string, number]) => ({ path, visits })
-  return { entryPages: entryPages.map(page), exitPages: exitPages.map(page) }
+  return { entryPages, exitPages }
 }
 
 /** The top sources and channels of the visits of a range, SQL + live, in ONE ranked query */
@@ -370,9 +343,9 @@ export async function rangeVisits(
   index: LiveIndex,
   options: { limit: number }
 ): Promise<RangeVisits> {
-  const { counts, live } = await rangeVisitCounts(scope, range, index)
+  const { counts, live, perDay } = await rangeVisitCounts(scope, range, index)
   const [pages, sources] = await Promise.all([
-    visitPages(scope, range, live, options.limit),
+    visitPages(scope, range, live, perDay, options.limit),
     visitSources(scope, range, live, options.limit),
   ])
   return { range, ...visitFigures(counts), ...pages, ...sources }
