@@ -596,6 +596,101 @@ test.group(`Visits | flush (${dbName})`, (group) => {
   }).timeout(60_000)
 })
 
+test.group(`Visits | entry and exit pages over many paths (${dbName})`, (group) => {
+  group.each.setup(() => truncateTrackingTables())
+
+  test('the top entry and exit pages are exact: stored days, a live day and moved exits', async ({
+    assert,
+    cleanup,
+  }) => {
+    const today = '2026-03-31'
+    const days = Array.from({ length: 20 }, (_, i) =>
+      DateTime.fromISO(today)
+        .minus({ days: 20 - i })
+        .toISODate()!
+    )
+    /* 20 stored days of 300 paths each, a Zipf-like spread that shifts from day to day */
+    const sums = { entries: new Map<string, number>(), exits: new Map<string, number>() }
+    for (const [d, date] of days.entries()) {
+      const rows = Array.from({ length: 300 }, (_, i) => {
+        const path = `/p/${(i + d * 7) % 300}`
+        return { date, path, entries: Math.floor(600 / (i + 1)), exits: Math.floor(500 / (i + 2)) }
+      })
+      for (const row of rows) {
+        sums.entries.set(row.path, (sums.entries.get(row.path) ?? 0) + row.entries)
+        sums.exits.set(row.path, (sums.exits.get(row.path) ?? 0) + row.exits)
+      }
+      for (let start = 0; start < rows.length; start += 100) {
+        await db.table('tracking_visit_pages').multiInsert(rows.slice(start, start + 100))
+      }
+      const visits = rows.reduce((total, row) => total + row.entries, 0)
+      await db.table('tracking_visit_stats').insert({ date, visits, views: visits, bounces: 0 })
+    }
+    /* today live: many visits entering at a path of the tail; one whose exit moves */
+    const clock = { now: Date.parse(`${today}T12:00:00Z`) }
+    const tracking = buildManager({ timezone: 'UTC' }, { now: () => clock.now })
+    cleanup(() => tracking.cleanup())
+    const { store } = tracking.manager
+    const base = Date.parse(`${today}T08:00:00Z`)
+    await store.write({
+      days: new Map(),
+      minutes: new Map(),
+      visits: Array.from({ length: 1500 }, (_, i) => ({
+        visitor: `live-${i}`,
+        day: today,
+        first: base,
+        firstPath: '/p/250',
+        last: base + 1000,
+        lastPath: i % 2 ? '/p/251' : '/p/0',
+        views: 2,
+      })),
+    })
+    await flushPageViews(tracking.manager, db)
+    await store.write({
+      days: new Map(),
+      minutes: new Map(),
+      visits: Array.from({ length: 200 }, (_, i) => ({
+        visitor: `live-${2 * i}`,
+        day: today,
+        first: base + 60_000,
+        firstPath: '/p/299',
+        last: base + 60_000,
+        lastPath: '/p/299',
+        views: 1,
+      })),
+    })
+    const live = (await store.getVisits([today])).get(today)!
+    assert.equal(live.exits.get('/p/0'), -200)
+    /* today: 1,500 visits entered at /p/250 and left at /p/251 or /p/0 (flushed); 200 moved on to /p/299 */
+    const ofToday = {
+      entries: [['/p/250', 1500]],
+      exits: [
+        ['/p/251', 750],
+        ['/p/0', 750 - 200],
+        ['/p/299', 200],
+      ],
+    } as const
+    const expected = (column: 'entries' | 'exits') => {
+      const totals = new Map(sums[column])
+      for (const [path, n] of ofToday[column]) totals.set(path, (totals.get(path) ?? 0) + n)
+      return [...totals]
+        .filter(([, n]) => n > 0)
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .slice(0, 12)
+        .map(([path, visits]) => ({ path, visits }))
+    }
+    const selector = new TrackingSelector(tracking.manager, db, { now: () => clock.now })
+    const visits = await selector.visits({ from: days[0], to: today }, { limit: 12 })
+    assert.deepEqual(visits.entryPages, expected('entries'))
+    assert.deepEqual(visits.exitPages, expected('exits'))
+    assert.deepInclude(visits.entryPages, {
+      path: '/p/250',
+      visits: sums.entries.get('/p/250')! + 1500,
+    })
+    assert.deepInclude(visits.exitPages, { path: '/p/0', visits: sums.exits.get('/p/0')! + 550 })
+  })
+})
+
 test.group(`Visits | without the visit tables (${dbName})`, (group) => {
   group.each.setup(() => truncateTrackingTables())
 
