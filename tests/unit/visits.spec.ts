@@ -659,8 +659,8 @@ test.group(`Visits | entry and exit pages over many paths (${dbName})`, (group) 
         views: 1,
       })),
     })
-    const live = (await store.getVisits([today])).get(today)!
-    assert.equal(live.exits.get('/p/0'), -200)
+    const live = await store.getVisits([today])
+    assert.equal(live.get(today)!.exits.get('/p/0'), -200)
     /* today: 1,500 visits entered at /p/250 and left at /p/251 or /p/0 (flushed); 200 moved on to /p/299 */
     const ofToday = {
       entries: [['/p/250', 1500]],
