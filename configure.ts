@@ -26,6 +26,7 @@ const MIGRATIONS = [
   'create_tracking_flushes_table',
   'create_tracking_dimension_stats_table',
   'create_tracking_imports_table',
+  'create_tracking_visits_tables',
   'widen_tracking_dimension_stats_values',
 ] as const
 

@@ -47,5 +47,10 @@ export type {
   RangeComparison,
   RankedPage,
   ExportOptions,
+  VisitOptions,
+  RangeVisits,
+  VisitFigures,
+  VisitPage,
+  VisitSource,
 } from './src/selector.ts'
 export type * from './src/stores/types.ts'

@@ -11,6 +11,7 @@ import { Emitter } from '@adonisjs/core/events'
 import { Logger } from '@adonisjs/core/logger'
 import { Database } from '@adonisjs/lucid/database'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
+import { TRACKING_TABLES } from '../src/tables.ts'
 
 /** The repository root (the demo app and the package) */
 export const ROOT = new URL('../', import.meta.url)
@@ -212,8 +213,8 @@ export async function openBenchDatabase(
 
 /** The package's tables, dropped and migrated from scratch */
 export async function migrateFresh(client: QueryClientContract) {
-  for (const file of [...MIGRATIONS].reverse()) {
-    await client.schema.dropTableIfExists(file.replace(/^\d+_create_(.*)_table\.ts$/, '$1'))
+  for (const table of Object.values(TRACKING_TABLES).reverse()) {
+    await client.schema.dropTableIfExists(table)
   }
   for (const file of MIGRATIONS) {
     const { default: Migration } = await import(new URL(`database/migrations/${file}`, ROOT).href)

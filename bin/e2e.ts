@@ -383,6 +383,7 @@ async function main() {
     'create_tracking_flushes_table.ts',
     'create_tracking_dimension_stats_table.ts',
     'create_tracking_imports_table.ts',
+    'create_tracking_visits_tables.ts',
     'widen_tracking_dimension_stats_values.ts',
   ]
   if (JSON.stringify(names) !== JSON.stringify(wanted))
@@ -475,6 +476,11 @@ async function main() {
       'tracking_flushes',
       'tracking_imports',
       'tracking_page_views',
+      'tracking_page_visitors',
+      'tracking_visit_durations',
+      'tracking_visit_pages',
+      'tracking_visit_sources',
+      'tracking_visit_stats',
     ])
   ) {
     fail(`tables after migration:run: ${tables.join(', ')}`)

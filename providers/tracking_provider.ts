@@ -79,6 +79,7 @@ export default class TrackingProvider {
         ttlSeconds: settings.ttlSeconds,
         maxPathsPerDay: settings.maxPathsPerDay,
         maxValuesPerDimension: settings.maxValuesPerDimension,
+        visitTimeoutMs: settings.visitTimeoutMinutes * 60_000,
       })
 
     if (settings.redisUrl) {
@@ -103,6 +104,7 @@ export default class TrackingProvider {
         ttlSeconds: settings.ttlSeconds,
         maxPathsPerDay: settings.maxPathsPerDay,
         maxValuesPerDimension: settings.maxValuesPerDimension,
+        visitTimeoutMs: settings.visitTimeoutMinutes * 60_000,
         onClose: () => connection.quit(),
       })
     }
@@ -129,6 +131,7 @@ export default class TrackingProvider {
       ttlSeconds: settings.ttlSeconds,
       maxPathsPerDay: settings.maxPathsPerDay,
       maxValuesPerDimension: settings.maxValuesPerDimension,
+      visitTimeoutMs: settings.visitTimeoutMinutes * 60_000,
     })
   }
 

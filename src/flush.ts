@@ -3,13 +3,19 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { QueryClientContract, TransactionClientContract } from '@adonisjs/lucid/types/database'
 import debug from './debug.ts'
 import { resolveDaySelection } from './ranges.ts'
-import { storedDimensionValue } from './stores/batch.ts'
+import { parseDimensionKey, storedDimensionValue } from './stores/batch.ts'
 import { MAX_EVENT_VALUE_LENGTH, MAX_VALUE_LENGTH, maxValueLength } from './dimensions/names.ts'
 import { PathSketch } from './stores/path_sketch.ts'
 import { RedisHll } from './stores/redis_hll.ts'
-import type { StoreFlusher, TakenDimension, TakenFlush, TrackingStore } from './stores/types.ts'
+import type {
+  StoreFlusher,
+  TakenDimension,
+  TakenFlush,
+  TrackingStore,
+  VisitCounts,
+} from './stores/types.ts'
 import type { TrackingSettings } from './types.ts'
-import { MAX_PATH_LENGTH, sqlPath, TRACKING_TABLES } from './tables.ts'
+import { MAX_PATH_LENGTH, sqlPath, TRACKING_TABLES, VISIT_TABLES } from './tables.ts'
 import { isUniqueViolation, sqlNow, type DriverError } from './sql_writes.ts'
 
 /* kept here too for the `./flush` entry point and its callers */
@@ -359,6 +365,188 @@ function excluded(trx: TransactionClientContract, column: string) {
     : trx.knexRawQuery('??', [`excluded.${column}`])
 }
 
+/** Rows of a visit table upserted by one statement (at most 6 bind parameters a row) */
+const VISIT_CHUNK_SIZE = 500
+
+/** Inserts rows in chunks, adding to the given columns of the rows that exist */
+async function upsertAdding(
+  trx: TransactionClientContract,
+  table: string,
+  keys: string[],
+  columns: string[],
+  rows: Array<Record<string, unknown>>
+) {
+  const merge = Object.fromEntries(columns.map((column) => [column, increment(trx, table, column)]))
+  for (let start = 0; start < rows.length; start += VISIT_CHUNK_SIZE) {
+    await trx
+      .knexQuery()
+      .table(table)
+      .insert(rows.slice(start, start + VISIT_CHUNK_SIZE))
+      .onConflict(keys)
+      .merge(merge)
+  }
+}
+
+/**
+ * Adds the visit figures a flush took aside (by start day) to SQL: the
+ * day's totals, its duration buckets, entries and exits per path (paths as
+ * SQL stores them, coalesced) and visits per source and channel. Negative
+ * deltas (a bounce taken back, an exit moved after an earlier flush) are
+ * added like the rest.
+ */
+async function upsertVisits(trx: TransactionClientContract, day: string, counts: VisitCounts) {
+  const { visitStats, visitDurations, visitPages, visitSources } = TRACKING_TABLES
+  if (counts.visits || counts.views || counts.bounces || counts.duration) {
+    await upsertAdding(
+      trx,
+      visitStats,
+      ['date'],
+      ['visits', 'views', 'bounces', 'duration_seconds'],
+      [
+        {
+          date: day,
+          visits: counts.visits,
+          views: counts.views,
+          bounces: counts.bounces,
+          duration_seconds: counts.duration,
+        },
+      ]
+    )
+  }
+  const durations = [...counts.durations]
+    .filter(([, bucket]) => bucket.visits !== 0 || bucket.seconds !== 0)
+    .map(([bucket, { visits, seconds }]) => ({
+      date: day,
+      bucket,
+      visits,
+      duration_seconds: seconds,
+    }))
+  await upsertAdding(
+    trx,
+    visitDurations,
+    ['date', 'bucket'],
+    ['visits', 'duration_seconds'],
+    durations
+  )
+
+  const pages = new Map<string, { entries: number; exits: number }>()
+  const page = (path: string) => {
+    const stored = sqlPath(path)
+    let row = pages.get(stored)
+    if (!row) pages.set(stored, (row = { entries: 0, exits: 0 }))
+    return row
+  }
+  for (const [path, n] of counts.entries) page(path).entries += n
+  for (const [path, n] of counts.exits) page(path).exits += n
+  await upsertAdding(
+    trx,
+    visitPages,
+    ['date', 'path'],
+    ['entries', 'exits'],
+    [...pages]
+      .filter(([, row]) => row.entries !== 0 || row.exits !== 0)
+      .map(([path, row]) => ({ date: day, path, ...row }))
+  )
+
+  const sources = new Map<string, { dimension: string; value: string; visits: number }>()
+  for (const [key, n] of counts.sources) {
+    const parsed = parseDimensionKey(key)
+    if (parsed === null || n === 0) continue
+    const id = `${parsed[0]}\u0000${parsed[1]}`
+    const row = sources.get(id)
+    if (row) row.visits += n
+    else sources.set(id, { dimension: parsed[0], value: parsed[1], visits: n })
+  }
+  await upsertAdding(
+    trx,
+    visitSources,
+    ['date', 'dimension', 'value'],
+    ['visits'],
+    [...sources.values()].map((row) => ({ date: day, ...row }))
+  )
+}
+
+/**
+ * Unions the live unique-visitor sketches of some paths of a day (those of
+ * a chunk of the flush's views: a path's sketch only changes with its
+ * views) into their SQL rows, and stores the count of each union. The
+ * rows are read FOR UPDATE on PostgreSQL and MySQL (the day row locked by
+ * addDayViews queues flushers of one day already; SQLite's transaction
+ * holds the write lock). A union is idempotent: the live sketches stay in
+ * the store until their TTL, and a flush run again changes nothing.
+ */
+async function mergePageVisitors(
+  trx: TransactionClientContract,
+  store: StoreFlusher,
+  day: string,
+  rawPaths: string[]
+) {
+  const live = await store.pageVisitorSketches(day, rawPaths)
+  if (live.size === 0) return
+  const sketches = new Map<string, RedisHll>()
+  for (const [raw, bytes] of live) {
+    const sketch = RedisHll.fromBuffer(bytes)
+    if (!sketch) continue
+    const path = sqlPath(raw)
+    const held = sketches.get(path)
+    if (held) held.mergeFrom(sketch)
+    else sketches.set(path, sketch)
+  }
+  const table = TRACKING_TABLES.pageVisitors
+  const paths = [...sketches.keys()]
+  for (let start = 0; start < paths.length; start += VISIT_CHUNK_SIZE) {
+    const chunk = paths.slice(start, start + VISIT_CHUNK_SIZE)
+    const query = trx
+      .from(table)
+      .where('date', day)
+      .whereIn('path', chunk)
+      .select('path', 'visitors_sketch')
+    if (trx.dialect.name === 'postgres' || isMysql(trx)) query.forUpdate()
+    const stored = new Map<string, Buffer>()
+    for (const row of await query) {
+      if (row.visitors_sketch) stored.set(row.path, Buffer.from(row.visitors_sketch))
+    }
+    const rows = chunk.map((path) => {
+      const sketch = sketches.get(path)!
+      /* bytes that are not a sketch are replaced by the live visitors */
+      const before = RedisHll.fromBuffer(stored.get(path) ?? null)
+      if (before) sketch.mergeFrom(before)
+      return { date: day, path, visitors: sketch.count(), visitors_sketch: sketch.toBuffer() }
+    })
+    await trx
+      .knexQuery()
+      .table(table)
+      .insert(rows)
+      .onConflict(['path', 'date'])
+      .merge({
+        visitors: excluded(trx, 'visitors'),
+        visitors_sketch: excluded(trx, 'visitors_sketch'),
+      })
+  }
+}
+
+let missingVisitTablesWarned = false
+
+/**
+ * Whether the database has the visit tables (tracking_visit_*; asked once
+ * per flush). Without them page views and dimensions still flush; the
+ * visit figures stay live in the store (bounded, with the store's TTL)
+ * until the tables exist. Warns once per process, naming the two commands.
+ */
+async function hasVisitTables(client: QueryClientContract): Promise<boolean> {
+  const present = await Promise.all(VISIT_TABLES.map((table) => client.schema.hasTable(table)))
+  if (present.every(Boolean)) return true
+  if (!missingVisitTablesWarned) {
+    missingVisitTablesWarned = true
+    process.emitWarning(
+      `adonis-tracking: the tables ${VISIT_TABLES.join(', ')} are missing, so visits, bounce rate, visit duration, entry and exit pages and visitors per page are kept in the store and not flushed: run "node ace configure adonis-tracking && node ace migration:run"`,
+      { code: 'E_TRACKING_MISSING_TABLE' }
+    )
+  }
+  debug('visit tables are missing: visit figures stay in the store')
+  return false
+}
+
 let missingTableWarned = false
 
 /**
@@ -417,6 +605,11 @@ async function hasTakenDimensions(store: StoreFlusher, flushId: string): Promise
   return false
 }
 
+/** true when a flush took visit figures aside */
+async function hasTakenVisits(store: StoreFlusher, flushId: string): Promise<boolean> {
+  return (await store.readTakenVisits(flushId)) !== null
+}
+
 type Applied =
   { applied: true; paths: number; views: number; dimensions: number } | { applied: false }
 
@@ -430,7 +623,12 @@ async function applyFlush(
   store: TrackingStore,
   client: QueryClientContract,
   flush: TakenFlush,
-  options: FlushOptions & { chunkSize: number; dimensions: boolean; valueWidth: number }
+  options: FlushOptions & {
+    chunkSize: number
+    dimensions: boolean
+    valueWidth: number
+    visits: boolean
+  }
 ): Promise<Applied> {
   const outcome = await withRetry(`flush ${flush.flushId}`, async (): Promise<Applied> => {
     const trx = await client.transaction()
@@ -477,6 +675,14 @@ async function applyFlush(
         next.catch(() => {})
         const rows = coalesce(chunk)
         await upsertPageViews(trx, flush.day, rows)
+        if (options.visits) {
+          await mergePageVisitors(
+            trx,
+            store,
+            flush.day,
+            chunk.map(([path]) => path)
+          )
+        }
         for (const [path, count] of rows) {
           views += count
           sketch.add(path)
@@ -512,6 +718,12 @@ async function applyFlush(
             dimensionRows(pending, flush.flushId, options.valueWidth)
           )
         }
+      }
+
+      /* visit figures of the flush (by start day): the same transaction, exactly once too */
+      if (options.visits) {
+        const visits = await store.readTakenVisits(flush.flushId)
+        if (visits) await upsertVisits(trx, flush.day, visits)
       }
 
       /* the paths are what the rows received; a total key that disagrees is corrected */
@@ -579,7 +791,11 @@ async function mergeVisitors(store: StoreFlusher, client: QueryClientContract, d
  * 2. For every day to flush, takes the day's live keys aside under a new
  *    flush id and adds them to SQL in one transaction that also records the
  *    flush id and unions the paths into the day's path sketch (tracked
- *    pages, see src/stores/path_sketch.ts), then deletes them.
+ *    pages, see src/stores/path_sketch.ts), then deletes them. The day's
+ *    dimension counts and visit figures (of the visits that started that
+ *    day) go in the same take-aside and the same transaction; the unique
+ *    visitors of each flushed path are unioned into tracking_page_visitors
+ *    there too.
  * 3. Unions each flushed day's visitors into the stored HyperLogLog.
  */
 export async function flushPageViews(
@@ -591,9 +807,12 @@ export async function flushPageViews(
   const chunkSize = Math.max(1, Math.floor(options.chunkSize ?? DEFAULT_CHUNK_SIZE))
   const store = target.store
   const client = db.connection(options.connection)
-  const dimensions = await hasDimensionTable(client)
+  const [dimensions, visits] = await Promise.all([
+    hasDimensionTable(client),
+    hasVisitTables(client),
+  ])
   const valueWidth = dimensions ? await dimensionValueWidth(client) : MAX_VALUE_LENGTH
-  const settings = { ...options, chunkSize, dimensions, valueWidth }
+  const settings = { ...options, chunkSize, dimensions, valueWidth, visits }
   const summary: FlushSummary = { days: 0, paths: 0, views: 0, recovered: 0 }
   const touchedDays = new Set<string>()
 
@@ -613,6 +832,10 @@ export async function flushPageViews(
       debug('flush %s of %s waits for %s', flush.flushId, flush.day, TRACKING_TABLES.dimensionStats)
       continue
     }
+    if (!settings.visits && (await hasTakenVisits(store, flush.flushId))) {
+      debug('flush %s of %s waits for the visit tables', flush.flushId, flush.day)
+      continue
+    }
     debug('recovering flush %s of %s', flush.flushId, flush.day)
     record(flush, await applyFlush(store, client, flush, settings))
     summary.recovered++
@@ -628,7 +851,10 @@ export async function flushPageViews(
 
   for (const day of days) {
     const flush = { flushId: randomUUID(), day }
-    const moved = await store.takeAside(day, flush.flushId, { dimensions: settings.dimensions })
+    const moved = await store.takeAside(day, flush.flushId, {
+      dimensions: settings.dimensions,
+      visits: settings.visits,
+    })
     if (!moved) continue
     record(flush, await applyFlush(store, client, flush, settings))
   }

@@ -47,6 +47,8 @@ export class TrackingManager {
       storeTimeoutMs: settings.storeTimeoutMs,
       logger: options.logger,
       visitorKey: visitorHashKey(options.appKey),
+      visitTimeoutMs: settings.visitTimeoutMinutes * 60_000,
+      timezone: settings.timezone,
     })
     this.recorder = new TrackingRecorder(settings, this.buffer, {
       now: options.now,

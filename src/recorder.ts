@@ -520,7 +520,7 @@ export class TrackingRecorder {
       if (path !== url && this.isSkipped(path)) return false
       let dimensions = this.#dimensionsOf(ctx, agent)
       if (this.#goals !== null) dimensions = this.#goals.withGoals(path, dimensions)
-      this.#buffer.addView(day, path, visitor, anonymous, Math.floor(now / 60_000), dimensions)
+      this.#buffer.addView(day, path, visitor, anonymous, Math.floor(now / 60_000), dimensions, now)
       return true
     } catch {
       return false
@@ -553,6 +553,7 @@ export class TrackingRecorder {
       path,
       visitor: view.visitor ?? null,
       minute: Math.floor(at / 60_000),
+      at,
       dimensions: this.#goals === null ? keys : this.#goals.withGoals(path, keys),
     })
   }

@@ -25,6 +25,13 @@ import type {
   ReadScope,
 } from './read/types.ts'
 import { unionVisitors, visitorsPerDay, type VisitorBounds } from './read/visitors.ts'
+import {
+  pageVisitors,
+  rangeVisitCounts,
+  rangeVisits,
+  visitFigures,
+  type RangeVisits,
+} from './read/visits.ts'
 import type { TrackingStore } from './stores/types.ts'
 import type { TrackingSettings } from './types.ts'
 import { buildAnalyticsContext } from './widgets/analytics_context.ts'
@@ -46,6 +53,7 @@ export type { DimensionBreakdown, DimensionRow } from './read/dimensions.ts'
 export type { DimensionFilter, FilterInput } from './read/filter.ts'
 export type { VisitorBounds } from './read/visitors.ts'
 export type { EventRow, EventsRead, GoalRow } from './read/events.ts'
+export type { RangeVisits, VisitFigures, VisitPage, VisitSource } from './read/visits.ts'
 
 /** Rows of the page-views table: default and largest page size */
 export const DEFAULT_PER_PAGE = 25
@@ -122,6 +130,12 @@ export interface BreakdownOptions {
   limit?: number
   /** on the listed dimension: only that value; on another one: no effect (no cross-tabs) */
   filter?: FilterInput
+}
+
+/** Options of visits */
+export interface VisitOptions {
+  /** entry pages, exit pages, sources and channels listed (default 10) */
+  limit?: number
 }
 
 /** Options of exportPages */
@@ -407,6 +421,33 @@ export class TrackingSelector {
     return goalsWidget(rows, read?.props ?? null, rangeCaption(range, this.today()))
   }
 
+  /**
+   * The visits of a range (SQL + live, like the page views): visits, views
+   * per visit, bounce rate (percent), median and mean visit duration
+   * (seconds, one-view visits count 0), the top entry and exit pages and
+   * the top sources and channels of visits (value = visits). Every figure
+   * of a visit counts on the day it started; visits still in progress
+   * are counted with what they have so far.
+   */
+  async visits(input?: RangeInput, options: VisitOptions = {}): Promise<RangeVisits> {
+    const range = this.resolveRange(input)
+    const scope = this.#scope()
+    const limit = Math.max(0, Math.floor(options.limit ?? DEFAULT_TOP_LIMIT))
+    return rangeVisits(scope, range, await liveIndex(scope), { limit })
+  }
+
+  /**
+   * Distinct visitors of some paths over a range (who viewed each path at
+   * least once; a HyperLogLog union of its days, SQL + live): path ->
+   * visitors, at most 500 paths
+   */
+  async pageVisitors(input: RangeInput, paths: readonly string[]): Promise<Map<string, number>> {
+    const range = this.resolveRange(input)
+    const scope = this.#scope()
+    const loaded = await loadRange(scope, range, await liveIndex(scope), false)
+    return pageVisitors(scope, range, paths, loaded.live)
+  }
+
   /** Distinct visitors of the last `minutes` minutes */
   async realtimeVisitors(minutes = 5): Promise<number> {
     return this.#source.store.realtimeVisitors(minutes)
@@ -487,6 +528,8 @@ export class TrackingSelector {
       narrowedPrevious,
       events,
       goalRows,
+      visits,
+      visitsPrevious,
     ] = await Promise.all([
       figures,
       filter ? [] : visitorsPerDay(scope.store, range, loaded.stored, index),
@@ -501,27 +544,37 @@ export class TrackingSelector {
         live: eventsLive,
       }),
       goals,
+      rangeVisits(scope, range, index, { limit: topLimit }),
+      rangeVisitCounts(scope, before, index),
     ])
 
     const offset = (page - 1) * perPage
-    const [rows, total] = await Promise.all([
+    const top = ranked.slice(0, topLimit)
+    const [rows, total, topVisitors] = await Promise.all([
       search === ''
         ? ranked.slice(offset, offset + perPage)
         : rank(scope, loaded, { offset, limit: perPage, search }),
       matchingPaths(scope, loaded, search, search === '' ? page * perPage : 0),
+      pageVisitors(
+        scope,
+        range,
+        top.map((row) => row.path),
+        loaded.live
+      ),
     ])
     return buildAnalyticsContext({
       today: this.today(),
       current,
       previous,
       visitorsPerDay: perDay,
-      top: ranked.slice(0, topLimit),
+      top: top.map((row) => ({ ...row, visitors: topVisitors.get(row.path) ?? 0 })),
       table: { rows, total, page, perPage },
       realtimeVisitors: realtime,
       breakdowns: lists,
       filter: filter && { ...filter, current: narrowed!, previous: narrowedPrevious! },
       events,
       goals: goalRows,
+      visits: { current: visits, previous: visitFigures(visitsPrevious.counts) },
     })
   }
 }

@@ -49,6 +49,15 @@ export const DEFAULT_SKIP_PREFIXES: readonly string[] = Object.freeze([
   '/node_modules/',
 ])
 
+/** Default of `visitTimeoutMinutes`: a gap of 30 minutes ends a visit (as Plausible and GA) */
+export const DEFAULT_VISIT_TIMEOUT_MINUTES = 30
+/**
+ * Longest `visitTimeoutMinutes`: 4 hours. The previous day's salt of the
+ * anonymous hashes must stay usable for the timeout after midnight, and
+ * salts live 36 hours.
+ */
+export const MAX_VISIT_TIMEOUT_MINUTES = 240
+
 /**
  * Default access policy of the analytics page: nobody.
  */
@@ -89,6 +98,7 @@ const LEGACY_NAMES: Record<string, keyof TrackingConfig> = {
   max_values_per_dimension: 'maxValuesPerDimension',
   api_tokens: 'apiTokens',
   api_rate_limit: 'apiRateLimit',
+  visit_timeout_minutes: 'visitTimeoutMinutes',
 }
 
 /** Every key `defineConfig` accepts */
@@ -131,6 +141,7 @@ export const KNOWN_KEYS: ReadonlySet<string> = new Set<string>([
   'apiTokens',
   'apiRateLimit',
   'goals',
+  'visitTimeoutMinutes',
 ])
 
 /**
@@ -666,5 +677,12 @@ export function resolveSettings(
     apiTokens: resolveApiTokens(merged.apiTokens),
     apiRateLimit: resolveApiRateLimit(merged.apiRateLimit),
     goals: resolveGoals(merged.goals),
+    visitTimeoutMinutes: int(
+      'visitTimeoutMinutes',
+      merged.visitTimeoutMinutes,
+      DEFAULT_VISIT_TIMEOUT_MINUTES,
+      1,
+      MAX_VISIT_TIMEOUT_MINUTES
+    ),
   })
 }

@@ -10,7 +10,21 @@ export const TRACKING_TABLES = Object.freeze({
   flushes: 'tracking_flushes',
   dimensionStats: 'tracking_dimension_stats',
   imports: 'tracking_imports',
+  visitStats: 'tracking_visit_stats',
+  visitDurations: 'tracking_visit_durations',
+  visitPages: 'tracking_visit_pages',
+  visitSources: 'tracking_visit_sources',
+  pageVisitors: 'tracking_page_visitors',
 })
+
+/** The tables of the visit figures (one migration creates them together) */
+export const VISIT_TABLES = Object.freeze([
+  TRACKING_TABLES.visitStats,
+  TRACKING_TABLES.visitDurations,
+  TRACKING_TABLES.visitPages,
+  TRACKING_TABLES.visitSources,
+  TRACKING_TABLES.pageVisitors,
+])
 
 /** Longest path a page view row holds (varchar(500)) */
 export const MAX_PATH_LENGTH = 500

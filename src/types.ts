@@ -109,6 +109,11 @@ export interface TrackingConfig {
   apiRateLimit?: TrackingApiRateLimit | false
   /** Goals: events or path patterns whose completions and conversion rate the analytics show */
   goals?: TrackingGoal[]
+  /**
+   * Minutes without a view that end a visit (default 30, whole minutes from
+   * 1 to 240): a visit is a run of one visitor's views with shorter gaps
+   */
+  visitTimeoutMinutes?: number
 }
 
 /**
@@ -178,6 +183,7 @@ export type LegacyTrackingConfig = TrackingConfig & {
   max_values_per_dimension?: number
   api_tokens?: string[]
   api_rate_limit?: TrackingApiRateLimit | false
+  visit_timeout_minutes?: number
 }
 
 /**
@@ -230,4 +236,6 @@ export interface TrackingSettings {
   readonly apiRateLimit: Readonly<{ requests: number; durationMs: number }> | false
   /** The goals, validated, in config order */
   readonly goals: readonly TrackingGoalSettings[]
+  /** Minutes without a view that end a visit */
+  readonly visitTimeoutMinutes: number
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
+import { DateTime } from 'luxon'
 import type { Logger } from '@adonisjs/core/logger'
 import debug from './debug.ts'
 import { dimensionKey } from './dimensions/names.ts'
@@ -10,6 +11,7 @@ import {
   parseDimensionKey,
 } from './stores/batch.ts'
 import type { DayBatch, DimensionCount, TrackingBatch, TrackingStore } from './stores/types.ts'
+import type { VisitSegment } from './stores/visits.ts'
 import { VisitorHasher, visitorHashKey } from './visitor_hash.ts'
 
 /** At most one "dropped" warning a minute */
@@ -61,12 +63,100 @@ interface PendingDay {
    */
   dimensions: Map<KeyList, ListViews> | null
   /**
-   * Which key lists each visitor was seen with: known id (or anonymous
-   * digest) -> its one list, or the set of its distinct lists. Each
-   * (visitor, list) is one entry: a visitor's repeated views add nothing.
+   * Per visitor of the day with an id (known id, or anonymous digest): its
+   * latest visit segment, which links the earlier ones and holds the key
+   * lists the visitor was seen with. One lookup a view serves the visit,
+   * the visitor's lists and the day's visitors.
    */
-  dimensionVisitors: Map<string, Owned> | null
-  dimensionAnonymous: Map<string, Owned> | null
+  visits: Map<string, PendingVisit> | null
+  anonymousVisits: Map<string, PendingVisit> | null
+  /**
+   * The key lists of each visitor's events (addEvent: no view, so no visit
+   * segment to hold them): known id or anonymous digest -> its one list or
+   * the set of its lists; each (visitor, list) is one entry
+   */
+  eventVisitors: Map<string, Owned> | null
+  eventAnonymous: Map<string, Owned> | null
+}
+
+/**
+ * A visitor's run of views in the buffer: first and last view, their paths,
+ * the number of views, the key list of the first view (its source and
+ * channel) and the distinct paths (the unique visitors per page). Updated
+ * in place: O(1) a view, nothing pushed. A view a timeout or more after the
+ * last one (or before the first) starts a new segment, which links this one.
+ */
+interface PendingVisit {
+  first: number
+  firstPath: string
+  last: number
+  lastPath: string
+  views: number
+  dimensions: KeyList | null
+  /** the first path alone (the common case), or the set of distinct paths */
+  paths: string | Set<string>
+  /** the visitor's segment before this one, on this day of the batch */
+  earlier: PendingVisit | null
+  /**
+   * On the latest segment: the key lists the visitor was seen with this
+   * day, its one list or the set of its distinct lists (null before a view
+   * brings one). Each (visitor, list) is one entry: repeated views add nothing.
+   */
+  lists: Owned | null
+}
+
+/**
+ * Entries of a visitor's segments: one per segment, one per (visitor,
+ * path) pair of each and one per (visitor, key list)
+ */
+function visitEntries(visit: PendingVisit | null): number {
+  let entries = 0
+  for (let one = visit; one !== null; one = one.earlier) {
+    entries += 1 + (typeof one.paths === 'string' ? 1 : one.paths.size)
+    if (one.lists !== null) entries += ownedSize(one.lists)
+  }
+  return entries
+}
+
+/** Entries of a day's visit segments */
+function visitsEntries(visits: Map<string, PendingVisit> | null): number {
+  let entries = 0
+  if (visits) for (const visit of visits.values()) entries += visitEntries(visit)
+  return entries
+}
+
+/** Adds the segments of each visitor of `from` to those of `into` (from's are the newer) */
+function mergeVisits(into: Map<string, PendingVisit>, from: Map<string, PendingVisit>) {
+  for (const [id, visit] of from) {
+    const held = into.get(id)
+    if (held !== undefined) {
+      let oldest = visit
+      while (oldest.earlier !== null) oldest = oldest.earlier
+      oldest.earlier = held
+      /* the key lists stay on the latest segment */
+      if (held.lists !== null) {
+        let lists = visit.lists ?? held.lists
+        if (visit.lists !== null)
+          for (const list of ownedLists(held.lists)) lists = withList(lists, list)
+        visit.lists = lists
+        held.lists = null
+      }
+    }
+    into.set(id, visit)
+  }
+}
+
+/** The source and channel values of a key list (the first view of a visit) */
+function visitSource(list: KeyList | null): { source: string | null; channel: string | null } {
+  let source: string | null = null
+  let channel: string | null = null
+  if (list) {
+    for (const key of list) {
+      if (key.startsWith('source:')) source = parseDimensionKey(key)?.[1] ?? null
+      else if (key.startsWith('channel:')) channel = parseDimensionKey(key)?.[1] ?? null
+    }
+  }
+  return { source, channel }
 }
 
 /** dimensionKey() pairs of a view, as a shared array */
@@ -106,7 +196,7 @@ function mergeOwners(into: Map<string, Owned>, from: Map<string, Owned>) {
   }
 }
 
-/** Entries the (visitor, key list) pairs of a day count */
+/** Entries the (visitor, key list) pairs of a day's events count */
 function ownerEntries(owners: Map<string, Owned> | null): number {
   let entries = 0
   if (owners) for (const owned of owners.values()) entries += ownedSize(owned)
@@ -131,6 +221,8 @@ export interface BufferedView {
   minute: number
   /** dimensionKey() pairs of the view (`source:github.com`, src/dimensions/names.ts) */
   dimensions?: readonly string[] | null
+  /** epoch ms of the view, for visits (default: the start of `minute`) */
+  at?: number
 }
 
 /**
@@ -153,6 +245,10 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
   #storeTimeoutMs: number
   #logger?: Logger
   #hasher: VisitorHasher
+  #visitTimeoutMs: number
+  #timezone: string
+  /** day -> epoch ms of its midnight in the timezone (a few days at most) */
+  #dayStarts = new Map<string, number>()
 
   #days = new Map<string, PendingDay>()
   #minutes = new Map<number, PendingMinute>()
@@ -188,6 +284,10 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       logger?: Logger
       /** key of the visitor hashes (visitorHashKey(appKey)); a random one when absent */
       visitorKey?: Buffer
+      /** a gap of this many ms ends a visit (visitTimeoutMinutes; default 30 minutes) */
+      visitTimeoutMs?: number
+      /** zone of the day keys (settings.timezone; default UTC): when midnight is, for the salts */
+      timezone?: string
     }
   ) {
     super()
@@ -197,13 +297,16 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     this.#storeTimeoutMs = options.storeTimeoutMs ?? 5000
     this.#logger = options.logger
     this.#hasher = new VisitorHasher(options.visitorKey ?? visitorHashKey())
+    this.#visitTimeoutMs = options.visitTimeoutMs ?? 30 * 60_000
+    this.#timezone = options.timezone ?? 'UTC'
   }
 
   /**
    * Distinct entries waiting in memory, sent or not: day+path, visitors of a
-   * day, visitors of a minute, the dimension key lists of a day's views and
-   * each (visitor, key list); an unconfirmed batch counts its (dimension,
-   * value) pairs and their visitors
+   * day, visitors of a minute, the dimension key lists of a day's views,
+   * each (visitor, key list), each visit segment and each (visitor, path)
+   * of a segment; an unconfirmed batch counts its (dimension, value) pairs
+   * and their visitors, its segments and its (path, visitor) pairs
    */
   get size(): number {
     return this.#entries + this.#unconfirmedEntries
@@ -222,7 +325,8 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       view.visitor ?? null,
       view.anonymous ?? null,
       view.minute,
-      view.dimensions ?? null
+      view.dimensions ?? null,
+      view.at ?? view.minute * 60_000
     )
   }
 
@@ -241,7 +345,9 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
      * the batch is built; a frozen array is kept as is and views sharing one
      * are counted together (the deriver's), any other is copied
      */
-    dimensions: readonly string[] | null = null
+    dimensions: readonly string[] | null = null,
+    /* epoch ms of the view (its visit); the recorder passes its clock's reading */
+    at: number = minuteKey * 60_000
   ): void {
     let day = dayKey === this.#lastDayKey ? this.#lastDay : this.#days.get(dayKey)
     if (!day) {
@@ -250,8 +356,10 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
         visitors: new Set(),
         anonymous: new Set(),
         dimensions: null,
-        dimensionVisitors: null,
-        dimensionAnonymous: null,
+        visits: null,
+        anonymousVisits: null,
+        eventVisitors: null,
+        eventAnonymous: null,
       }
       this.#days.set(dayKey, day)
     }
@@ -284,41 +392,17 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       this.#entries += ofMinute.size - before
     }
 
-    if (dimensions === null || dimensions.length === 0) {
-      if (id) this.#addDayVisitor(visitor ? day.visitors : day.anonymous, id)
-    } else {
-      /* a list is kept by identity: one the caller may change again is copied */
-      if (!Object.isFrozen(dimensions)) dimensions = Object.freeze(dimensions.slice())
-      let lists = day.dimensions
-      if (lists === null) day.dimensions = lists = new Map()
-      /* the whole list of the view: one lookup by identity, bumped in place */
-      const listViews = lists.get(dimensions)
-      if (listViews === undefined) {
-        lists.set(dimensions, { views: 1 })
-        this.#entries++
-      } else {
-        listViews.views++
-      }
-      if (id) {
-        let owners = visitor ? day.dimensionVisitors : day.dimensionAnonymous
-        if (owners === null) {
-          owners = new Map()
-          if (visitor) day.dimensionVisitors = owners
-          else day.dimensionAnonymous = owners
-        }
-        const held = owners.get(id)
-        if (held === undefined) {
-          /* a visitor with lists is a visitor of the day: #trim drops its lists first */
-          this.#addDayVisitor(visitor ? day.visitors : day.anonymous, id)
-          owners.set(id, dimensions)
-          this.#entries++
-        } else if (held !== dimensions) {
-          const before = ownedSize(held)
-          const owned = withList(held, dimensions)
-          if (owned !== held) owners.set(id, owned)
-          this.#entries += ownedSize(owned) - before
-        }
-      }
+    const plain = dimensions === null || dimensions.length === 0
+    /* a list is kept by identity (the day's and the visitor's): one the caller may change again is copied */
+    if (!plain && !Object.isFrozen(dimensions)) dimensions = Object.freeze(dimensions!.slice())
+    /* the whole list of the view: one lookup by identity, bumped in place */
+    if (!plain) this.#countList(day, dimensions!)
+    /*
+     * a visitor with a segment of the day is a visitor of the day already
+     * (#trim drops segments first): no second lookup for it
+     */
+    if (id && !this.#addVisit(day, Boolean(visitor), id, at, path, plain ? null : dimensions)) {
+      this.#addDayVisitor(visitor ? day.visitors : day.anonymous, id)
     }
 
     if (this.size > this.#maxEntries) this.#trim()
@@ -328,12 +412,12 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
   /**
    * Counts one event (src/events.ts) on a day: its key list (event, props,
    * page) and its visitor, as addView() counts the list of a view, but with
-   * no page view: neither the day's paths nor the realtime minutes change.
-   * The visitor becomes a visitor of the day, as for a view with a list (an
-   * event's visitor is a visitor of the site, so a conversion rate never
-   * exceeds 100 %). The list and each (visitor, list) are one entry each,
-   * counted against the bound like the lists of views; a frozen list is
-   * kept as is, any other is copied.
+   * no page view and no visit: neither the day's paths, the realtime minutes
+   * nor the visit segments change. The visitor becomes a visitor of the day,
+   * as for a view (an event's visitor is a visitor of the site, so a
+   * conversion rate never exceeds 100 %). The list and each (visitor, list)
+   * are one entry each, counted against the bound like the lists of views; a
+   * frozen list is kept as is, any other is copied.
    */
   addEvent(
     dayKey: string,
@@ -349,33 +433,28 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
         visitors: new Set(),
         anonymous: new Set(),
         dimensions: null,
-        dimensionVisitors: null,
-        dimensionAnonymous: null,
+        visits: null,
+        anonymousVisits: null,
+        eventVisitors: null,
+        eventAnonymous: null,
       }
       this.#days.set(dayKey, day)
     }
     this.#lastDayKey = dayKey
     this.#lastDay = day
     if (!Object.isFrozen(keys)) keys = Object.freeze(keys.slice())
-    let lists = day.dimensions
-    if (lists === null) day.dimensions = lists = new Map()
-    const listViews = lists.get(keys)
-    if (listViews === undefined) {
-      lists.set(keys, { views: 1 })
-      this.#entries++
-    } else {
-      listViews.views++
-    }
+    this.#countList(day, keys)
     const id = visitor || anonymous
     if (id) {
-      let owners = visitor ? day.dimensionVisitors : day.dimensionAnonymous
+      let owners = visitor ? day.eventVisitors : day.eventAnonymous
       if (owners === null) {
         owners = new Map()
-        if (visitor) day.dimensionVisitors = owners
-        else day.dimensionAnonymous = owners
+        if (visitor) day.eventVisitors = owners
+        else day.eventAnonymous = owners
       }
       const held = owners.get(id)
       if (held === undefined) {
+        /* a visitor with event lists is a visitor of the day: #trim drops its lists first */
         this.#addDayVisitor(visitor ? day.visitors : day.anonymous, id)
         owners.set(id, keys)
         this.#entries++
@@ -388,6 +467,97 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     }
     if (this.size > this.#maxEntries) this.#trim()
     this.#schedule()
+  }
+
+  /** One more view (or event) with the key list: one lookup by identity, bumped in place */
+  #countList(day: PendingDay, list: KeyList): void {
+    let lists = day.dimensions
+    if (lists === null) day.dimensions = lists = new Map()
+    const listViews = lists.get(list)
+    if (listViews === undefined) {
+      lists.set(list, { views: 1 })
+      this.#entries++
+    } else {
+      listViews.views++
+    }
+  }
+
+  /**
+   * A view of a visitor into its segment of the day: bumped in place (one
+   * lookup); a new segment when the view is a timeout or more after the last
+   * one (or before the first). Views out of order never move the last view
+   * back, so no duration is negative. True when the visitor had a segment
+   * of the day already.
+   */
+  #addVisit(
+    day: PendingDay,
+    known: boolean,
+    id: string,
+    at: number,
+    path: string,
+    dimensions: KeyList | null
+  ): boolean {
+    let visits = known ? day.visits : day.anonymousVisits
+    if (visits === null) {
+      visits = new Map()
+      if (known) day.visits = visits
+      else day.anonymousVisits = visits
+    }
+    let visit = visits.get(id)
+    const seen = visit !== undefined
+    const timeout = this.#visitTimeoutMs
+    if (visit === undefined || at - visit.last >= timeout || visit.first - at >= timeout) {
+      const earlier = visit ?? null
+      visit = {
+        first: at,
+        firstPath: path,
+        last: at,
+        lastPath: path,
+        views: 1,
+        dimensions,
+        paths: path,
+        earlier,
+        /* the visitor's lists move to its latest segment */
+        lists: earlier?.lists ?? null,
+      }
+      if (earlier !== null) earlier.lists = null
+      visits.set(id, visit)
+      this.#entries += 2
+    } else {
+      visit.views++
+      if (at >= visit.last) {
+        visit.last = at
+        visit.lastPath = path
+      } else if (at < visit.first) {
+        visit.first = at
+        visit.firstPath = path
+        visit.dimensions = dimensions
+      }
+      const paths = visit.paths
+      if (paths !== path) {
+        if (typeof paths === 'string') {
+          visit.paths = new Set([paths, path])
+          this.#entries++
+        } else {
+          const before = paths.size
+          paths.add(path)
+          this.#entries += paths.size - before
+        }
+      }
+    }
+    if (dimensions !== null) {
+      const held = visit.lists
+      if (held === null) {
+        visit.lists = dimensions
+        this.#entries++
+      } else if (held !== dimensions) {
+        const before = ownedSize(held)
+        const owned = withList(held, dimensions)
+        if (owned !== held) visit.lists = owned
+        this.#entries += ownedSize(owned) - before
+      }
+    }
+    return seen
   }
 
   #forgetLast(): void {
@@ -438,8 +608,9 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
    * unconfirmed batches first (removing entries from a batch keeps its id
    * honest: a resend can only add less), then the realtime visitors, oldest
    * minute first (best effort), then the days in insertion order: a day's
-   * dimension visitors, its visitors, its dimension values, then its paths (only these
-   * are page views: the dimension counts of a view go before the view).
+   * visit segments (with their paths and the key lists of their visitor), its
+   * visitors, its dimension values, then its paths (only these are page views:
+   * what a view adds to visits and dimensions goes before the view).
    */
   #trim() {
     this.#forgetLast()
@@ -470,8 +641,20 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     }
     for (const [dayKey, day] of this.#days) {
       if (!over()) break
-      /* the lists of a visitor before the visitor: a visitor with lists stays a visitor of the day */
-      for (const owners of [day.dimensionAnonymous, day.dimensionVisitors]) {
+      /*
+       * a visitor's segments (with its key lists) before the visitor: a
+       * visitor with a segment stays a visitor of the day
+       */
+      for (const visits of [day.anonymousVisits, day.visits]) {
+        if (!visits) continue
+        for (const [id, visit] of visits) {
+          if (!over()) break
+          this.#entries -= visitEntries(visit)
+          visits.delete(id)
+        }
+      }
+      /* a visitor's event lists before the visitor, too */
+      for (const owners of [day.eventAnonymous, day.eventVisitors]) {
         if (!owners) continue
         for (const [id, owned] of owners) {
           if (!over()) break
@@ -498,8 +681,10 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
         day.visitors.size === 0 &&
         day.anonymous.size === 0 &&
         !day.dimensions?.size &&
-        !day.dimensionVisitors?.size &&
-        !day.dimensionAnonymous?.size
+        !day.visits?.size &&
+        !day.anonymousVisits?.size &&
+        !day.eventVisitors?.size &&
+        !day.eventAnonymous?.size
       ) {
         this.#days.delete(dayKey)
       }
@@ -559,10 +744,11 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
           else lists.set(list, listViews)
         }
       }
-      if (day.dimensionVisitors)
-        mergeOwners((target.dimensionVisitors ??= new Map()), day.dimensionVisitors)
-      if (day.dimensionAnonymous)
-        mergeOwners((target.dimensionAnonymous ??= new Map()), day.dimensionAnonymous)
+      if (day.visits) mergeVisits((target.visits ??= new Map()), day.visits)
+      if (day.anonymousVisits)
+        mergeVisits((target.anonymousVisits ??= new Map()), day.anonymousVisits)
+      if (day.eventVisitors) mergeOwners((target.eventVisitors ??= new Map()), day.eventVisitors)
+      if (day.eventAnonymous) mergeOwners((target.eventAnonymous ??= new Map()), day.eventAnonymous)
     }
     for (const [minute, entry] of newerMinutes) {
       const target = this.#minutes.get(minute)
@@ -576,8 +762,9 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     this.#entries = 0
     for (const day of this.#days.values()) {
       this.#entries += day.views.size + day.visitors.size + day.anonymous.size
-      this.#entries += (day.dimensions?.size ?? 0) + ownerEntries(day.dimensionVisitors)
-      this.#entries += ownerEntries(day.dimensionAnonymous)
+      this.#entries += day.dimensions?.size ?? 0
+      this.#entries += visitsEntries(day.visits) + visitsEntries(day.anonymousVisits)
+      this.#entries += ownerEntries(day.eventVisitors) + ownerEntries(day.eventAnonymous)
     }
     for (const minute of this.#minutes.values()) {
       this.#entries += minute.visitors.size + minute.anonymous.size
@@ -669,6 +856,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       return visitors
     }
     const days = new Map<string, DayBatch>()
+    const visits: VisitSegment[] = []
     for (const [dayKey, day] of taken.days) {
       const out: DayBatch = { views: day.views, visitors: await visitorsOf(dayKey, day) }
       if (day.dimensions && day.dimensions.size > 0) {
@@ -694,27 +882,69 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
           }
         }
         /* each visitor hashed once (the caches above), then added to the pairs of its views */
-        const addVisitor = (hash: string, owned: Owned) => {
+        const addVisitor = (hash: string, latest: PendingVisit) => {
+          for (let visit: PendingVisit | null = latest; visit; visit = visit.earlier) {
+            if (visit.lists === null) continue
+            for (const list of ownedLists(visit.lists)) {
+              for (const key of list) counts.get(key)?.visitors.add(hash)
+            }
+          }
+        }
+        for (const [id, latest] of day.visits ?? []) {
+          let hash = known.get(id)
+          if (hash === undefined) known.set(id, (hash = hasher.known(id)))
+          addVisitor(hash, latest)
+        }
+        if (day.anonymousVisits && day.anonymousVisits.size > 0) {
+          let salt = salts.get(dayKey)
+          if (salt === undefined) salts.set(dayKey, (salt = await this.#store.salt(dayKey)))
+          for (const [digest, latest] of day.anonymousVisits) {
+            const key = `${dayKey}:${digest}`
+            let hash = anonymous.get(key)
+            if (hash === undefined) anonymous.set(key, (hash = hasher.anonymous(salt, digest)))
+            addVisitor(hash, latest)
+          }
+        }
+        /* the visitors of events, to the pairs of their events' lists */
+        const addOwner = (hash: string, owned: Owned) => {
           for (const list of ownedLists(owned)) {
             for (const key of list) counts.get(key)?.visitors.add(hash)
           }
         }
-        for (const [id, owned] of day.dimensionVisitors ?? []) {
+        for (const [id, owned] of day.eventVisitors ?? []) {
           let hash = known.get(id)
           if (hash === undefined) known.set(id, (hash = hasher.known(id)))
-          addVisitor(hash, owned)
+          addOwner(hash, owned)
         }
-        if (day.dimensionAnonymous && day.dimensionAnonymous.size > 0) {
+        if (day.eventAnonymous && day.eventAnonymous.size > 0) {
           let salt = salts.get(dayKey)
           if (salt === undefined) salts.set(dayKey, (salt = await this.#store.salt(dayKey)))
-          for (const [digest, owned] of day.dimensionAnonymous) {
+          for (const [digest, owned] of day.eventAnonymous) {
             const key = `${dayKey}:${digest}`
             let hash = anonymous.get(key)
             if (hash === undefined) anonymous.set(key, (hash = hasher.anonymous(salt, digest)))
-            addVisitor(hash, owned)
+            addOwner(hash, owned)
           }
         }
         if (dimensions.size > 0) out.dimensions = dimensions
+      }
+      if (day.visits?.size || day.anonymousVisits?.size) {
+        out.pageVisitors = new Map()
+        await this.#visitsOf(dayKey, day, out.pageVisitors, visits, {
+          known: (id) => {
+            let hash = known.get(id)
+            if (hash === undefined) known.set(id, (hash = hasher.known(id)))
+            return hash
+          },
+          anonymous: async (digest) => {
+            let salt = salts.get(dayKey)
+            if (salt === undefined) salts.set(dayKey, (salt = await this.#store.salt(dayKey)))
+            const key = `${dayKey}:${digest}`
+            let hash = anonymous.get(key)
+            if (hash === undefined) anonymous.set(key, (hash = hasher.anonymous(salt, digest)))
+            return hash
+          },
+        })
       }
       days.set(dayKey, out)
     }
@@ -722,7 +952,88 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     for (const [minute, entry] of taken.minutes) {
       minutes.set(minute, await visitorsOf(entry.day, entry))
     }
-    return { id: randomUUID(), days, minutes }
+    const batch: TrackingBatch = { id: randomUUID(), days, minutes }
+    /* the store applies them in order: a visitor's views across midnight, or from two segments */
+    if (visits.length > 0) batch.visits = visits.sort((a, b) => a.first - b.first)
+    return batch
+  }
+
+  /** Epoch ms of a day's midnight in the timezone (cached) */
+  #dayStart(day: string): number {
+    let start = this.#dayStarts.get(day)
+    if (start === undefined) {
+      if (this.#dayStarts.size >= 16) this.#dayStarts.clear()
+      start = DateTime.fromISO(day, { zone: this.#timezone }).startOf('day').toMillis()
+      this.#dayStarts.set(day, start)
+    }
+    return start
+  }
+
+  /**
+   * The segments of a day's visitors as the store receives them (keyed
+   * hashes; an anonymous segment that starts within the timeout after
+   * midnight also carries its hash under the previous day's salt, so the
+   * visit of the evening before goes on), and the (path, visitor) pairs
+   */
+  async #visitsOf(
+    dayKey: string,
+    day: PendingDay,
+    pages: Map<string, Set<string>>,
+    into: VisitSegment[],
+    hashes: { known(id: string): string; anonymous(digest: string): Promise<string> }
+  ): Promise<void> {
+    const addPage = (path: string, hash: string) => {
+      let visitors = pages.get(path)
+      if (!visitors) pages.set(path, (visitors = new Set()))
+      visitors.add(hash)
+    }
+    const sources = new Map<KeyList, ReturnType<typeof visitSource>>()
+    const segment = (hash: string, visit: PendingVisit, previous: string | null): VisitSegment => {
+      let source = visit.dimensions ? sources.get(visit.dimensions) : undefined
+      if (source === undefined) {
+        source = visitSource(visit.dimensions)
+        if (visit.dimensions) sources.set(visit.dimensions, source)
+      }
+      const out: VisitSegment = {
+        visitor: hash,
+        day: dayKey,
+        first: visit.first,
+        firstPath: visit.firstPath,
+        last: visit.last,
+        lastPath: visit.lastPath,
+        views: visit.views,
+      }
+      if (previous !== null) out.previous = previous
+      if (source.source !== null) out.source = source.source
+      if (source.channel !== null) out.channel = source.channel
+      if (typeof visit.paths === 'string') addPage(visit.paths, hash)
+      else for (const path of visit.paths) addPage(path, hash)
+      return out
+    }
+    for (const [id, latest] of day.visits ?? []) {
+      const hash = hashes.known(id)
+      for (let visit: PendingVisit | null = latest; visit; visit = visit.earlier) {
+        into.push(segment(hash, visit, null))
+      }
+    }
+    if (!day.anonymousVisits?.size) return
+    /* the previous day's salt only when a segment starts within the timeout after midnight */
+    const aroundMidnight = this.#dayStart(dayKey) + this.#visitTimeoutMs
+    let previousSalt: string | undefined
+    for (const [digest, latest] of day.anonymousVisits) {
+      const hash = await hashes.anonymous(digest)
+      for (let visit: PendingVisit | null = latest; visit; visit = visit.earlier) {
+        let previous: string | null = null
+        if (visit.first < aroundMidnight) {
+          if (previousSalt === undefined) {
+            const before = DateTime.fromISO(dayKey, { zone: 'utc' }).minus({ days: 1 }).toISODate()!
+            previousSalt = await this.#store.salt(before)
+          }
+          previous = this.#hasher.anonymous(previousSalt, digest)
+        }
+        into.push(segment(hash, visit, previous))
+      }
+    }
   }
 
   /**
@@ -835,13 +1146,21 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
 }
 
 /**
- * Removes up to `count` entries from a batch, visitors of minutes first, then
- * each day's visitors, dimension visitors and values, and paths; returns the
- * page views removed
+ * Removes up to `count` entries from a batch, visit segments first (oldest
+ * first), visitors of minutes, then each day's (path, visitor) pairs,
+ * visitors, dimension visitors and values, and paths; returns the page
+ * views removed
  */
 function trimBatch(batch: TrackingBatch, count: number): number {
   let left = count
   let views = 0
+  /* a visit segment is what its views add to visits: it goes before them */
+  if (batch.visits && batch.visits.length > 0) {
+    const removed = Math.min(left, batch.visits.length)
+    batch.visits.splice(0, removed)
+    left -= removed
+    if (left === 0) return views
+  }
   for (const [minute, visitors] of batch.minutes) {
     for (const id of visitors) {
       if (left === 0) return views
@@ -851,6 +1170,14 @@ function trimBatch(batch: TrackingBatch, count: number): number {
     batch.minutes.delete(minute)
   }
   for (const [dayKey, day] of batch.days) {
+    for (const [path, visitors] of day.pageVisitors ?? []) {
+      for (const id of visitors) {
+        if (left === 0) return views
+        visitors.delete(id)
+        left--
+      }
+      day.pageVisitors!.delete(path)
+    }
     for (const id of day.visitors) {
       if (left === 0) return views
       day.visitors.delete(id)

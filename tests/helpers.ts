@@ -136,6 +136,7 @@ export function buildManager(
           ttlSeconds: settings.ttlSeconds,
           maxPathsPerDay: settings.maxPathsPerDay,
           maxValuesPerDimension: settings.maxValuesPerDimension,
+          visitTimeoutMs: settings.visitTimeoutMinutes * 60_000,
         })
       : new RedisStore({
           client: options.client ?? (() => redisClient()),
@@ -143,6 +144,7 @@ export function buildManager(
           ttlSeconds: settings.ttlSeconds,
           maxPathsPerDay: settings.maxPathsPerDay,
           maxValuesPerDimension: settings.maxValuesPerDimension,
+          visitTimeoutMs: settings.visitTimeoutMinutes * 60_000,
         })
   const manager = new TrackingManager(settings, trackingStore, {
     now: options.now,

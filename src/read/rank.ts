@@ -3,7 +3,22 @@ import { daysOf } from '../ranges.ts'
 import { comparePaths, TRACKING_TABLES } from '../tables.ts'
 import { livePaths as livePathsOf } from './live.ts'
 import { matching, notSkipped, rangeRows, sumsOf } from './sql.ts'
+import type { AnalyticsRange } from '../widgets/types.ts'
 import type { LoadedRange, PageCount, ReadScope } from './types.ts'
+
+/**
+ * What rankBy ranks: a column of a table by day and path (with an index on
+ * (path, date) and one on (date, column)), and the live additions
+ */
+export interface RankSource {
+  range: AnalyticsRange
+  table: string
+  column: string
+  /** the column's total per stored day (the busiest day seeds the ranking) */
+  dayTotals: ReadonlyMap<string, number>
+  /** live additions per path (search already applied); they may be negative */
+  live: ReadonlyMap<string, number>
+}
 
 /** The k-th largest of `count` numbers (k >= 1), 0 when there are fewer than k */
 function kthLargest(values: Iterable<number>, count: number, k: number): number {
@@ -43,12 +58,41 @@ export async function rank(
   loaded: LoadedRange,
   options: { offset: number; limit: number; search: string }
 ): Promise<PageCount[]> {
+  const dayTotals = new Map<string, number>()
+  for (const [day, row] of loaded.stored) dayTotals.set(day, row.views)
+  return rankBy(
+    scope,
+    {
+      range: loaded.range,
+      table: TRACKING_TABLES.pageViews,
+      column: 'views',
+      dayTotals,
+      live: livePathsOf(loaded.live, options.search),
+    },
+    options
+  )
+}
+
+/**
+ * rank() over any column of a table by day and path whose rows are never
+ * negative (entries and exits of visits: a decrement always follows its
+ * increment on the same row). Live additions may be negative: a live path
+ * still has C >= l, and L below is never less than 0, so the argument of
+ * rank() holds. A total of 0 or less sorts last: when one is among the
+ * rows, fewer than offset + limit paths are positive, the threshold is
+ * at most 0 and every path was summed.
+ */
+export async function rankBy(
+  scope: ReadScope,
+  source: RankSource,
+  options: { offset: number; limit: number; search: string }
+): Promise<PageCount[]> {
   const { client } = scope
-  const { range, stored } = loaded
+  const { range, table, column, dayTotals } = source
   const { offset, limit, search } = options
   const k = offset + limit
   if (k === 0) return []
-  const livePaths = livePathsOf(loaded.live, search)
+  const livePaths = source.live
 
   /* 1. exact C of the busiest day's top paths and of the top live paths */
   const exactPaths = new Set<string>()
@@ -59,19 +103,19 @@ export async function rank(
     if (views === liveKth) exactPaths.add(path)
   }
   let busiest: string | null = null
-  for (const [day, row] of stored) {
-    if (busiest === null || row.views > stored.get(busiest)!.views) busiest = day
+  for (const [day, total] of dayTotals) {
+    if (busiest === null || total > dayTotals.get(busiest)!) busiest = day
   }
   if (busiest !== null) {
     /* `date = ?`, not a range: the (date, views) index then yields the rows in order */
-    const day = client.from(TRACKING_TABLES.pageViews).where('date', busiest)
+    const day = client.from(table).where('date', busiest)
     const seeds = (await matching(client, notSkipped(scope, day), search)
       .select('path')
-      .orderBy('views', 'desc')
+      .orderBy(column, 'desc')
       .limit(k)) as Array<{ path: string }>
     for (const row of seeds) exactPaths.add(row.path)
   }
-  const sums = await sumsOf(client, range, [...exactPaths])
+  const sums = await sumsOf(client, range, [...exactPaths], table, column)
 
   /* 2. the threshold: K paths reach it */
   const bounds: number[] = []
@@ -93,22 +137,20 @@ export async function rank(
      * the (path, date) index sums them: two steps, so no planner can
      * misjudge a semi-join into a scan of the range
      */
-    const found = (await matching(
-      client,
-      notSkipped(scope, client.from(TRACKING_TABLES.pageViews)),
-      search
-    )
+    const found = (await matching(client, notSkipped(scope, client.from(table)), search)
       .whereIn('date', daysOf(range))
-      .where('views', '>=', minDayViews)
+      .where(column, '>=', minDayViews)
       .distinct('path')) as Array<{ path: string }>
     const more = found.map((row) => row.path).filter((path) => !exactPaths.has(path))
-    for (const [path, views] of await sumsOf(client, range, more)) sums.set(path, views)
+    for (const [path, views] of await sumsOf(client, range, more, table, column)) {
+      sums.set(path, views)
+    }
     listed = found.length
   } else {
-    const rows = (await rangeRows(scope, range, search)
+    const rows = (await rangeRows(scope, range, search, table)
       .groupBy('path')
       .select('path')
-      .sum('views as views')) as Array<{ path: string; views: unknown }>
+      .sum(`${column} as views`)) as Array<{ path: string; views: unknown }>
     for (const row of rows) sums.set(row.path, Number(row.views ?? 0))
     listed = rows.length
   }
@@ -116,7 +158,8 @@ export async function rank(
   /* unrestricted, every SQL path was summed: a live path without a sum has no row */
   if (!restricted) for (const path of livePaths.keys()) candidates.add(path)
   debug(
-    'rank %s..%s k=%d: %d live, threshold %d (rows >= %d), %d summed',
+    'rank %s %s..%s k=%d: %d live, threshold %d (rows >= %d), %d summed',
+    column,
     range.from,
     range.to,
     k,

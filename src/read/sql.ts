@@ -64,11 +64,17 @@ export function rankedSums(scope: ReadScope, range: AnalyticsRange, search: stri
     .limit(limit) as Promise<Array<{ path: string; views: unknown }>>
 }
 
-/** Page view rows of a range, skipped paths hidden, search applied */
-export function rangeRows(scope: ReadScope, range: AnalyticsRange, search = '') {
-  const query = scope.client
-    .from(TRACKING_TABLES.pageViews)
-    .whereBetween('date', [range.from, range.to])
+/**
+ * Page view rows of a range (or the rows of another table by day and path),
+ * skipped paths hidden, search applied
+ */
+export function rangeRows(
+  scope: ReadScope,
+  range: AnalyticsRange,
+  search = '',
+  table: string = TRACKING_TABLES.pageViews
+) {
+  const query = scope.client.from(table).whereBetween('date', [range.from, range.to])
   return matching(scope.client, notSkipped(scope, query), search)
 }
 
@@ -147,21 +153,27 @@ export async function skippedPerDay(
   return out
 }
 
-/** Exact SQL sums over a range of the given paths (skip and search already applied by the caller) */
+/**
+ * Exact SQL sums over a range of the given paths (skip and search already
+ * applied by the caller): their views, or another column of a table by day
+ * and path
+ */
 export async function sumsOf(
   client: QueryClientContract,
   range: AnalyticsRange,
-  paths: string[]
+  paths: string[],
+  table: string = TRACKING_TABLES.pageViews,
+  column = 'views'
 ): Promise<Map<string, number>> {
   const out = new Map<string, number>()
   for (let start = 0; start < paths.length; start += IN_CHUNK) {
     const rows = await client
-      .from(TRACKING_TABLES.pageViews)
+      .from(table)
       .whereBetween('date', [range.from, range.to])
       .whereIn('path', paths.slice(start, start + IN_CHUNK))
       .groupBy('path')
       .select('path')
-      .sum('views as views')
+      .sum(`${column} as views`)
     for (const row of rows) out.set(row.path, Number(row.views ?? 0))
   }
   return out

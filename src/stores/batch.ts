@@ -29,15 +29,20 @@ export function batchViews(batch: TrackingBatch): number {
   return views
 }
 
-/** Entries of a batch, as the write buffer counts them against bufferMaxEntries */
+/**
+ * Entries of a batch, as the write buffer counts them against
+ * bufferMaxEntries: each visit segment and each (visitor, path) pair of the
+ * unique visitors per page count too
+ */
 export function batchEntries(batch: TrackingBatch): number {
-  let entries = 0
+  let entries = batch.visits?.length ?? 0
   for (const day of batch.days.values()) {
     entries += day.views.size + day.visitors.size
     if (day.dimensions) {
       entries += day.dimensions.size
       for (const count of day.dimensions.values()) entries += count.visitors.size
     }
+    if (day.pageVisitors) for (const visitors of day.pageVisitors.values()) entries += visitors.size
   }
   for (const visitors of batch.minutes.values()) entries += visitors.size
   return entries

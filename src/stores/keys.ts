@@ -1,3 +1,17 @@
+/** The five keys of a day's visit figures (see TrackingKeys.visitFigures) */
+export interface VisitKeys {
+  stats: string
+  durations: string
+  entries: string
+  exits: string
+  sources: string
+}
+
+/** The visit figure keys in the order the scripts take them */
+export function visitKeyList(keys: VisitKeys): string[] {
+  return [keys.stats, keys.durations, keys.entries, keys.exits, keys.sources]
+}
+
 /**
  * Redis key layout. Every key carries the same hash tag `{prefix}`, so
  * multi-key commands (RENAME, PFCOUNT over days, MULTI) work on Redis Cluster:
@@ -103,6 +117,53 @@ export class TrackingKeys {
   /** the name of a taken-aside value's visitors key without the value */
   takenDimensionVisitorsPrefix(flushId: string, dimension: string) {
     return `${this.tag}:flush:${flushId}:dimuv:${dimension}:`
+  }
+
+  /**
+   * hash: the state of a visitor's visit in progress (start, last view,
+   * views, entry and exit path, start day, source, channel), TTL = the
+   * visit timeout. WRITE_BATCH builds these names in Lua from the tag.
+   */
+  visit(visitorHash: string) {
+    return `${this.tag}:visit:${visitorHash}`
+  }
+
+  /**
+   * The live visit figures of a start day, not yet flushed (WRITE_BATCH
+   * builds these names in Lua: keep them in step): `vis` hash visits,
+   * views, bounces, duration; `visdur` hash `c:<bucket>` visits and
+   * `s:<bucket>` seconds; `visent` and `visexit` hash path -> visits;
+   * `vissrc` hash dimensionKey -> visits
+   */
+  visitFigures(day: string): VisitKeys {
+    return {
+      stats: `${this.tag}:vis:${day}`,
+      durations: `${this.tag}:visdur:${day}`,
+      entries: `${this.tag}:visent:${day}`,
+      exits: `${this.tag}:visexit:${day}`,
+      sources: `${this.tag}:vissrc:${day}`,
+    }
+  }
+
+  /** the visit figures taken aside by a flush */
+  takenVisitFigures(flushId: string): VisitKeys {
+    const base = `${this.tag}:flush:${flushId}`
+    return {
+      stats: `${base}:vis`,
+      durations: `${base}:visdur`,
+      entries: `${base}:visent`,
+      exits: `${base}:visexit`,
+      sources: `${base}:vissrc`,
+    }
+  }
+
+  /**
+   * HyperLogLog of the visitors of one path on a day (unique visitors per
+   * page), kept until TTL like the day's visitors; flushes union it into
+   * SQL. WRITE_BATCH builds these names in Lua.
+   */
+  pageVisitors(day: string, path: string) {
+    return `${this.tag}:pguv:${day}:${path}`
   }
 
   /** scratch key for HyperLogLog unions */

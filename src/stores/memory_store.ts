@@ -13,6 +13,15 @@ import type {
   TrackingBatch,
   TrackingStore,
 } from './types.ts'
+import {
+  addVisitCounts,
+  applyVisitSegment,
+  emptyVisitCounts,
+  isEmptyVisitCounts,
+  type VisitCounts,
+  type VisitLedger,
+  type VisitState,
+} from './visits.ts'
 
 /** A stored sketch; bytes that are not one fail as PFMERGE fails on them in Redis */
 function parseSketch(bytes: Buffer): RedisHll {
@@ -67,8 +76,20 @@ export class MemoryStore implements TrackingStore {
       views: Map<string, number>
       total: number
       dimensions: Map<StoredDimensionName, MemoryDimension>
+      visits: VisitCounts | null
     }
   >()
+  /**
+   * Visits in progress by visitor hash. Every state lives the timeout after
+   * its last update and is moved to the end when updated, so the map is in
+   * expiry order and expired states are swept from its start.
+   */
+  #visitStates = new Map<string, { state: VisitState; expiresAt: number }>()
+  /** live visit figures by start day, as the Redis store's vis* hashes */
+  #visitDays = new Map<string, { counts: VisitCounts; expiresAt: number }>()
+  /** unique visitors per page: day -> path -> visitors, as the pguv HyperLogLogs */
+  #pageVisitors = new Map<string, { paths: Map<string, RedisHll>; expiresAt: number }>()
+  #visitTimeoutMs: number
   #dimensions = new Map<string, MemoryDimensions>()
   /** values each dimension admitted per day; outlives takeAside, like the Redis values sets */
   #admittedValues = new Map<
@@ -88,8 +109,11 @@ export class MemoryStore implements TrackingStore {
     maxPathsPerDay?: number
     /** distinct values a dimension admits per day; later new values count under OTHER_VALUE */
     maxValuesPerDimension?: number
+    /** a gap of this many ms ends a visit (visitTimeoutMinutes; default 30 minutes) */
+    visitTimeoutMs?: number
   }) {
     this.#ttlMs = options.ttlSeconds * 1000
+    this.#visitTimeoutMs = options.visitTimeoutMs ?? 30 * 60_000
     this.#maxPathsPerDay = options.maxPathsPerDay ?? DEFAULT_MAX_PATHS_PER_DAY
     this.#maxValuesPerDimension = options.maxValuesPerDimension ?? DEFAULT_MAX_VALUES_PER_DIMENSION
   }
@@ -144,8 +168,49 @@ export class MemoryStore implements TrackingStore {
       if (entry.expiresAt <= now) this.#dimensions.delete(day)
     for (const [day, entry] of this.#admittedValues)
       if (entry.expiresAt <= now) this.#admittedValues.delete(day)
+    for (const [day, entry] of this.#visitDays)
+      if (entry.expiresAt <= now) this.#visitDays.delete(day)
+    for (const [day, entry] of this.#pageVisitors)
+      if (entry.expiresAt <= now) this.#pageVisitors.delete(day)
+    for (const [visitor, entry] of this.#visitStates) {
+      if (entry.expiresAt > now) break
+      this.#visitStates.delete(visitor)
+    }
     const minute = Math.floor(now / 60_000)
     for (const key of this.#minutes.keys()) if (key < minute - 10) this.#minutes.delete(key)
+  }
+
+  /** applyVisitSegment's view of this store, for one write */
+  #ledger(expiresAt: number): VisitLedger {
+    const states = this.#visitStates
+    const timeoutMs = this.#visitTimeoutMs
+    const set = (visitor: string, state: VisitState) => {
+      /* moved to the end: the map stays in expiry order */
+      states.delete(visitor)
+      states.set(visitor, { state, expiresAt: Date.now() + timeoutMs })
+    }
+    return {
+      timeoutMs,
+      getState: (visitor) => {
+        const entry = states.get(visitor)
+        return entry && entry.expiresAt > Date.now() ? entry.state : undefined
+      },
+      setState: set,
+      renameState: (from, to) => {
+        const entry = states.get(from)
+        if (!entry) return
+        states.delete(from)
+        set(to, entry.state)
+      },
+      admitPath: (day, path) => this.#admit(day, path, expiresAt),
+      admitValue: (day, dimension, value) => this.#admitValue(day, dimension, value, expiresAt),
+      counts: (day) => {
+        let entry = this.#visitDays.get(day)
+        if (!entry) this.#visitDays.set(day, (entry = { counts: emptyVisitCounts(), expiresAt }))
+        entry.expiresAt = expiresAt
+        return entry.counts
+      },
+    }
   }
 
   isReady(): boolean {
@@ -194,6 +259,20 @@ export class MemoryStore implements TrackingStore {
           live.visitors.set(value, RedisHll.addBatch(live.visitors.get(value), count.visitors))
         }
       }
+      if (counts.pageVisitors && counts.pageVisitors.size > 0) {
+        let entry = this.#pageVisitors.get(day)
+        if (!entry) this.#pageVisitors.set(day, (entry = { paths: new Map(), expiresAt }))
+        entry.expiresAt = expiresAt
+        for (const [raw, visitors] of counts.pageVisitors) {
+          if (visitors.size === 0) continue
+          const path = this.#admit(day, raw, expiresAt)
+          entry.paths.set(path, RedisHll.addBatch(entry.paths.get(path), visitors))
+        }
+      }
+    }
+    if (batch.visits && batch.visits.length > 0) {
+      const ledger = this.#ledger(expiresAt)
+      for (const segment of batch.visits) applyVisitSegment(ledger, segment)
     }
     for (const [minute, visitors] of batch.minutes) {
       if (visitors.size === 0) continue
@@ -204,7 +283,8 @@ export class MemoryStore implements TrackingStore {
   async salt(day: string): Promise<string> {
     let salt = this.#salts.get(day)
     if (!salt) {
-      this.#salts.clear()
+      /* today's and yesterday's (a visit that crosses midnight goes on under yesterday's) */
+      if (this.#salts.size >= 2) this.#salts.delete(this.#salts.keys().next().value!)
       salt = randomBytes(16).toString('hex')
       this.#salts.set(day, salt)
     }
@@ -255,26 +335,60 @@ export class MemoryStore implements TrackingStore {
 
   async pendingDays(): Promise<string[]> {
     this.#expire()
-    return [...new Set([...this.#days.keys(), ...this.#dimensions.keys()])].sort()
+    return [
+      ...new Set([...this.#days.keys(), ...this.#dimensions.keys(), ...this.#visitDays.keys()]),
+    ].sort()
   }
 
   async takeAside(
     day: string,
     flushId: string,
-    options: { dimensions?: boolean } = {}
+    options: { dimensions?: boolean; visits?: boolean } = {}
   ): Promise<boolean> {
     const entry = this.#days.get(day)
     const dimensions = options.dimensions === false ? undefined : this.#dimensions.get(day)
-    if (!entry && !dimensions) return false
+    const visits = options.visits === false ? undefined : this.#visitDays.get(day)
+    if (!entry && !dimensions && !visits) return false
     this.#days.delete(day)
     if (dimensions) this.#dimensions.delete(day)
+    if (visits) this.#visitDays.delete(day)
     this.#taken.set(flushId, {
       day,
       views: entry?.views ?? new Map(),
       total: entry?.total ?? 0,
       dimensions: dimensions?.dimensions ?? new Map(),
+      visits: visits?.counts ?? null,
     })
     return true
+  }
+
+  async getVisits(days: readonly string[]): Promise<Map<string, VisitCounts>> {
+    this.#expire()
+    const out = new Map<string, VisitCounts>()
+    for (const day of days) {
+      const counts = this.#visitDays.get(day)?.counts
+      /* a copy: the caller may add to it */
+      if (counts && !isEmptyVisitCounts(counts))
+        out.set(day, addVisitCounts(emptyVisitCounts(), counts))
+    }
+    return out
+  }
+
+  async readTakenVisits(flushId: string): Promise<VisitCounts | null> {
+    const counts = this.#taken.get(flushId)?.visits
+    return counts && !isEmptyVisitCounts(counts) ? addVisitCounts(emptyVisitCounts(), counts) : null
+  }
+
+  async pageVisitorSketches(day: string, paths: readonly string[]): Promise<Map<string, Buffer>> {
+    this.#expire()
+    const out = new Map<string, Buffer>()
+    const live = this.#pageVisitors.get(day)?.paths
+    if (!live) return out
+    for (const path of paths) {
+      const sketch = live.get(path)
+      if (sketch) out.set(path, sketch.toBuffer())
+    }
+    return out
   }
 
   async takenFlushes(): Promise<TakenFlush[]> {

@@ -6,8 +6,9 @@ import {
   OTHER_PATH,
   parseDimensionKey,
 } from './batch.ts'
-import { TrackingKeys } from './keys.ts'
+import { TrackingKeys, visitKeyList, type VisitKeys } from './keys.ts'
 import { DENSE_AT, DENSE_BYTES } from './redis_hll.ts'
+import { emptyVisitCounts, isEmptyVisitCounts, type VisitCounts } from './visits.ts'
 import {
   DEFAULT_MAX_VALUES_PER_DIMENSION,
   STORED_DIMENSIONS,
@@ -38,14 +39,25 @@ const DAILY_SCAN_COUNT = 5000
  * values beyond it go to OTHER_VALUE (ARGV[8]). Every key gets a TTL. Lua's
  * unpack is bounded by the C stack, so visitors go to PFADD in slices.
  *
+ * Then the visit segments, in order (the rules of src/stores/visits.ts,
+ * applyVisitSegment: keep the two in step): each continues or opens the
+ * visitor's visit (state hash `visit:<hash>`, TTL = the timeout) and
+ * changes the figures of the visit's start day incrementally. Their key
+ * names are built here from the tag (they depend on the state's start day):
+ * all carry the {prefix} hash tag, so they live in the slot of the declared
+ * keys. Paths and sources are admitted on the start day like the views.
+ *
  * KEYS: batch marker, days set, then per day views, total, visitors, paths,
  * then per dimension of the day its views hash, values set and OTHER_VALUE
  * HyperLogLog, then one HyperLogLog per value; then one HyperLogLog per minute.
  * ARGV: batch TTL, data TTL, minute TTL, path cap, other path, value cap,
  * other value, number of days, then per day: day, n paths, n visitors,
- * n dimensions, path/views pairs, visitors, then per dimension: n values,
- * then per value: value, views, n visitors, visitors; then per minute:
- * n visitors, visitors.
+ * n dimensions, n page paths, path/views pairs, visitors, then per
+ * dimension: n values, then per value: value, views, n visitors, visitors;
+ * then per page path: path, n visitors, visitors; then per minute:
+ * n visitors, visitors; then tag, visit timeout ms, visit TTL, n segments,
+ * then per segment: visitor, previous ('' for none), day, first ms, first
+ * path, last ms, last path, views, source, channel ('' for none).
  */
 const WRITE_BATCH = `
 local DENSE_AT = ${DENSE_AT}
@@ -79,13 +91,17 @@ end
 local a = 9
 local k = 3
 local counted = false
+local n_minutes = #KEYS
+local day_paths = {}
 for _ = 1, tonumber(ARGV[8]) do
   local day = ARGV[a]
   local n_paths = tonumber(ARGV[a + 1])
   local n_visitors = tonumber(ARGV[a + 2])
   local n_dimensions = tonumber(ARGV[a + 3])
+  local n_page_paths = tonumber(ARGV[a + 4])
   local views_key, total_key, visitors_key, paths_key = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
-  a = a + 4
+  day_paths[#day_paths + 1] = {day, paths_key, n_page_paths}
+  a = a + 5
   k = k + 4
   if n_paths > 0 then
     local admitted = redis.call('SCARD', paths_key)
@@ -164,9 +180,12 @@ for _ = 1, tonumber(ARGV[8]) do
       counted = true
     end
   end
+  day_paths[#day_paths][4] = a
+  for _ = 1, n_page_paths do
+    a = a + 2 + tonumber(ARGV[a + 1])
+  end
 end
-if counted then redis.call('EXPIRE', KEYS[2], ttl) end
-for m = k, #KEYS do
+for m = k, n_minutes do
   local n = tonumber(ARGV[a])
   if n > 0 then
     pfadd(KEYS[m], a + 1, a + n)
@@ -174,6 +193,178 @@ for m = k, #KEYS do
   end
   a = a + n + 1
 end
+
+local tag = ARGV[a]
+local timeout = tonumber(ARGV[a + 1])
+local state_ttl = ARGV[a + 2]
+local n_segments = tonumber(ARGV[a + 3])
+a = a + 4
+
+-- admissions after the views of the batch: the same caps, SCARD read once per set
+local set_sizes = {}
+local function admit(set_key, value, limit, beyond)
+  if redis.call('SISMEMBER', set_key, value) == 1 then return value end
+  local size = set_sizes[set_key]
+  if size == nil then size = redis.call('SCARD', set_key) end
+  if size < limit then
+    redis.call('SADD', set_key, value)
+    redis.call('EXPIRE', set_key, ttl)
+    set_sizes[set_key] = size + 1
+    return value
+  end
+  set_sizes[set_key] = size
+  return beyond
+end
+local function admit_path(day, path)
+  return admit(tag .. ':paths:' .. day, path, cap, other)
+end
+local function admit_value(day, dimension, value)
+  if value == other_value then return other_value end
+  return admit(tag .. ':dimvals:' .. day .. ':' .. dimension, value, value_cap, other_value)
+end
+
+-- unique visitors per page: after the views, so a path counts as its views do
+for _, entry in ipairs(day_paths) do
+  local day, paths_key, n_page_paths, p = entry[1], entry[2], entry[3], entry[4]
+  for _ = 1, n_page_paths do
+    local path, n = ARGV[p], tonumber(ARGV[p + 1])
+    if n > 0 then
+      local key = tag .. ':pguv:' .. day .. ':' .. admit(paths_key, path, cap, other)
+      pfadd(key, p + 2, p + 1 + n)
+      redis.call('EXPIRE', key, ttl)
+    end
+    p = p + 2 + n
+  end
+end
+
+local touched = {}
+local function bump(kind, day, field, by)
+  if by == 0 then return end
+  local key = tag .. ':' .. kind .. ':' .. day
+  redis.call('HINCRBY', key, field, by)
+  if not touched[day] then touched[day] = {} end
+  touched[day][key] = true
+end
+local function bucket(s)
+  if s < 60 then return s end
+  if s < 600 then return s - s % 10 end
+  if s < 3600 then return s - s % 60 end
+  if s < 14400 then return s - s % 300 end
+  if s < 86400 then return s - s % 1800 end
+  return 86400
+end
+local function seconds(first, last)
+  if last > first then return math.floor((last - first) / 1000) end
+  return 0
+end
+local function move_duration(day, from, to)
+  local b = bucket(to)
+  if from ~= nil then
+    local f = bucket(from)
+    if f == b then
+      bump('visdur', day, 's:' .. b, to - from)
+      return
+    end
+    bump('visdur', day, 'c:' .. f, -1)
+    bump('visdur', day, 's:' .. f, -from)
+  end
+  bump('visdur', day, 'c:' .. b, 1)
+  bump('visdur', day, 's:' .. b, to)
+end
+local function move(kind, day, from, to)
+  if from == to then return end
+  if from ~= '' then bump(kind, day, from, -1) end
+  if to ~= '' then bump(kind, day, to, 1) end
+end
+local function open(day, first, first_path, last, last_path, views, source, channel)
+  local entry, exit = admit_path(day, first_path), admit_path(day, last_path)
+  local secs = seconds(first, last)
+  bump('vis', day, 'visits', 1)
+  bump('vis', day, 'views', views)
+  if views == 1 then bump('vis', day, 'bounces', 1) end
+  bump('vis', day, 'duration', secs)
+  move_duration(day, nil, secs)
+  bump('visent', day, entry, 1)
+  bump('visexit', day, exit, 1)
+  local src, ch = '', ''
+  if source ~= '' then src = admit_value(day, 'source', source) end
+  if channel ~= '' then ch = admit_value(day, 'channel', channel) end
+  if src ~= '' then bump('vissrc', day, 'source:' .. src, 1) end
+  if ch ~= '' then bump('vissrc', day, 'channel:' .. ch, 1) end
+  return {'s', first, 'l', math.max(first, last), 'v', views, 'e', entry, 'x', exit, 'd', day,
+    'src', src, 'ch', ch}
+end
+
+for _ = 1, n_segments do
+  local visitor, previous, day = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+  local first, first_path = tonumber(ARGV[a + 3]), ARGV[a + 4]
+  local last, last_path = tonumber(ARGV[a + 5]), ARGV[a + 6]
+  local views, source, channel = tonumber(ARGV[a + 7]), ARGV[a + 8], ARGV[a + 9]
+  a = a + 10
+  local key = tag .. ':visit:' .. visitor
+  local st = redis.call('HMGET', key, 's', 'l', 'v', 'e', 'x', 'd', 'src', 'ch')
+  if not st[1] and previous ~= '' then
+    local previous_key = tag .. ':visit:' .. previous
+    st = redis.call('HMGET', previous_key, 's', 'l', 'v', 'e', 'x', 'd', 'src', 'ch')
+    if st[1] then redis.call('RENAME', previous_key, key) end
+  end
+  local start = tonumber(st[1])
+  local state = nil
+  if start ~= nil and start - last >= timeout then
+    -- ended a timeout or more before the visit in progress began: a visit of its own
+    open(day, first, first_path, last, last_path, views, source, channel)
+  elseif start ~= nil and first - tonumber(st[2]) < timeout then
+    local s_last, s_views = tonumber(st[2]), tonumber(st[3])
+    local entry, exit, s_day = st[4], st[5], st[6]
+    local src, ch = st[7] or '', st[8] or ''
+    bump('vis', s_day, 'views', views)
+    if s_views == 1 then bump('vis', s_day, 'bounces', -1) end
+    local new_start, new_last = start, s_last
+    if first < start and day == s_day then
+      new_start = first
+      local new_entry = admit_path(s_day, first_path)
+      move('visent', s_day, entry, new_entry)
+      entry = new_entry
+      local new_src, new_ch = '', ''
+      if source ~= '' then new_src = admit_value(s_day, 'source', source) end
+      if channel ~= '' then new_ch = admit_value(s_day, 'channel', channel) end
+      if new_src ~= src then
+        if src ~= '' then bump('vissrc', s_day, 'source:' .. src, -1) end
+        if new_src ~= '' then bump('vissrc', s_day, 'source:' .. new_src, 1) end
+      end
+      if new_ch ~= ch then
+        if ch ~= '' then bump('vissrc', s_day, 'channel:' .. ch, -1) end
+        if new_ch ~= '' then bump('vissrc', s_day, 'channel:' .. new_ch, 1) end
+      end
+      src, ch = new_src, new_ch
+    end
+    if last >= s_last then
+      new_last = last
+      local new_exit = admit_path(s_day, last_path)
+      move('visexit', s_day, exit, new_exit)
+      exit = new_exit
+    end
+    local before, after = seconds(start, s_last), seconds(new_start, new_last)
+    if after ~= before then
+      bump('vis', s_day, 'duration', after - before)
+      move_duration(s_day, before, after)
+    end
+    state = {'s', new_start, 'l', new_last, 'v', s_views + views, 'e', entry, 'x', exit, 'd', s_day,
+      'src', src, 'ch', ch}
+  else
+    state = open(day, first, first_path, last, last_path, views, source, channel)
+  end
+  if state then
+    redis.call('HSET', key, unpack(state))
+    redis.call('EXPIRE', key, state_ttl)
+  end
+end
+for day, keys in pairs(touched) do
+  for key in pairs(keys) do redis.call('EXPIRE', key, ttl) end
+  redis.call('SADD', KEYS[2], day)
+  counted = true
+end
+if counted then redis.call('EXPIRE', KEYS[2], ttl) end
 return 1
 `
 
@@ -191,25 +382,35 @@ const scripted = new WeakSet<object>()
  * counts go too: each dimension's views hash and the HyperLogLog of each of
  * its values (names built here from ARGV prefixes: they depend on the values;
  * all carry the {prefix} hash tag, so they live in the slot of the declared
- * keys). Without it they stay live, and the day stays pending while they
- * exist. The taken keys lose their TTL: only a confirmed flush deletes them.
+ * keys). With ARGV[4] = '1' the visit figures of the start day go too (its
+ * five hashes). What does not go stays live, and the day stays pending
+ * while it exists. The taken keys lose their TTL: only a confirmed flush
+ * deletes them.
  *
- * KEYS: views, total, taken views, taken total, flushes, days, then per
- * dimension its live and taken views hash.
- * ARGV: flush id, day, with dimensions, then per dimension the live and taken
- * visitors key prefixes.
+ * KEYS: views, total, taken views, taken total, flushes, days, the five
+ * live visit figure keys, the five taken ones, then per dimension its live
+ * and taken views hash.
+ * ARGV: flush id, day, with dimensions, with visits, then per dimension the
+ * live and taken visitors key prefixes.
  */
 const TAKE_ASIDE = `
 local has_views = redis.call('EXISTS', KEYS[1]) == 1
 local has_total = redis.call('EXISTS', KEYS[2]) == 1
 local with_dimensions = ARGV[3] == '1'
+local with_visits = ARGV[4] == '1'
 local live_dimensions = {}
-for i = 7, #KEYS, 2 do
+for i = 17, #KEYS, 2 do
   if redis.call('EXISTS', KEYS[i]) == 1 then live_dimensions[#live_dimensions + 1] = i end
 end
+local live_visits = {}
+for i = 7, 11 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then live_visits[#live_visits + 1] = i end
+end
 local move_dimensions = with_dimensions and #live_dimensions > 0
-if not has_views and not has_total and not move_dimensions then
-  if #live_dimensions == 0 then redis.call('SREM', KEYS[6], ARGV[2]) end
+local move_visits = with_visits and #live_visits > 0
+local keeps = (not with_dimensions and #live_dimensions > 0) or (not with_visits and #live_visits > 0)
+if not has_views and not has_total and not move_dimensions and not move_visits then
+  if not keeps then redis.call('SREM', KEYS[6], ARGV[2]) end
   return 0
 end
 if has_views then
@@ -222,7 +423,7 @@ if has_total then
 end
 if move_dimensions then
   for _, i in ipairs(live_dimensions) do
-    local from, to = ARGV[i - 3], ARGV[i - 2]
+    local from, to = ARGV[i - 12], ARGV[i - 11]
     for _, value in ipairs(redis.call('HKEYS', KEYS[i])) do
       local source = from .. value
       if redis.call('EXISTS', source) == 1 then
@@ -234,21 +435,28 @@ if move_dimensions then
     redis.call('PERSIST', KEYS[i + 1])
   end
 end
+if move_visits then
+  for _, i in ipairs(live_visits) do
+    redis.call('RENAME', KEYS[i], KEYS[i + 5])
+    redis.call('PERSIST', KEYS[i + 5])
+  end
+end
 redis.call('HSET', KEYS[5], ARGV[1], ARGV[2])
-if with_dimensions or #live_dimensions == 0 then redis.call('SREM', KEYS[6], ARGV[2]) end
+if not keeps then redis.call('SREM', KEYS[6], ARGV[2]) end
 return 1
 `
 
 /**
- * Deletes what a flush took aside: views, total, each taken dimension hash
- * and the visitors of its values, and the pending entry.
+ * Deletes what a flush took aside: views, total, the visit figures, each
+ * taken dimension hash and the visitors of its values, and the pending entry.
  *
- * KEYS: taken views, taken total, flushes, then per dimension its taken hash.
+ * KEYS: taken views, taken total, flushes, the five taken visit figure
+ * keys, then per dimension its taken hash.
  * ARGV: flush id, then per dimension its taken visitors key prefix.
  */
 const DROP_TAKEN = `
-for i = 4, #KEYS do
-  local prefix = ARGV[i - 2]
+for i = 9, #KEYS do
+  local prefix = ARGV[i - 7]
   local values = redis.call('HKEYS', KEYS[i])
   for first = 1, #values, 500 do
     local names = {}
@@ -257,7 +465,7 @@ for i = 4, #KEYS do
   end
   redis.call('DEL', KEYS[i])
 end
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
 redis.call('HDEL', KEYS[3], ARGV[1])
 return 1
 `
@@ -316,7 +524,9 @@ export class RedisStore implements TrackingStore {
   #ttlSeconds: number
   #maxPathsPerDay: number
   #maxValuesPerDimension: number
+  #visitTimeoutMs: number
   #onClose?: () => Promise<void>
+  /** the salts of the last two days asked (today's, and yesterday's around midnight) */
   #salts = new Map<string, string>()
 
   constructor(options: {
@@ -327,6 +537,8 @@ export class RedisStore implements TrackingStore {
     maxPathsPerDay?: number
     /** distinct values a dimension admits per day; later new values count under OTHER_VALUE */
     maxValuesPerDimension?: number
+    /** a gap of this many ms ends a visit (visitTimeoutMinutes; default 30 minutes) */
+    visitTimeoutMs?: number
     /** called by close() when the store owns its connection */
     onClose?: () => Promise<void>
   }) {
@@ -335,6 +547,7 @@ export class RedisStore implements TrackingStore {
     this.#ttlSeconds = options.ttlSeconds
     this.#maxPathsPerDay = options.maxPathsPerDay ?? DEFAULT_MAX_PATHS_PER_DAY
     this.#maxValuesPerDimension = options.maxValuesPerDimension ?? DEFAULT_MAX_VALUES_PER_DIMENSION
+    this.#visitTimeoutMs = options.visitTimeoutMs ?? 30 * 60_000
     this.#onClose = options.onClose
   }
 
@@ -365,6 +578,14 @@ export class RedisStore implements TrackingStore {
    * 14 x 1,001 x 12 KB = 172 MB a day; a realistic day (a few dozen values
    * per dimension with many visitors, a long tail with few) stays within a
    * few MB. Flushes delete the sketches they took aside.
+   *
+   * Visits: one state hash per visitor with a visit in progress (about 200
+   * bytes with short paths, the paths' length more), living for the visit
+   * timeout after its last view; per start day the figure hashes (a
+   * duration histogram of at most 241 buckets, entries and exits per
+   * admitted path, visits per admitted source and channel); per day and
+   * admitted path a HyperLogLog of its visitors (sparse, some dozens of
+   * bytes for a few visitors, 12 KB at most), kept until the TTL.
    */
   async write(batch: TrackingBatch): Promise<void> {
     const keys = this.keys
@@ -382,11 +603,17 @@ export class RedisStore implements TrackingStore {
     for (const [day, counts] of batch.days) {
       commandKeys.push(keys.views(day), keys.total(day), keys.visitors(day), keys.paths(day))
       const dimensions = counts.dimensions ? byDimension(counts.dimensions) : null
-      args.push(day, counts.views.size, counts.visitors.size, dimensions?.size ?? 0)
+      const pages = counts.pageVisitors
+      args.push(
+        day,
+        counts.views.size,
+        counts.visitors.size,
+        dimensions?.size ?? 0,
+        pages?.size ?? 0
+      )
       for (const [path, views] of counts.views) args.push(path, views)
       for (const visitor of counts.visitors) args.push(visitor)
-      if (!dimensions) continue
-      for (const [dimension, values] of dimensions) {
+      for (const [dimension, values] of dimensions ?? []) {
         commandKeys.push(
           keys.dimension(day, dimension),
           keys.dimensionValues(day, dimension),
@@ -399,11 +626,36 @@ export class RedisStore implements TrackingStore {
           for (const visitor of count.visitors) args.push(visitor)
         }
       }
+      for (const [path, visitors] of pages ?? []) {
+        args.push(path, visitors.size)
+        for (const visitor of visitors) args.push(visitor)
+      }
     }
     for (const [minute, visitors] of batch.minutes) {
       commandKeys.push(keys.minute(minute))
       args.push(visitors.size)
       for (const visitor of visitors) args.push(visitor)
+    }
+    const segments = batch.visits ?? []
+    args.push(
+      keys.tag,
+      this.#visitTimeoutMs,
+      Math.ceil(this.#visitTimeoutMs / 1000),
+      segments.length
+    )
+    for (const segment of segments) {
+      args.push(
+        segment.visitor,
+        segment.previous ?? '',
+        segment.day,
+        Math.round(segment.first),
+        segment.firstPath,
+        Math.round(Math.max(segment.first, segment.last)),
+        segment.lastPath,
+        segment.views,
+        segment.source ?? '',
+        segment.channel ?? ''
+      )
     }
     const client = this.#client() as (Redis | Cluster) & WriteBatchCommand
     if (!scripted.has(client)) {
@@ -426,7 +678,7 @@ export class RedisStore implements TrackingStore {
       .exec()
     const stored = results?.[1]?.[1]
     const salt = typeof stored === 'string' && stored !== '' ? stored : candidate
-    this.#salts.clear()
+    if (this.#salts.size >= 2) this.#salts.delete(this.#salts.keys().next().value!)
     this.#salts.set(day, salt)
     return salt
   }
@@ -485,7 +737,7 @@ export class RedisStore implements TrackingStore {
   async takeAside(
     day: string,
     flushId: string,
-    options: { dimensions?: boolean } = {}
+    options: { dimensions?: boolean; visits?: boolean } = {}
   ): Promise<boolean> {
     const k = this.keys
     const commandKeys = [
@@ -495,8 +747,15 @@ export class RedisStore implements TrackingStore {
       k.takenTotal(flushId),
       k.flushes(),
       k.days(),
+      ...visitKeyList(k.visitFigures(day)),
+      ...visitKeyList(k.takenVisitFigures(flushId)),
     ]
-    const args = [flushId, day, options.dimensions === false ? '0' : '1']
+    const args = [
+      flushId,
+      day,
+      options.dimensions === false ? '0' : '1',
+      options.visits === false ? '0' : '1',
+    ]
     for (const dimension of STORED_DIMENSIONS) {
       commandKeys.push(k.dimension(day, dimension), k.takenDimension(flushId, dimension))
       args.push(
@@ -537,7 +796,12 @@ export class RedisStore implements TrackingStore {
 
   async dropTaken(flushId: string): Promise<void> {
     const k = this.keys
-    const commandKeys = [k.takenViews(flushId), k.takenTotal(flushId), k.flushes()]
+    const commandKeys = [
+      k.takenViews(flushId),
+      k.takenTotal(flushId),
+      k.flushes(),
+      ...visitKeyList(k.takenVisitFigures(flushId)),
+    ]
     const args = [flushId]
     for (const dimension of STORED_DIMENSIONS) {
       commandKeys.push(k.takenDimension(flushId, dimension))
@@ -631,6 +895,65 @@ export class RedisStore implements TrackingStore {
     }
   }
 
+  /**
+   * field -> count of several hashes of counters, HSCAN rounds in one
+   * pipeline each (usually one round: these hashes are small)
+   */
+  async #scanCountsOf(keys: readonly string[]): Promise<Array<Map<string, number>>> {
+    const out = keys.map(() => new Map<string, number>())
+    let pending = keys.map((key, index) => ({ key, index, cursor: '0' }))
+    while (pending.length > 0) {
+      const pipeline = this.#client().pipeline()
+      for (const one of pending) pipeline.hscan(one.key, one.cursor, 'COUNT', DAILY_SCAN_COUNT)
+      const replies = (await pipeline.exec()) ?? []
+      const next: typeof pending = []
+      pending.forEach((one, i) => {
+        const [error, reply] = replies[i] ?? [null, null]
+        if (error) throw error
+        const [cursor, flat] = reply as [string, string[]]
+        const map = out[one.index]
+        for (let j = 0; j < flat.length; j += 2) map.set(flat[j], Number(flat[j + 1]))
+        if (cursor !== '0') next.push({ ...one, cursor })
+      })
+      pending = next
+    }
+    return out
+  }
+
+  /** The visit figures of the five hashes of a day (live or taken) */
+  async #visitCountsOf(sets: VisitKeys[]): Promise<VisitCounts[]> {
+    const maps = await this.#scanCountsOf(sets.flatMap(visitKeyList))
+    return sets.map((_, i) => visitCountsOf(maps.slice(i * 5, i * 5 + 5)))
+  }
+
+  async getVisits(days: readonly string[]): Promise<Map<string, VisitCounts>> {
+    const out = new Map<string, VisitCounts>()
+    if (days.length === 0) return out
+    const counts = await this.#visitCountsOf(days.map((day) => this.keys.visitFigures(day)))
+    days.forEach((day, i) => {
+      if (!isEmptyVisitCounts(counts[i])) out.set(day, counts[i])
+    })
+    return out
+  }
+
+  async readTakenVisits(flushId: string): Promise<VisitCounts | null> {
+    const [counts] = await this.#visitCountsOf([this.keys.takenVisitFigures(flushId)])
+    return isEmptyVisitCounts(counts) ? null : counts
+  }
+
+  async pageVisitorSketches(day: string, paths: readonly string[]): Promise<Map<string, Buffer>> {
+    const out = new Map<string, Buffer>()
+    if (paths.length === 0) return out
+    const pipeline = this.#client().pipeline()
+    for (const path of paths) pipeline.getBuffer(this.keys.pageVisitors(day, path))
+    const replies = (await pipeline.exec()) ?? []
+    replies.forEach(([error, bytes], i) => {
+      if (error) throw error
+      if (Buffer.isBuffer(bytes) && bytes.length > 0) out.set(paths[i], bytes)
+    })
+    return out
+  }
+
   async countUnion(sketches: Buffer[], liveDays: string[]): Promise<number> {
     return this.#countUnionOf(
       sketches,
@@ -716,4 +1039,33 @@ function byDimension(
     })
   }
   return new Map([...grouped].map(([dimension, values]) => [dimension, [...values]]))
+}
+
+/**
+ * The visit figures of a day from its five hashes (stats, durations,
+ * entries, exits, sources; see TrackingKeys.visitFigures)
+ */
+function visitCountsOf([stats, durations, entries, exits, sources]: Array<
+  Map<string, number>
+>): VisitCounts {
+  const counts = emptyVisitCounts()
+  counts.visits = stats.get('visits') ?? 0
+  counts.views = stats.get('views') ?? 0
+  counts.bounces = stats.get('bounces') ?? 0
+  counts.duration = stats.get('duration') ?? 0
+  for (const [field, n] of durations) {
+    const bucket = Number(field.slice(2))
+    if (!Number.isSafeInteger(bucket) || n === 0) continue
+    let held = counts.durations.get(bucket)
+    if (!held) counts.durations.set(bucket, (held = { visits: 0, seconds: 0 }))
+    if (field.startsWith('c:')) held.visits += n
+    else if (field.startsWith('s:')) held.seconds += n
+  }
+  for (const [bucket, held] of counts.durations) {
+    if (held.visits === 0 && held.seconds === 0) counts.durations.delete(bucket)
+  }
+  for (const [path, n] of entries) if (n !== 0) counts.entries.set(path, n)
+  for (const [path, n] of exits) if (n !== 0) counts.exits.set(path, n)
+  for (const [key, n] of sources) if (n !== 0) counts.sources.set(key, n)
+  return counts
 }

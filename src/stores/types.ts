@@ -1,5 +1,8 @@
 import type { StoredDimensionName } from '../dimensions/names.ts'
 import type { TrackingStoreName } from '../types.ts'
+import type { VisitCounts, VisitSegment } from './visits.ts'
+
+export type { DurationBucket, VisitCounts, VisitSegment } from './visits.ts'
 
 /**
  * Counts of one day collected in memory before they are written
@@ -14,6 +17,11 @@ export interface DayBatch {
    * hashes) of that value on this day; absent when no dimension is on
    */
   dimensions?: Map<string, DimensionCount>
+  /**
+   * path -> visitors (keyed hashes) who viewed it this day: the unique
+   * visitors per page (a HyperLogLog per day and path in the store)
+   */
+  pageVisitors?: Map<string, Set<string>>
 }
 
 /** Views and visitors of one (dimension, value) pair in a batch */
@@ -42,6 +50,12 @@ export interface TrackingBatch {
   id?: string
   days: Map<string, DayBatch>
   minutes: Map<number, Set<string>>
+  /**
+   * The visitors' runs of views, ordered by their first view (the store
+   * applies them in this order, see src/stores/visits.ts); absent or empty
+   * when no view had a visitor
+   */
+  visits?: VisitSegment[]
 }
 
 /**
@@ -140,6 +154,24 @@ export interface StoreReader {
     dimension: StoredDimensionName,
     days: Map<string, readonly string[]>
   ): Promise<Map<string, Buffer[]>>
+
+  /**
+   * Live (not yet flushed) visit figures by start day, in one round trip:
+   * day -> counts (a day without live visit figures is absent). They may
+   * hold negative deltas of visits counted before a flush.
+   */
+  getVisits(days: readonly string[]): Promise<Map<string, VisitCounts>>
+
+  /** The visit figures a flush took aside, or null when it took none */
+  readTakenVisits(flushId: string): Promise<VisitCounts | null>
+
+  /**
+   * The live unique-visitor sketches (Redis HyperLogLog bytes) of some paths
+   * of a day, in one round trip: path -> sketch (a path without one is
+   * absent). They are kept until the store's TTL, like the day's visitors;
+   * each flush unions them into SQL.
+   */
+  pageVisitorSketches(day: string, paths: readonly string[]): Promise<Map<string, Buffer>>
 }
 
 /**
@@ -155,9 +187,14 @@ export interface StoreFlusher {
    * Atomically moves the day's live counts aside under flushId; false when
    * there was nothing. With `dimensions: false` the day's dimension counts
    * stay live (and the day pending) for a later flush: the flush does that
-   * while the tracking_dimension_stats table is missing.
+   * while the tracking_dimension_stats table is missing; `visits: false`
+   * does the same for the visit figures (tables tracking_visit_*).
    */
-  takeAside(day: string, flushId: string, options?: { dimensions?: boolean }): Promise<boolean>
+  takeAside(
+    day: string,
+    flushId: string,
+    options?: { dimensions?: boolean; visits?: boolean }
+  ): Promise<boolean>
 
   /** Counts taken aside by flushes that have not confirmed yet (crashed or running) */
   takenFlushes(): Promise<TakenFlush[]>
@@ -167,6 +204,12 @@ export interface StoreFlusher {
 
   /** The taken-aside dimension counts of a flush, in chunks (views and visitor sketch per pair) */
   readTakenDimensions(flushId: string, chunkSize: number): AsyncIterable<TakenDimension[]>
+
+  /** The visit figures (by start day) a flush took aside, or null when it took none */
+  readTakenVisits(flushId: string): Promise<VisitCounts | null>
+
+  /** The live unique-visitor sketches of some paths of a day (see StoreReader) */
+  pageVisitorSketches(day: string, paths: readonly string[]): Promise<Map<string, Buffer>>
 
   /** The taken-aside total of a flush */
   takenTotal(flushId: string): Promise<number>

@@ -13,6 +13,7 @@ import type { DimensionName } from '../dimensions/names.ts'
 import type { DimensionBreakdown, FilteredFigures } from '../read/dimensions.ts'
 import type { DimensionFilter } from '../read/filter.ts'
 import type { EventsRead, GoalRow } from '../read/events.ts'
+import type { RangeVisits, VisitFigures } from '../read/visits.ts'
 import { breakdownWidget, DIMENSION_WIDGETS } from './dimensions.ts'
 import { eventsWidget, goalsWidget } from './events.ts'
 import type { AnalyticsContext, AnalyticsRange, ListWidgetData } from './types.ts'
@@ -31,7 +32,8 @@ export interface AnalyticsFigures {
   /** the previous range of equal length */
   previous: RangeFigures
   visitorsPerDay: number[]
-  top: PageCount[]
+  /** top pages, with their distinct visitors over the range when known */
+  top: Array<PageCount & { visitors?: number }>
   table: { rows: PageCount[]; total: number; page: number; perPage: number }
   realtimeVisitors: number
   /** the top values of every dimension */
@@ -45,6 +47,8 @@ export interface AnalyticsFigures {
   events?: EventsRead
   /** the goals of the config over the range and the previous one (not narrowed) */
   goals?: GoalRow[]
+  /** the visits of the range and the figures of the previous range (never narrowed by a filter) */
+  visits?: { current: RangeVisits; previous: VisitFigures }
 }
 
 /** The widget payloads of the analytics page and dashboard (AnalyticsContext) */
@@ -92,7 +96,11 @@ export function buildAnalyticsContext(figures: AnalyticsFigures): AnalyticsConte
       key: 'trackingTopPages',
       title: 'Top pages',
       caption,
-      items: figures.top.map((row) => ({ label: row.path, value: row.views })),
+      items: figures.top.map((row) => ({
+        label: row.path,
+        value: row.views,
+        visitors: row.visitors,
+      })),
       total: pages.totalViews,
     }),
     trackingRecentPageViews: tableWidget({
@@ -112,6 +120,44 @@ export function buildAnalyticsContext(figures: AnalyticsFigures): AnalyticsConte
       ? { trackingGoals: goalsWidget(figures.goals, figures.events?.props ?? null, caption) }
       : {}),
     ...(figures.events ? { trackingEvents: eventsWidget(figures.events, caption) } : {}),
+    ...(figures.visits ? visitWidgets(figures.visits, caption) : {}),
+  }
+}
+
+/** The visit KPIs (trends against the previous range) and the entry and exit pages */
+function visitWidgets(
+  visits: NonNullable<AnalyticsFigures['visits']>,
+  caption: string
+): Pick<
+  AnalyticsContext,
+  | 'trackingVisits'
+  | 'trackingViewsPerVisit'
+  | 'trackingBounceRate'
+  | 'trackingVisitDuration'
+  | 'trackingEntryPages'
+  | 'trackingExitPages'
+> {
+  const { current, previous } = visits
+  const metric = (key: string, title: string, field: keyof VisitFigures) =>
+    metricWidget({ key, title, caption, value: current[field], previous: previous[field] })
+  const pages = (key: string, title: string, rows: RangeVisits['entryPages']) =>
+    listWidget({
+      key,
+      title,
+      caption,
+      items: rows.map((row) => ({ label: row.path, value: row.visits })),
+      total: current.visits,
+    })
+  return {
+    trackingVisits: metric('trackingVisits', 'Visits', 'visits'),
+    trackingViewsPerVisit: metric('trackingViewsPerVisit', 'Views per visit', 'viewsPerVisit'),
+    trackingBounceRate: metric('trackingBounceRate', 'Bounce rate', 'bounceRate'),
+    trackingVisitDuration: {
+      ...metric('trackingVisitDuration', 'Visit duration', 'durationMedian'),
+      mean: current.durationMean,
+    },
+    trackingEntryPages: pages('trackingEntryPages', 'Entry pages', current.entryPages),
+    trackingExitPages: pages('trackingExitPages', 'Exit pages', current.exitPages),
   }
 }
 

@@ -40,6 +40,15 @@ export interface MetricWidgetData extends WidgetBase {
   upTo?: number
 }
 
+/**
+ * The visit duration KPI: `value` is the median visit duration in seconds
+ * (its trend compares medians), `mean` the mean in seconds; one-view
+ * visits count 0 in both
+ */
+export interface VisitDurationWidgetData extends MetricWidgetData {
+  mean: number
+}
+
 /** A time series: one label per point, one or more series of equal length */
 export interface ChartWidgetData extends WidgetBase {
   kind: 'chart'
@@ -54,7 +63,7 @@ export interface ListWidgetItem {
   value: number
   /** share of the total, 0..1 */
   share: number
-  /** distinct visitors of the item (dimension breakdowns; absent on top pages) */
+  /** distinct visitors of the item over the range (dimension breakdowns, top pages) */
   visitors?: number
   /**
    * Present (true) only when `visitors` is a lower bound, as
@@ -212,4 +221,17 @@ export interface AnalyticsContext {
   trackingGoals?: GoalsWidgetData
   /** the most counted events: count, visitors, props and pages of each */
   trackingEvents?: EventsWidgetData
+  /* visits: always set by the selector; optional so custom loaders stay valid */
+  /** visits of the range (each counted on the day it started) */
+  trackingVisits?: MetricWidgetData
+  /** views per visit (2 decimals) */
+  trackingViewsPerVisit?: MetricWidgetData
+  /** one-view visits, in percent 0..100 (1 decimal) */
+  trackingBounceRate?: MetricWidgetData
+  /** median visit duration in seconds, mean in `mean` */
+  trackingVisitDuration?: VisitDurationWidgetData
+  /** pages visits entered at: `value` = visits, `share` of all visits */
+  trackingEntryPages?: ListWidgetData
+  /** pages visits left from: `value` = visits, `share` of all visits */
+  trackingExitPages?: ListWidgetData
 }

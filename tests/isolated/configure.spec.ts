@@ -28,6 +28,7 @@ const MIGRATIONS = [
   'create_tracking_flushes_table',
   'create_tracking_dimension_stats_table',
   'create_tracking_imports_table',
+  'create_tracking_visits_tables',
   'widen_tracking_dimension_stats_values',
 ]
 
@@ -511,6 +512,41 @@ test.group('configure', (group) => {
     assert.isAbove(Number.parseInt(added[0]), Math.max(...before.map((f) => Number.parseInt(f))))
     const source = await read(root, `database/migrations/${added[0]}`)
     assert.include(source, 'varchar(400)')
+  })
+
+  test('upgrade: an app configured before the visits gets only the visits migration', async ({
+    assert,
+  }) => {
+    /* the five migrations an earlier version published, config and .env in place */
+    const root = await makeApp()
+    await configure(root, ['--store=redis'])
+    const published = await migrationFiles(root)
+    const visitsMigration = published.find((file) =>
+      file.endsWith('_create_tracking_visits_tables.ts')
+    )!
+    await rm(join(root, 'database/migrations', visitsMigration))
+    const before = await migrationFiles(root)
+    assert.lengthOf(before, MIGRATIONS.length - 1)
+    await writeFile(join(root, 'config/tracking.ts'), '// configured by the earlier version\n')
+
+    const { exitCode, logs } = await configure(root, [])
+    assert.equal(exitCode ?? 0, 0, logs.join('\n'))
+    const after = await migrationFiles(root)
+    const added = after.filter((file) => !before.includes(file))
+    assert.lengthOf(added, 1)
+    assert.match(added[0], /^\d+_create_tracking_visits_tables\.ts$/)
+    assert.isAbove(Number.parseInt(added[0]), Math.max(...before.map((f) => Number.parseInt(f))))
+    const source = await read(root, `database/migrations/${added[0]}`)
+    for (const table of [
+      'tracking_visit_stats',
+      'tracking_visit_durations',
+      'tracking_visit_pages',
+      'tracking_visit_sources',
+      'tracking_page_visitors',
+    ]) {
+      assert.include(source, `'${table}'`)
+    }
+    assert.equal(await read(root, 'config/tracking.ts'), '// configured by the earlier version\n')
   })
 
   test('without @adonisjs/redis: warns with the command to run and uses the memory store', async ({

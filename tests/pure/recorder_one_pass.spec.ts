@@ -152,8 +152,11 @@ test.group('record() in one pass', () => {
         assert.isFalse(recorder.record(ctxOf({ url: '/', ua: `Googlebot/${i}` })))
       }
     }
-    /* distinct entries: the path, then 7,500 guests of the day and 7,500 of the minute */
-    assert.equal(buffer.size, 1 + 7500 + 7500)
+    /*
+     * distinct entries: the path, then 7,500 guests of the day and 7,500 of
+     * the minute, and each guest's visit segment with its one path
+     */
+    assert.equal(buffer.size, 1 + 7500 + 7500 + 2 * 7500)
     await buffer.drain()
     assert.equal(await store.getDayTotal('2026-01-05'), 15_000)
   })

@@ -45,6 +45,15 @@ test.group('Settings | defaults', () => {
     assert.include([...settings.skipPrefixes], '/assets/')
   })
 
+  test('visits end after 30 minutes without a view; visit_timeout_minutes is the legacy name', ({
+    assert,
+  }) => {
+    assert.equal(resolveSettings().visitTimeoutMinutes, 30)
+    assert.equal(resolveSettings({ visitTimeoutMinutes: 1 }).visitTimeoutMinutes, 1)
+    assert.equal(resolveSettings({ visitTimeoutMinutes: 240 }).visitTimeoutMinutes, 240)
+    assert.equal(resolveSettings({}, { visit_timeout_minutes: 45 }).visitTimeoutMinutes, 45)
+  })
+
   test('the default authorize denies everybody', ({ assert }) => {
     assert.isFalse(resolveSettings().authorize({} as any))
   })
@@ -270,6 +279,30 @@ test.group('Settings | validation errors', () => {
     },
     { title: 'an empty keyPrefix', config: { keyPrefix: '' }, key: 'keyPrefix', value: '""' },
     { title: 'an unknown groupBy', config: { groupBy: 'host' }, key: 'groupBy', value: '"host"' },
+    {
+      title: 'a visit timeout of 0 minutes',
+      config: { visitTimeoutMinutes: 0 },
+      key: 'visitTimeoutMinutes',
+      value: '0',
+    },
+    {
+      title: 'a visit timeout beyond 4 hours',
+      config: { visitTimeoutMinutes: 241 },
+      key: 'visitTimeoutMinutes',
+      value: '241',
+    },
+    {
+      title: 'a visit timeout that is not whole minutes',
+      config: { visitTimeoutMinutes: 1.5 },
+      key: 'visitTimeoutMinutes',
+      value: '1.5',
+    },
+    {
+      title: 'a visit timeout given as text',
+      config: { visitTimeoutMinutes: '30' },
+      key: 'visitTimeoutMinutes',
+      value: '"30"',
+    },
     {
       title: 'a too short autoFlush interval',
       config: { autoFlush: { every: '10ms' } },

@@ -20,6 +20,7 @@ import { WriteBuffer } from '../../src/write_buffer.ts'
 import type { TakenDimension, TrackingBatch, TrackingStore } from '../../src/stores/types.ts'
 import type { TrackingStoreName } from '../../src/types.ts'
 import { OTHER_VALUE } from '../../src/dimensions/names.ts'
+import { segment } from '../visit_helpers.ts'
 import {
   dbName,
   deleteTrackingKeys,
@@ -369,18 +370,23 @@ test.group('Dimensions | Redis keys', () => {
   }) => {
     const keyPrefix = uniqueKeyPrefix('dims-ttl')
     const store = storeOf('redis', cleanup, { keyPrefix, maxValuesPerDimension: 2 })
-    await store.write(
-      dimBatch(
-        DAY,
-        { '/': 3 },
-        {
-          'source:a.com': [1, ['u1']],
-          'source:b.com': [1, ['u2']],
-          'source:c.com': [1, ['u3']],
-          'browser:Firefox': [3, ['u1', 'u2', 'u3']],
-        }
-      )
+    const written = dimBatch(
+      DAY,
+      { '/': 3 },
+      {
+        'source:a.com': [1, ['u1']],
+        'source:b.com': [1, ['u2']],
+        'source:c.com': [1, ['u3']],
+        'browser:Firefox': [3, ['u1', 'u2', 'u3']],
+      }
     )
+    /* and visits: state, the start day's figures, the visitors of the page */
+    written.days.get(DAY)!.pageVisitors = new Map([['/', new Set(['u1', 'u2'])]])
+    written.visits = [
+      segment('u1', [0, '/'], [2, '/'], 2, { day: DAY, source: 'a.com', channel: 'Referral' }),
+      segment('u2', [0, '/'], undefined, 1, { day: DAY }),
+    ]
+    await store.write(written)
     const redis = redisClient()
     const keys = await redis.keys(`*${keyPrefix}*`)
     assert.isAbove(keys.length, 8)
@@ -394,14 +400,27 @@ test.group('Dimensions | Redis keys', () => {
       `{${keyPrefix}}:dimvals:${DAY}:source`,
       `{${keyPrefix}}:dimuv:${DAY}:source:a.com`,
       `{${keyPrefix}}:dimuv:${DAY}:source:${OTHER_VALUE}`,
+      `{${keyPrefix}}:visit:u1`,
+      `{${keyPrefix}}:visit:u2`,
+      `{${keyPrefix}}:vis:${DAY}`,
+      `{${keyPrefix}}:visdur:${DAY}`,
+      `{${keyPrefix}}:visent:${DAY}`,
+      `{${keyPrefix}}:visexit:${DAY}`,
+      `{${keyPrefix}}:vissrc:${DAY}`,
+      `{${keyPrefix}}:pguv:${DAY}:/`,
     ])
-    /* a confirmed flush leaves only the keys that outlive it: values set, visitors, paths */
+    /* a visit's state lives the visit timeout (30 minutes), never longer */
+    assert.isAtMost(await redis.ttl(`{${keyPrefix}}:visit:u1`), 30 * 60)
+    /* a confirmed flush leaves only the keys that outlive it: values set, visitors, paths, visits in progress */
     await store.takeAside(DAY, 'f')
     await store.dropTaken('f')
     const left = await redis.keys(`*${keyPrefix}*`)
     assert.notInclude(left.join(' '), ':dim:')
     assert.notInclude(left.join(' '), ':dimuv:')
     assert.notInclude(left.join(' '), ':flush:')
+    assert.notInclude(left.join(' '), ':vis:')
+    assert.notInclude(left.join(' '), ':visexit:')
+    assert.include(left.join(' '), ':visit:u1')
     for (const key of left) {
       if (key.includes(':batch:')) continue
       assert.isAbove(await redis.ttl(key), 0, key)
@@ -636,11 +655,14 @@ test.group('Dimensions | write buffer', () => {
     for (let i = 0; i < 100; i++) {
       buffer.addView(DAY, '/', `user-${i % 10}`, null, 1, i % 2 ? mobile : desktop)
     }
-    /* 1 path, 10 visitors of the day, 10 of the minute, 2 lists, 10 (visitor, list) */
-    assert.equal(buffer.size, 1 + 10 + 10 + 2 + 10)
+    /*
+     * 1 path, 10 visitors of the day, 10 of the minute, 2 lists, 10 (visitor,
+     * list), and 10 visit segments with their one (visitor, path)
+     */
+    assert.equal(buffer.size, 1 + 10 + 10 + 2 + 10 + 10 * 2)
     /* a visitor seen with a second list holds both */
     buffer.addView(DAY, '/', 'user-0', null, 1, mobile)
-    assert.equal(buffer.size, 1 + 10 + 10 + 2 + 11)
+    assert.equal(buffer.size, 1 + 10 + 10 + 2 + 11 + 10 * 2)
     await buffer.drain()
     assert.equal(buffer.size, 0)
     assert.deepEqual(Object.fromEntries(await store.getDimension(DAY, 'device')), {

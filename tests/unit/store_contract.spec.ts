@@ -28,6 +28,7 @@ import {
   truncateTrackingTables,
   uniqueKeyPrefix,
 } from '../helpers.ts'
+import { segment, summary, visitBatch } from '../visit_helpers.ts'
 
 /** `cluster`: the Redis store on a local three-node Redis Cluster (tests/redis_cluster.ts) */
 type StoreKind = TrackingStoreName | 'cluster'
@@ -42,8 +43,12 @@ type Cleanup = (fn: () => void | Promise<void>) => void
 let cluster: ReturnType<typeof clusterForGroup> | undefined
 
 /** A fresh store of the kind; Redis keys are deleted after the test */
-function storeOf(kind: StoreKind, cleanup: Cleanup): TrackingStore {
-  if (kind === 'memory') return new MemoryStore({ ttlSeconds: 3600 })
+function storeOf(
+  kind: StoreKind,
+  cleanup: Cleanup,
+  options: { maxPathsPerDay?: number; maxValuesPerDimension?: number } = {}
+): TrackingStore {
+  if (kind === 'memory') return new MemoryStore({ ttlSeconds: 3600, ...options })
   if (kind === 'cluster') {
     /* the cluster is stopped with its group: nothing to delete */
     const client = cluster!.client()
@@ -51,11 +56,12 @@ function storeOf(kind: StoreKind, cleanup: Cleanup): TrackingStore {
       client: () => client,
       keyPrefix: uniqueKeyPrefix('contract'),
       ttlSeconds: 3600,
+      ...options,
     })
   }
   const keyPrefix = uniqueKeyPrefix('contract')
   cleanup(() => deleteTrackingKeys(keyPrefix))
-  return new RedisStore({ client: () => redisClient(), keyPrefix, ttlSeconds: 3600 })
+  return new RedisStore({ client: () => redisClient(), keyPrefix, ttlSeconds: 3600, ...options })
 }
 
 function ids(from: number, to: number, label = 'v'): string[] {
@@ -70,6 +76,12 @@ function minutesBatch(minutes: Record<number, string[]>): TrackingBatch {
       Object.entries(minutes).map(([minute, list]) => [Number(minute), new Set(list)])
     ),
   }
+}
+
+/** The live visit figures of a start day, as a plain object */
+async function visitsOf(store: TrackingStore, day = DAY) {
+  const visits = await store.getVisits([day])
+  return summary(visits.get(day))
 }
 
 /** Everything readTaken yields, and in how many chunks */
@@ -289,6 +301,231 @@ for (const kind of CONTRACT_STORES) {
   })
 }
 
+/*
+ * Visits (src/stores/visits.ts): the Redis store applies the segments in
+ * its batch script, the memory store in process; both must agree. A
+ * segment's times are minutes after T0 (2026-03-10 08:00 UTC), the
+ * timeout is 30 minutes.
+ */
+for (const kind of STORES) {
+  test.group(`Store contract | ${kind} | visits`, () => {
+    test('gaps under the timeout continue a visit, a longer gap opens another', async ({
+      assert,
+      cleanup,
+    }) => {
+      const store = storeOf(kind, cleanup)
+      /* A: /, /about, /pricing a minute apart, in three batches; B: one view; C: / twice, 40 min apart */
+      await store.write(
+        visitBatch([segment('A', [0, '/']), segment('B', [0, '/about']), segment('C', [0, '/'])])
+      )
+      await store.write(visitBatch([segment('A', [1, '/about'])]))
+      await store.write(visitBatch([segment('A', [2, '/pricing']), segment('C', [40, '/'])]))
+      assert.deepEqual(await visitsOf(store), {
+        visits: 4,
+        views: 6,
+        bounces: 3,
+        duration: 120,
+        durations: { '0': [3, 0], '120': [1, 120] },
+        entries: { '/': 3, '/about': 1 },
+        exits: { '/': 2, '/about': 1, '/pricing': 1 },
+        sources: {},
+      })
+      assert.deepEqual(await store.pendingDays(), [DAY])
+    })
+
+    test('one segment of several views: a visit with its duration; the bucket moves as it grows', async ({
+      assert,
+      cleanup,
+    }) => {
+      const store = storeOf(kind, cleanup)
+      await store.write(visitBatch([segment('A', [0, '/'], [0.5, '/b'], 3)]))
+      await store.write(visitBatch([segment('A', [25, '/c'], [70, '/d'], 4)]))
+      assert.deepEqual(await visitsOf(store), {
+        visits: 1,
+        views: 7,
+        bounces: 0,
+        duration: 4200,
+        durations: { '4200': [1, 4200] },
+        entries: { '/': 1 },
+        exits: { '/d': 1 },
+        sources: {},
+      })
+    })
+
+    test('out of order and equal times never give a negative duration', async ({
+      assert,
+      cleanup,
+    }) => {
+      const store = storeOf(kind, cleanup)
+      await store.write(visitBatch([segment('A', [10, '/b'])]))
+      /* an earlier view of the same day (another process's late batch): the visit starts there */
+      await store.write(visitBatch([segment('A', [5, '/a'])]))
+      /* at the same instant as the last view: it is the last view now */
+      await store.write(visitBatch([segment('A', [10, '/c'])]))
+      /* between the two: changes neither end */
+      await store.write(visitBatch([segment('A', [7, '/x'])]))
+      /* far before (a timeout before the start): a visit of its own, the one in progress stays */
+      await store.write(visitBatch([segment('A', [-60, '/old'])]))
+      await store.write(visitBatch([segment('A', [12, '/e'])]))
+      assert.deepEqual(await visitsOf(store), {
+        visits: 2,
+        views: 6,
+        bounces: 1,
+        duration: 7 * 60,
+        durations: { '0': [1, 0], '420': [1, 420] },
+        entries: { '/a': 1, '/old': 1 },
+        exits: { '/e': 1, '/old': 1 },
+        sources: {},
+      })
+    })
+
+    test("after midnight a visit goes on under yesterday's hash and counts on the day it started", async ({
+      assert,
+      cleanup,
+    }) => {
+      const store = storeOf(kind, cleanup)
+      /* 23:50 on DAY, then 00:10 and 00:20 on DAY2 (the salt rotated: a new hash, the old one given) */
+      await store.write(visitBatch([segment('old-hash', [15 * 60 + 50, '/docs'])]))
+      await store.write(
+        visitBatch([
+          segment('new-hash', [16 * 60 + 10, '/pricing'], undefined, 1, {
+            day: DAY2,
+            previous: 'old-hash',
+          }),
+        ])
+      )
+      await store.write(
+        visitBatch([segment('new-hash', [16 * 60 + 20, '/buy'], undefined, 1, { day: DAY2 })])
+      )
+      const visits = await store.getVisits([DAY, DAY2])
+      assert.deepEqual([...visits.keys()], [DAY])
+      assert.deepEqual(summary(visits.get(DAY)), {
+        visits: 1,
+        views: 3,
+        bounces: 0,
+        duration: 1800,
+        durations: { '1800': [1, 1800] },
+        entries: { '/docs': 1 },
+        exits: { '/buy': 1 },
+        sources: {},
+      })
+    })
+
+    test('a batch sent twice counts its visits once', async ({ assert, cleanup }) => {
+      const store = storeOf(kind, cleanup)
+      const once = visitBatch([segment('A', [0, '/']), segment('A', [1, '/b'])], 'batch-visits')
+      await store.write(once)
+      await store.write(once)
+      assert.include(await visitsOf(store), { visits: 1, views: 2, bounces: 0, duration: 60 })
+    })
+
+    test('sources and channels of visits; paths and values beyond the caps count under (other)', async ({
+      assert,
+      cleanup,
+    }) => {
+      const store = storeOf(kind, cleanup, { maxPathsPerDay: 2, maxValuesPerDimension: 1 })
+      /* the views admit / and /a on the day: later paths are (other), for visits too */
+      await store.write(batch({ [DAY]: { '/': 1, '/a': 1, '/b': 1 } }))
+      await store.write(
+        visitBatch([
+          segment('A', [0, '/'], [1, '/a'], 2, { source: 'github.com', channel: 'Referral' }),
+          segment('B', [0, '/b'], undefined, 1, {
+            source: 'google.com',
+            channel: 'Organic Search',
+          }),
+          segment('C', [0, '/a'], undefined, 1, { source: 'github.com' }),
+        ])
+      )
+      assert.deepEqual(await visitsOf(store), {
+        visits: 3,
+        views: 4,
+        bounces: 2,
+        duration: 60,
+        durations: { '0': [2, 0], '60': [1, 60] },
+        entries: { '(other)': 1, '/': 1, '/a': 1 },
+        exits: { '(other)': 1, '/a': 2 },
+        sources: {
+          'channel:(other)': 1,
+          'channel:Referral': 1,
+          'source:(other)': 1,
+          'source:github.com': 2,
+        },
+      })
+    })
+
+    test('unique visitors per page: a sketch per day and path, (other) beyond the cap', async ({
+      assert,
+      cleanup,
+    }) => {
+      const store = storeOf(kind, cleanup, { maxPathsPerDay: 2 })
+      const written = batch({ [DAY]: { '/': 3, '/a': 2, '/b': 1 } })
+      written.days.get(DAY)!.pageVisitors = new Map([
+        ['/', new Set(ids(0, 30))],
+        ['/a', new Set(ids(20, 25))],
+        ['/b', new Set(['late'])],
+      ])
+      await store.write(written)
+      const again = batch({ [DAY]: { '/': 1 } })
+      again.days.get(DAY)!.pageVisitors = new Map([['/', new Set(ids(25, 40))]])
+      await store.write(again)
+      const sketches = await store.pageVisitorSketches(DAY, ['/', '/a', '/b', '(other)', '/none'])
+      assert.sameMembers([...sketches.keys()], ['/', '/a', '(other)'])
+      const count = (path: string) => RedisHll.fromBuffer(sketches.get(path))!.count()
+      assert.equal(count('/'), 40)
+      assert.equal(count('/a'), 5)
+      assert.equal(count('(other)'), 1)
+      /* kept after a flush's take-aside, like the day's visitors */
+      await store.takeAside(DAY, 'f')
+      await store.dropTaken('f')
+      assert.lengthOf([...(await store.pageVisitorSketches(DAY, ['/']))], 1)
+    })
+
+    test("take aside: the start day's visit figures go with the flush; later deltas stay live", async ({
+      assert,
+      cleanup,
+    }) => {
+      const store = storeOf(kind, cleanup)
+      await store.write(visitBatch([segment('A', [0, '/']), segment('B', [0, '/b'])]))
+      /* visits: false (the tables are missing) keeps them live and the day pending */
+      await store.takeAside(DAY, 'kept', { visits: false })
+      assert.isNull(await store.readTakenVisits('kept'))
+      const kept = await visitsOf(store)
+      assert.equal(kept.visits, 2)
+      assert.deepEqual(await store.pendingDays(), [DAY])
+      await store.dropTaken('kept')
+
+      assert.isTrue(await store.takeAside(DAY, 'f'))
+      assert.deepEqual(summary(await store.readTakenVisits('f')), {
+        visits: 2,
+        views: 2,
+        bounces: 2,
+        duration: 0,
+        durations: { '0': [2, 0] },
+        entries: { '/': 1, '/b': 1 },
+        exits: { '/': 1, '/b': 1 },
+        sources: {},
+      })
+      assert.deepEqual([...(await store.getVisits([DAY]))], [])
+      assert.deepEqual(await store.pendingDays(), [])
+      /* A's visit goes on after the take-aside: the live figures are the deltas */
+      await store.write(visitBatch([segment('A', [3, '/c'])]))
+      assert.deepEqual(await visitsOf(store), {
+        visits: 0,
+        views: 1,
+        bounces: -1,
+        duration: 180,
+        durations: { '0': [-1, 0], '180': [1, 180] },
+        entries: {},
+        exits: { '/': -1, '/c': 1 },
+        sources: {},
+      })
+      assert.deepEqual(await store.pendingDays(), [DAY])
+      await store.dropTaken('f')
+      assert.isNull(await store.readTakenVisits('f'))
+    })
+  })
+}
+
 test.group('Store contract | both stores, the same traffic', (group) => {
   group.each.setup(() => truncateTrackingTables())
 
@@ -340,6 +577,32 @@ test.group('Store contract | both stores, the same traffic', (group) => {
     }
     near(assert, await redis.getUniqueCount(DAY), 2 * DENSE_AT - 1)
     near(assert, await redis.getUniqueCount(DAY3), 500)
+  })
+
+  test('the same visit segments give the same visit figures', async ({ assert, cleanup }) => {
+    const [redis, memory] = STORES.map((kind) => storeOf(kind, cleanup))
+    const batches = Array.from({ length: 12 }, (_, i) =>
+      visitBatch(
+        Array.from({ length: 30 }, (__, j) =>
+          segment(
+            `v${(i * 7 + j) % 45}`,
+            [i * 9 + j, `/p${j % 6}`],
+            [i * 9 + j + (j % 4), `/q${j % 5}`],
+            1 + (j % 3),
+            {
+              day: i < 8 ? DAY : DAY2,
+              source: j % 2 ? `s${j % 5}.com` : null,
+              channel: j % 2 ? 'Referral' : 'Direct',
+            }
+          )
+        )
+      )
+    )
+    for (const store of [redis, memory]) for (const one of batches) await store.write(one)
+    const [a, b] = await Promise.all([redis, memory].map((store) => store.getVisits([DAY, DAY2])))
+    assert.isAbove(summary(a.get(DAY)).visits, 10)
+    assert.deepEqual(summary(b.get(DAY)), summary(a.get(DAY)))
+    assert.deepEqual(summary(b.get(DAY2)), summary(a.get(DAY2)))
   })
 
   /*

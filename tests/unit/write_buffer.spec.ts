@@ -98,8 +98,12 @@ test.group('WriteBuffer', () => {
     for (let i = 0; i < 1000; i++) {
       manager.recorder.recordView({ path: `/p${i % 10}`, day: DAY, visitor: `u${i % 37}` })
     }
-    /* 10 paths, 37 visitors of the day, the same 37 in the realtime minute */
-    assert.equal(manager.buffer.size, 10 + 37 + 37)
+    /*
+     * 10 paths, 37 visitors of the day, the same 37 in the realtime minute,
+     * and each visitor's visit segment with its (visitor, path) pairs: every
+     * visitor met every path
+     */
+    assert.equal(manager.buffer.size, 10 + 37 + 37 + 37 * (1 + 10))
     /* one batch for all of them, sent by the timer */
     const [batch] = await written
     assert.equal(batch.days.get(DAY)!.views.size, 10)
@@ -166,6 +170,36 @@ test.group('WriteBuffer', () => {
     manager.recorder.recordView({ path: '/after', day: DAY })
     await manager.drain()
     assert.equal(await store.getDayTotal(DAY), 101)
+  }).timeout(20_000)
+
+  test('visit segments and their pages count toward the bound and go before the views while Redis is down', async ({
+    assert,
+    cleanup: after,
+  }) => {
+    const { manager, store, redis, server } = await onOwnServer(after, {
+      bufferMs: 20,
+      bufferMaxEntries: 100,
+    })
+    await stopServer(server, redis)
+    /* one visitor's 1,000 views on 3 pages: one segment, updated in place */
+    for (let i = 0; i < 1000; i++) {
+      manager.recorder.recordView({ path: `/p${i % 3}`, day: DAY, visitor: 'reader' })
+    }
+    /* 3 paths, the visitor of the day and of the minute, its segment and its 3 pages */
+    assert.equal(manager.buffer.size, 3 + 1 + 1 + 1 + 3)
+    /* then 5,000 visitors of one view each: their segments and ids are dropped, never a view */
+    for (let i = 0; i < 5000; i++) {
+      manager.recorder.recordView({ path: '/', day: DAY, visitor: `v${i}` })
+    }
+    assert.isAtMost(manager.buffer.size, 100)
+    assert.equal(manager.buffer.droppedViews, 0)
+
+    await startServer(server, redis)
+    await manager.drain()
+    assert.equal(manager.buffer.size, 0)
+    assert.equal(await store.getDayTotal(DAY), 6000)
+    const visits = await store.getVisits([DAY])
+    assert.isAtMost(visits.get(DAY)?.visits ?? 0, 100)
   }).timeout(20_000)
 
   test('realtime visitors count toward the bound while Redis is down', async ({
