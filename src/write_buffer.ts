@@ -13,6 +13,7 @@ import {
 import type { DayBatch, DimensionCount, TrackingBatch, TrackingStore } from './stores/types.ts'
 import type { VisitSegment } from './stores/visits.ts'
 import { VisitorHasher, visitorHashKey } from './visitor_hash.ts'
+import { withinTimeout } from './stores/timed_store.ts'
 
 /** At most one "dropped" warning a minute */
 const DROP_LOG_INTERVAL_MS = 60_000
@@ -20,9 +21,6 @@ const DROP_LOG_INTERVAL_MS = 60_000
 const RETRY_MS = 1000
 /** How long shutdown waits for the store before giving up */
 const CLOSE_TIMEOUT_MS = 5000
-
-/** Thrown (internally) when a store write did not settle within storeTimeoutMs */
-class StoreTimeout extends Error {}
 
 /** A batch that was sent but not confirmed: resent as built (same id), never merged */
 interface UnconfirmedBatch {
@@ -787,33 +785,15 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     this.#unconfirmedEntries -= pending.entries
   }
 
-  /** Resolves with the work, or rejects with StoreTimeout after storeTimeoutMs */
-  async #withTimeout<T>(work: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined
-    /* the work may still settle after the timeout: its outcome is ignored then */
-    work.catch(() => {})
-    try {
-      return await Promise.race([
-        work,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                new StoreTimeout(`store write did not settle within ${this.#storeTimeoutMs} ms`)
-              ),
-            this.#storeTimeoutMs
-          )
-        }),
-      ])
-    } finally {
-      clearTimeout(timer)
-    }
+  /** Resolves with the work, or rejects with E_TRACKING_STORE_TIMEOUT after storeTimeoutMs */
+  #withTimeout<T>(work: Promise<T>, call: string): Promise<T> {
+    return withinTimeout(work, call, this.#storeTimeoutMs)
   }
 
   /** One write of a batch; false when it failed or timed out */
   async #attempt(batch: TrackingBatch): Promise<boolean> {
     try {
-      await this.#withTimeout(this.#store.write(batch))
+      await this.#withTimeout(this.#store.write(batch), 'write()')
       this.emit('written', batch)
       return true
     } catch (error) {
@@ -834,25 +814,44 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     /* visitor -> hash, and day + anonymous digest -> hash */
     const known = new Map<string, string>()
     const anonymous = new Map<string, string>()
+    const hashKnown = (id: string) => {
+      let hash = known.get(id)
+      if (hash === undefined) known.set(id, (hash = hasher.known(id)))
+      return hash
+    }
+    /* the day's salt, asked of the store once a batch */
+    const saltOf = async (day: string) => {
+      let salt = salts.get(day)
+      if (salt === undefined) salts.set(day, (salt = await this.#store.salt(day)))
+      return salt
+    }
+    const hashAnonymous = (day: string, salt: string, digest: string) => {
+      const key = `${day}:${digest}`
+      let hash = anonymous.get(key)
+      if (hash === undefined) anonymous.set(key, (hash = hasher.anonymous(salt, digest)))
+      return hash
+    }
+    /* `use` gets the hash of each visitor of a day's two maps: known ids, anonymous digests */
+    const eachHashed = async <T>(
+      day: string,
+      ids: Iterable<[string, T]> | null,
+      digests: Map<string, T> | null,
+      use: (hash: string, item: T) => void
+    ) => {
+      for (const [id, item] of ids ?? []) use(hashKnown(id), item)
+      if (digests === null || digests.size === 0) return
+      const salt = await saltOf(day)
+      for (const [digest, item] of digests) use(hashAnonymous(day, salt, digest), item)
+    }
     const visitorsOf = async (
       day: string,
       entry: { visitors: Set<string>; anonymous: Set<string> }
     ) => {
       const visitors = new Set<string>()
-      for (const id of entry.visitors) {
-        let hash = known.get(id)
-        if (hash === undefined) known.set(id, (hash = hasher.known(id)))
-        visitors.add(hash)
-      }
+      for (const id of entry.visitors) visitors.add(hashKnown(id))
       if (entry.anonymous.size === 0) return visitors
-      let salt = salts.get(day)
-      if (salt === undefined) salts.set(day, (salt = await this.#store.salt(day)))
-      for (const digest of entry.anonymous) {
-        const key = `${day}:${digest}`
-        let hash = anonymous.get(key)
-        if (hash === undefined) anonymous.set(key, (hash = hasher.anonymous(salt, digest)))
-        visitors.add(hash)
-      }
+      const salt = await saltOf(day)
+      for (const digest of entry.anonymous) visitors.add(hashAnonymous(day, salt, digest))
       return visitors
     }
     const days = new Map<string, DayBatch>()
@@ -890,60 +889,21 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
             }
           }
         }
-        for (const [id, latest] of day.visits ?? []) {
-          let hash = known.get(id)
-          if (hash === undefined) known.set(id, (hash = hasher.known(id)))
-          addVisitor(hash, latest)
-        }
-        if (day.anonymousVisits && day.anonymousVisits.size > 0) {
-          let salt = salts.get(dayKey)
-          if (salt === undefined) salts.set(dayKey, (salt = await this.#store.salt(dayKey)))
-          for (const [digest, latest] of day.anonymousVisits) {
-            const key = `${dayKey}:${digest}`
-            let hash = anonymous.get(key)
-            if (hash === undefined) anonymous.set(key, (hash = hasher.anonymous(salt, digest)))
-            addVisitor(hash, latest)
-          }
-        }
+        await eachHashed(dayKey, day.visits, day.anonymousVisits, addVisitor)
         /* the visitors of events, to the pairs of their events' lists */
         const addOwner = (hash: string, owned: Owned) => {
           for (const list of ownedLists(owned)) {
             for (const key of list) counts.get(key)?.visitors.add(hash)
           }
         }
-        for (const [id, owned] of day.eventVisitors ?? []) {
-          let hash = known.get(id)
-          if (hash === undefined) known.set(id, (hash = hasher.known(id)))
-          addOwner(hash, owned)
-        }
-        if (day.eventAnonymous && day.eventAnonymous.size > 0) {
-          let salt = salts.get(dayKey)
-          if (salt === undefined) salts.set(dayKey, (salt = await this.#store.salt(dayKey)))
-          for (const [digest, owned] of day.eventAnonymous) {
-            const key = `${dayKey}:${digest}`
-            let hash = anonymous.get(key)
-            if (hash === undefined) anonymous.set(key, (hash = hasher.anonymous(salt, digest)))
-            addOwner(hash, owned)
-          }
-        }
+        await eachHashed(dayKey, day.eventVisitors, day.eventAnonymous, addOwner)
         if (dimensions.size > 0) out.dimensions = dimensions
       }
       if (day.visits?.size || day.anonymousVisits?.size) {
         out.pageVisitors = new Map()
         await this.#visitsOf(dayKey, day, out.pageVisitors, visits, {
-          known: (id) => {
-            let hash = known.get(id)
-            if (hash === undefined) known.set(id, (hash = hasher.known(id)))
-            return hash
-          },
-          anonymous: async (digest) => {
-            let salt = salts.get(dayKey)
-            if (salt === undefined) salts.set(dayKey, (salt = await this.#store.salt(dayKey)))
-            const key = `${dayKey}:${digest}`
-            let hash = anonymous.get(key)
-            if (hash === undefined) anonymous.set(key, (hash = hasher.anonymous(salt, digest)))
-            return hash
-          },
+          known: hashKnown,
+          anonymous: async (digest) => hashAnonymous(dayKey, await saltOf(dayKey), digest),
         })
       }
       days.set(dayKey, out)
@@ -1056,7 +1016,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     if (!taken) return true
     let batch: TrackingBatch
     try {
-      batch = await this.#withTimeout(this.#toBatch(taken))
+      batch = await this.#withTimeout(this.#toBatch(taken), 'the salts of a batch')
     } catch (error) {
       debug('building a batch failed, keeping its entries: %s', (error as Error).message)
       this.emit('failed', error as Error, null)
