@@ -347,22 +347,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     /* epoch ms of the view (its visit); the recorder passes its clock's reading */
     at: number = minuteKey * 60_000
   ): void {
-    let day = dayKey === this.#lastDayKey ? this.#lastDay : this.#days.get(dayKey)
-    if (!day) {
-      day = {
-        views: new Map(),
-        visitors: new Set(),
-        anonymous: new Set(),
-        dimensions: null,
-        visits: null,
-        anonymousVisits: null,
-        eventVisitors: null,
-        eventAnonymous: null,
-      }
-      this.#days.set(dayKey, day)
-    }
-    this.#lastDayKey = dayKey
-    this.#lastDay = day
+    const day = this.#dayOf(dayKey)
     const views = day.views.get(path)
     if (views === undefined) {
       day.views.set(path, 1)
@@ -424,22 +409,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     keys: readonly string[]
   ): void {
     if (keys.length === 0) return
-    let day = dayKey === this.#lastDayKey ? this.#lastDay : this.#days.get(dayKey)
-    if (!day) {
-      day = {
-        views: new Map(),
-        visitors: new Set(),
-        anonymous: new Set(),
-        dimensions: null,
-        visits: null,
-        anonymousVisits: null,
-        eventVisitors: null,
-        eventAnonymous: null,
-      }
-      this.#days.set(dayKey, day)
-    }
-    this.#lastDayKey = dayKey
-    this.#lastDay = day
+    const day = this.#dayOf(dayKey)
     if (!Object.isFrozen(keys)) keys = Object.freeze(keys.slice())
     this.#countList(day, keys)
     const id = visitor || anonymous
@@ -465,6 +435,27 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     }
     if (this.size > this.#maxEntries) this.#trim()
     this.#schedule()
+  }
+
+  /** The pending day (made when new); the last one is kept at hand: nearly every view has it */
+  #dayOf(dayKey: string): PendingDay {
+    let day = dayKey === this.#lastDayKey ? this.#lastDay : this.#days.get(dayKey)
+    if (!day) {
+      day = {
+        views: new Map(),
+        visitors: new Set(),
+        anonymous: new Set(),
+        dimensions: null,
+        visits: null,
+        anonymousVisits: null,
+        eventVisitors: null,
+        eventAnonymous: null,
+      }
+      this.#days.set(dayKey, day)
+    }
+    this.#lastDayKey = dayKey
+    this.#lastDay = day
+    return day
   }
 
   /** One more view (or event) with the key list: one lookup by identity, bumped in place */
