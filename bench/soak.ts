@@ -52,7 +52,14 @@ const SIZES = quick
       r3: { connections: 8, loadMs: 3000 },
       r4: { requests: 1000, concurrency: 16, seed: Number(process.env.SOAK_SEED ?? 9) },
       r6: { apps: 4, requests: 8000, rate: 800, visitors: 400 },
-      r7: { paths: 4000, visitors: 12_000, connections: 16, cap: 1000, jsonRequests: 3 },
+      r7: {
+        paths: 4000,
+        visitors: 12_000,
+        connections: 16,
+        cap: 1000,
+        openVisits: 1000,
+        jsonRequests: 3,
+      },
     }
   : {
       r1: { rate: 200, warmupMs: 3000, beforeMs: 10_000, outageMs: 10_000, afterMs: 10_000 },
@@ -60,7 +67,14 @@ const SIZES = quick
       r3: { connections: 16, loadMs: 10_000 },
       r4: { requests: 10_000, concurrency: 16, seed: Number(process.env.SOAK_SEED ?? 9) },
       r6: { apps: 4, requests: 100_000, rate: 1500, visitors: 5000 },
-      r7: { paths: 100_000, visitors: 500_000, connections: 32, cap: null, jsonRequests: 10 },
+      r7: {
+        paths: 100_000,
+        visitors: 500_000,
+        connections: 32,
+        cap: null,
+        openVisits: 10_000,
+        jsonRequests: 10,
+      },
     }
 
 const report = new Report({ timingGoals: !quick })

@@ -15,6 +15,7 @@ const trackingConfig = defineConfig({
   /* soak knobs (npm run soak, R7): guests counted, a smaller path cap in --quick */
   trackAnonymous: env.get('TRACKING_ANONYMOUS'),
   maxPathsPerDay: env.get('TRACKING_MAX_PATHS_PER_DAY'),
+  maxOpenVisits: env.get('TRACKING_MAX_OPEN_VISITS'),
   /* soak knob (R6: every process flushes every second, one at a time through the lock) */
   autoFlush: env.get('TRACKING_AUTO_FLUSH')
     ? { every: env.get('TRACKING_AUTO_FLUSH')! }

@@ -80,6 +80,7 @@ export default class TrackingProvider {
         maxPathsPerDay: settings.maxPathsPerDay,
         maxValuesPerDimension: settings.maxValuesPerDimension,
         visitTimeoutMs: settings.visitTimeoutMinutes * 60_000,
+        maxOpenVisits: settings.maxOpenVisits,
       })
 
     if (settings.redisUrl) {
@@ -105,6 +106,7 @@ export default class TrackingProvider {
         maxPathsPerDay: settings.maxPathsPerDay,
         maxValuesPerDimension: settings.maxValuesPerDimension,
         visitTimeoutMs: settings.visitTimeoutMinutes * 60_000,
+        maxOpenVisits: settings.maxOpenVisits,
         onClose: () => connection.quit(),
       })
     }
@@ -132,6 +134,7 @@ export default class TrackingProvider {
       maxPathsPerDay: settings.maxPathsPerDay,
       maxValuesPerDimension: settings.maxValuesPerDimension,
       visitTimeoutMs: settings.visitTimeoutMinutes * 60_000,
+      maxOpenVisits: settings.maxOpenVisits,
     })
   }
 

@@ -3,6 +3,7 @@ import string from '@adonisjs/core/helpers/string'
 import { E_TRACKING_INVALID_CONFIG } from './errors.ts'
 import { MAX_RANGE_DAYS } from './ranges.ts'
 import { DEFAULT_MAX_PATHS_PER_DAY } from './stores/batch.ts'
+import { DEFAULT_MAX_OPEN_VISITS } from './stores/visits.ts'
 import { isAbsolute, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
@@ -99,6 +100,7 @@ const LEGACY_NAMES: Record<string, keyof TrackingConfig> = {
   api_tokens: 'apiTokens',
   api_rate_limit: 'apiRateLimit',
   visit_timeout_minutes: 'visitTimeoutMinutes',
+  max_open_visits: 'maxOpenVisits',
 }
 
 /** Every key `defineConfig` accepts */
@@ -142,6 +144,7 @@ export const KNOWN_KEYS: ReadonlySet<string> = new Set<string>([
   'apiRateLimit',
   'goals',
   'visitTimeoutMinutes',
+  'maxOpenVisits',
 ])
 
 /**
@@ -683,6 +686,13 @@ export function resolveSettings(
       DEFAULT_VISIT_TIMEOUT_MINUTES,
       1,
       MAX_VISIT_TIMEOUT_MINUTES
+    ),
+    maxOpenVisits: int(
+      'maxOpenVisits',
+      merged.maxOpenVisits,
+      DEFAULT_MAX_OPEN_VISITS,
+      1,
+      10_000_000
     ),
   })
 }

@@ -114,6 +114,13 @@ export interface TrackingConfig {
    * 1 to 240): a visit is a run of one visitor's views with shorter gaps
    */
   visitTimeoutMinutes?: number
+  /**
+   * Visits in progress the store remembers at once (default 100,000; any
+   * whole number from 1): beyond it a new visitor's view counts as a visit
+   * of its own that is not remembered, so a flood of new visitors cannot
+   * grow the store without limit
+   */
+  maxOpenVisits?: number
 }
 
 /**
@@ -184,6 +191,7 @@ export type LegacyTrackingConfig = TrackingConfig & {
   api_tokens?: string[]
   api_rate_limit?: TrackingApiRateLimit | false
   visit_timeout_minutes?: number
+  max_open_visits?: number
 }
 
 /**
@@ -238,4 +246,6 @@ export interface TrackingSettings {
   readonly goals: readonly TrackingGoalSettings[]
   /** Minutes without a view that end a visit */
   readonly visitTimeoutMinutes: number
+  /** Visits in progress the store remembers at once */
+  readonly maxOpenVisits: number
 }

@@ -39,6 +39,7 @@ export default await Env.create(new URL('../', import.meta.url), {
   TRACKING_BUFFER_MS: Env.schema.number.optional(),
   TRACKING_ANONYMOUS: Env.schema.boolean.optional(),
   TRACKING_MAX_PATHS_PER_DAY: Env.schema.number.optional(),
+  TRACKING_MAX_OPEN_VISITS: Env.schema.number.optional(),
   TRACKING_AUTO_FLUSH: Env.schema.string.optional(),
   /* the stats API's bearer tokens, comma-separated (none: the API is off) */
   TRACKING_API_TOKENS: Env.schema.secret.optional(),

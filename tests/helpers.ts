@@ -137,6 +137,7 @@ export function buildManager(
           maxPathsPerDay: settings.maxPathsPerDay,
           maxValuesPerDimension: settings.maxValuesPerDimension,
           visitTimeoutMs: settings.visitTimeoutMinutes * 60_000,
+          maxOpenVisits: settings.maxOpenVisits,
         })
       : new RedisStore({
           client: options.client ?? (() => redisClient()),
@@ -145,6 +146,7 @@ export function buildManager(
           maxPathsPerDay: settings.maxPathsPerDay,
           maxValuesPerDimension: settings.maxValuesPerDimension,
           visitTimeoutMs: settings.visitTimeoutMinutes * 60_000,
+          maxOpenVisits: settings.maxOpenVisits,
         })
   const manager = new TrackingManager(settings, trackingStore, {
     now: options.now,

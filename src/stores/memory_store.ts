@@ -16,6 +16,7 @@ import type {
 import {
   addVisitCounts,
   applyVisitSegment,
+  DEFAULT_MAX_OPEN_VISITS,
   emptyVisitCounts,
   isEmptyVisitCounts,
   type VisitCounts,
@@ -90,6 +91,7 @@ export class MemoryStore implements TrackingStore {
   /** unique visitors per page: day -> path -> visitors, as the pguv HyperLogLogs */
   #pageVisitors = new Map<string, { paths: Map<string, RedisHll>; expiresAt: number }>()
   #visitTimeoutMs: number
+  #maxOpenVisits: number
   #dimensions = new Map<string, MemoryDimensions>()
   /** values each dimension admitted per day; outlives takeAside, like the Redis values sets */
   #admittedValues = new Map<
@@ -111,9 +113,12 @@ export class MemoryStore implements TrackingStore {
     maxValuesPerDimension?: number
     /** a gap of this many ms ends a visit (visitTimeoutMinutes; default 30 minutes) */
     visitTimeoutMs?: number
+    /** visits in progress remembered at once (maxOpenVisits); beyond, new visitors' visits are not */
+    maxOpenVisits?: number
   }) {
     this.#ttlMs = options.ttlSeconds * 1000
     this.#visitTimeoutMs = options.visitTimeoutMs ?? 30 * 60_000
+    this.#maxOpenVisits = options.maxOpenVisits ?? DEFAULT_MAX_OPEN_VISITS
     this.#maxPathsPerDay = options.maxPathsPerDay ?? DEFAULT_MAX_PATHS_PER_DAY
     this.#maxValuesPerDimension = options.maxValuesPerDimension ?? DEFAULT_MAX_VALUES_PER_DIMENSION
   }
@@ -184,10 +189,17 @@ export class MemoryStore implements TrackingStore {
   #ledger(expiresAt: number): VisitLedger {
     const states = this.#visitStates
     const timeoutMs = this.#visitTimeoutMs
-    const set = (visitor: string, state: VisitState) => {
+    const maxOpen = this.#maxOpenVisits
+    const move = (visitor: string, state: VisitState) => {
       /* moved to the end: the map stays in expiry order */
       states.delete(visitor)
       states.set(visitor, { state, expiresAt: Date.now() + timeoutMs })
+    }
+    /* a new visitor beyond maxOpenVisits: its visit is counted but not remembered (as WRITE_BATCH) */
+    const set = (visitor: string, state: VisitState) => {
+      const held = states.get(visitor)
+      const known = held !== undefined && held.expiresAt > Date.now()
+      if (known || states.size < maxOpen) move(visitor, state)
     }
     return {
       timeoutMs,
@@ -200,7 +212,7 @@ export class MemoryStore implements TrackingStore {
         const entry = states.get(from)
         if (!entry) return
         states.delete(from)
-        set(to, entry.state)
+        move(to, entry.state)
       },
       admitPath: (day, path) => this.#admit(day, path, expiresAt),
       admitValue: (day, dimension, value) => this.#admitValue(day, dimension, value, expiresAt),

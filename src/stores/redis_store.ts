@@ -8,7 +8,12 @@ import {
 } from './batch.ts'
 import { TrackingKeys, visitKeyList, type VisitKeys } from './keys.ts'
 import { DENSE_AT, DENSE_BYTES } from './redis_hll.ts'
-import { emptyVisitCounts, isEmptyVisitCounts, type VisitCounts } from './visits.ts'
+import {
+  DEFAULT_MAX_OPEN_VISITS,
+  emptyVisitCounts,
+  isEmptyVisitCounts,
+  type VisitCounts,
+} from './visits.ts'
 import {
   DEFAULT_MAX_VALUES_PER_DIMENSION,
   STORED_DIMENSIONS,
@@ -55,7 +60,8 @@ const DAILY_SCAN_COUNT = 5000
  * n dimensions, n page paths, path/views pairs, visitors, then per
  * dimension: n values, then per value: value, views, n visitors, visitors;
  * then per page path: path, n visitors, visitors; then per minute:
- * n visitors, visitors; then tag, visit timeout ms, visit TTL, n segments,
+ * n visitors, visitors; then tag, visit timeout ms, visit TTL, max open visits,
+ * now (ms), n segments,
  * then per segment: visitor, previous ('' for none), day, first ms, first
  * path, last ms, last path, views, source, channel ('' for none).
  */
@@ -197,8 +203,17 @@ end
 local tag = ARGV[a]
 local timeout = tonumber(ARGV[a + 1])
 local state_ttl = ARGV[a + 2]
-local n_segments = tonumber(ARGV[a + 3])
-a = a + 4
+local max_open = tonumber(ARGV[a + 3])
+local now = tonumber(ARGV[a + 4])
+local n_segments = tonumber(ARGV[a + 5])
+a = a + 6
+-- the visits in progress: visitor hash -> when its state expires (ms), at most max_open of them
+local open_key = tag .. ':visopen'
+local open_count = 0
+if n_segments > 0 then
+  redis.call('ZREMRANGEBYSCORE', open_key, '-inf', now)
+  open_count = redis.call('ZCARD', open_key)
+end
 
 -- admissions after the views of the batch: the same caps, SCARD read once per set
 local set_sizes = {}
@@ -306,7 +321,10 @@ for _ = 1, n_segments do
   if not st[1] and previous ~= '' then
     local previous_key = tag .. ':visit:' .. previous
     st = redis.call('HMGET', previous_key, 's', 'l', 'v', 'e', 'x', 'd', 'src', 'ch')
-    if st[1] then redis.call('RENAME', previous_key, key) end
+    if st[1] then
+      redis.call('RENAME', previous_key, key)
+      redis.call('ZREM', open_key, previous)
+    end
   end
   local start = tonumber(st[1])
   local state = nil
@@ -354,11 +372,15 @@ for _ = 1, n_segments do
   else
     state = open(day, first, first_path, last, last_path, views, source, channel)
   end
-  if state then
+  -- a new visitor beyond max_open: its visit is counted but not remembered
+  if state and (start ~= nil or open_count < max_open) then
+    if start == nil then open_count = open_count + 1 end
     redis.call('HSET', key, unpack(state))
     redis.call('EXPIRE', key, state_ttl)
+    redis.call('ZADD', open_key, now + timeout, visitor)
   end
 end
+if n_segments > 0 then redis.call('EXPIRE', open_key, state_ttl) end
 for day, keys in pairs(touched) do
   for key in pairs(keys) do redis.call('EXPIRE', key, ttl) end
   redis.call('SADD', KEYS[2], day)
@@ -525,6 +547,7 @@ export class RedisStore implements TrackingStore {
   #maxPathsPerDay: number
   #maxValuesPerDimension: number
   #visitTimeoutMs: number
+  #maxOpenVisits: number
   #onClose?: () => Promise<void>
   /** the salts of the last two days asked (today's, and yesterday's around midnight) */
   #salts = new Map<string, string>()
@@ -539,6 +562,8 @@ export class RedisStore implements TrackingStore {
     maxValuesPerDimension?: number
     /** a gap of this many ms ends a visit (visitTimeoutMinutes; default 30 minutes) */
     visitTimeoutMs?: number
+    /** visits in progress remembered at once (maxOpenVisits); beyond, new visitors' visits are not */
+    maxOpenVisits?: number
     /** called by close() when the store owns its connection */
     onClose?: () => Promise<void>
   }) {
@@ -548,6 +573,7 @@ export class RedisStore implements TrackingStore {
     this.#maxPathsPerDay = options.maxPathsPerDay ?? DEFAULT_MAX_PATHS_PER_DAY
     this.#maxValuesPerDimension = options.maxValuesPerDimension ?? DEFAULT_MAX_VALUES_PER_DIMENSION
     this.#visitTimeoutMs = options.visitTimeoutMs ?? 30 * 60_000
+    this.#maxOpenVisits = options.maxOpenVisits ?? DEFAULT_MAX_OPEN_VISITS
     this.#onClose = options.onClose
   }
 
@@ -641,6 +667,8 @@ export class RedisStore implements TrackingStore {
       keys.tag,
       this.#visitTimeoutMs,
       Math.ceil(this.#visitTimeoutMs / 1000),
+      this.#maxOpenVisits,
+      Date.now(),
       segments.length
     )
     for (const segment of segments) {

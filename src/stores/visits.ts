@@ -23,6 +23,14 @@
  * A visitor has one segment per day of a batch, more only when a gap inside
  * the batch reaches the timeout (batches piling up while the store is down).
  */
+
+/**
+ * Default of `maxOpenVisits`: visits in progress the store remembers at
+ * once (about 300 bytes each in Redis: the state and its entry in the set
+ * of open visits, so at most ~30 MB)
+ */
+export const DEFAULT_MAX_OPEN_VISITS = 100_000
+
 export interface VisitSegment {
   /** the visitor as a keyed hash (src/visitor_hash.ts) */
   visitor: string

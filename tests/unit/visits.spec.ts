@@ -284,6 +284,43 @@ for (const kind of STORES) {
   })
 }
 
+for (const kind of STORES) {
+  test.group(`Visits | maxOpenVisits (${kind} store, ${dbName})`, (group) => {
+    group.each.setup(() => truncateTrackingTables())
+
+    test('beyond the cap, a new visitor gets a visit that is counted, not remembered: bounded memory', async ({
+      assert,
+      cleanup,
+    }) => {
+      const tracking = trackedWithClock(cleanup, kind, { maxOpenVisits: 3 })
+      const { selector, manager } = tracking
+      const guests = Array.from({ length: 5 }, (_, i) => ({ ip: `198.51.100.${10 + i}` }))
+      /* each guest views / then /about a minute later, each view a batch of its own */
+      for (const guest of guests) await tracking.view(at(DAY1, '10:00'), '/', guest, true)
+      for (const guest of guests) await tracking.view(at(DAY1, '10:01'), '/about', guest, true)
+      /* 3 remembered visits of 2 views; the other 2 guests: 2 one-view visits each */
+      assert.include(await visitsOf(selector, DAY1), { visits: 7, views: 10, bounces: 4 })
+      if (kind === 'redis') {
+        const store = manager.store as RedisStore
+        const client = redisClient()
+        assert.equal(await client.zcard(`${store.keys.tag}:visopen`), 3)
+        const states = await client.keys(`${store.keys.tag}:visit:*`)
+        assert.lengthOf(states, 3)
+        assert.isAbove(await client.ttl(`${store.keys.tag}:visopen`), 0)
+      }
+      await tracking.flush()
+      assert.include(await visitsOf(selector, DAY1), { visits: 7, views: 10, bounces: 4 })
+    })
+
+    test('maxOpenVisits must be a whole number from 1', ({ assert }) => {
+      assert.throws(() => resolveSettings({ maxOpenVisits: 0 }), /maxOpenVisits/)
+      assert.throws(() => resolveSettings({ maxOpenVisits: 1.5 }), /maxOpenVisits/)
+      assert.equal(resolveSettings({}).maxOpenVisits, 100_000)
+      assert.equal(resolveSettings({}, { max_open_visits: 7 }).maxOpenVisits, 7)
+    })
+  })
+}
+
 test.group(`Visits | two app processes sharing Redis (${dbName})`, (group) => {
   group.each.setup(() => truncateTrackingTables())
 
