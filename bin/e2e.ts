@@ -42,6 +42,7 @@ import { dimensionsFromOutside } from './lib/e2e_dimensions.ts'
 import { statsApiFromOutside } from './lib/e2e_api.ts'
 import { importFromOutside } from './lib/e2e_import.ts'
 import { eventsFromOutside } from './lib/e2e_events.ts'
+import { visitsFromOutside } from './lib/e2e_visits.ts'
 import { freePort } from '../tests/redis_server.ts'
 
 const KEEP = process.argv.includes('--keep')
@@ -623,6 +624,7 @@ async function main() {
   await statsApiFromOutside(appDir, helpers)
   await importFromOutside(appDir, helpers)
   await eventsFromOutside(appDir, helpers)
+  await visitsFromOutside(appDir, helpers)
 }
 
 try {

@@ -25,6 +25,7 @@ import {
   DIMENSION_DATASETS,
   EVENT_COLUMNS,
   GOAL_COLUMNS,
+  VISIT_PAGE_COLUMNS,
   type CsvDataset,
   type DimensionDataset,
 } from './csv.ts'
@@ -82,6 +83,18 @@ export type AnalyticsGoalsLoader = (
 ) => Promise<GoalsWidgetData>
 
 /**
+ * The entry or exit pages of visits over the range of one request, at
+ * most `limit` paths (visits desc, then path asc), with the visits of the
+ * range (the base of their shares): the selector's visits, in production
+ */
+export type AnalyticsVisitPagesLoader = (
+  ctx: HttpContext,
+  query: AnalyticsQuery,
+  which: 'entry' | 'exit',
+  limit: number
+) => Promise<{ pages: Array<{ path: string; visits: number }>; visits: number }>
+
+/**
  * How the analytics routes behave beyond the tracking settings
  */
 export interface AnalyticsRouteOptions {
@@ -118,6 +131,11 @@ export interface AnalyticsRouteOptions {
   loadEvents?: AnalyticsEventsLoader
   /** The same for the goals dataset */
   loadGoals?: AnalyticsGoalsLoader
+  /**
+   * Replaces the selector for the entry and exit datasets; with a custom
+   * `loadContext` and no `loadVisitPages`, they are the context's lists
+   */
+  loadVisitPages?: AnalyticsVisitPagesLoader
 }
 
 type Format = 'html' | 'json' | 'csv'
@@ -181,6 +199,30 @@ function goalsFromContext(loadContext: AnalyticsContextLoader): AnalyticsGoalsLo
         items: [],
       }
     )
+  }
+}
+
+/** The entry and exit pages of a custom context loader: its trackingEntryPages / trackingExitPages */
+function visitPagesFromContext(loadContext: AnalyticsContextLoader): AnalyticsVisitPagesLoader {
+  return async (ctx, query, which) => {
+    const context = await loadContext(ctx, { ...query, page: 1 })
+    const items =
+      (which === 'entry' ? context.trackingEntryPages : context.trackingExitPages)?.items ?? []
+    /* the base of the shares: the context's visits, else what an item's share implies */
+    const shared = items.find((item) => item.share > 0)
+    return {
+      pages: items.map((item) => ({ path: item.label, visits: item.value })),
+      visits:
+        context.trackingVisits?.value ?? (shared ? Math.round(shared.value / shared.share) : 0),
+    }
+  }
+}
+
+/** Entry or exit pages as CSV records (VISIT_PAGE_COLUMNS): share of the range's visits */
+function* visitPageRecords(read: Awaited<ReturnType<AnalyticsVisitPagesLoader>>) {
+  for (const page of read.pages) {
+    const share = read.visits > 0 ? Math.round((page.visits / read.visits) * 10_000) / 10_000 : 0
+    yield [page.path, page.visits, share]
   }
 }
 
@@ -260,6 +302,7 @@ export class AnalyticsController {
   readonly #loadBreakdowns: AnalyticsBreakdownsLoader
   readonly #loadEvents: AnalyticsEventsLoader
   readonly #loadGoals: AnalyticsGoalsLoader
+  readonly #loadVisitPages: AnalyticsVisitPagesLoader
   readonly #apiLimiter: ApiRateLimiter | null
 
   constructor(
@@ -273,6 +316,7 @@ export class AnalyticsController {
     this.#loadBreakdowns = options.loadBreakdowns ?? breakdownsFromContext(loadContext)
     this.#loadEvents = options.loadEvents ?? eventsFromContext(loadContext)
     this.#loadGoals = options.loadGoals ?? goalsFromContext(loadContext)
+    this.#loadVisitPages = options.loadVisitPages ?? visitPagesFromContext(loadContext)
     this.#layout = options.layout ?? this.#settings.analyticsLayout
     this.#loginUrl = options.loginUrl ?? this.#settings.loginUrl
     this.#apiLimiter = settings.apiRateLimit ? new ApiRateLimiter(settings.apiRateLimit) : null
@@ -414,6 +458,11 @@ export class AnalyticsController {
       headers()
       return ctx.response.stream(csvStream([...GOAL_COLUMNS], goalRecords(goals)))
     }
+    if (dataset === 'entry' || dataset === 'exit') {
+      const read = await this.#loadVisitPages(ctx, query, dataset, EXPORT_MAX_ROWS)
+      headers()
+      return ctx.response.stream(csvStream([...VISIT_PAGE_COLUMNS], visitPageRecords(read)))
+    }
     if (dataset === 'events') {
       const events = await this.#loadEvents(ctx, query, EXPORT_MAX_VALUES)
       headers()
@@ -546,6 +595,13 @@ export class AnalyticsController {
       },
       panels,
       events,
+      visitsCsv:
+        context?.trackingEntryPages || context?.trackingExitPages
+          ? ['entry', 'exit'].map((dataset) => ({
+              label: dataset,
+              url: url(`${base}/export.csv`, { ...rangeParams, dataset }),
+            }))
+          : [],
       eventsCsv: ['goals', 'events'].map((dataset) => ({
         label: dataset,
         url: url(`${base}/export.csv`, { ...rangeParams, dataset }),

@@ -24,8 +24,11 @@ export type DimensionDataset = keyof typeof DIMENSION_DATASETS
 /** The datasets of events and goals (`?dataset=goals`, `?dataset=events`) */
 export type EventDataset = 'goals' | 'events'
 
+/** The datasets of visits' entry and exit pages (`?dataset=entry`, `?dataset=exit`) */
+export type VisitDataset = 'entry' | 'exit'
+
 /** The tables the CSV export can produce */
-export type CsvDataset = 'pages' | 'daily' | DimensionDataset | EventDataset
+export type CsvDataset = 'pages' | 'daily' | DimensionDataset | EventDataset | VisitDataset
 
 /** Every dataset name, for the message of an unknown one */
 export const CSV_DATASETS: readonly CsvDataset[] = Object.freeze([
@@ -34,6 +37,8 @@ export const CSV_DATASETS: readonly CsvDataset[] = Object.freeze([
   ...(Object.keys(DIMENSION_DATASETS) as DimensionDataset[]),
   'goals',
   'events',
+  'entry',
+  'exit',
 ])
 
 /** Columns of a dimension dataset: share is of the dimension's views over the range */
@@ -59,6 +64,13 @@ export const GOAL_COLUMNS = Object.freeze([
  * value, count) and of kind `page` per page (value = the path, count)
  */
 export const EVENT_COLUMNS = Object.freeze(['event', 'kind', 'key', 'value', 'count', 'visitors'])
+
+/**
+ * Columns of the entry and exit datasets, one row per path: the visits
+ * that entered (or left) there over the range, and their share of all
+ * visits of the range (0..1)
+ */
+export const VISIT_PAGE_COLUMNS = Object.freeze(['path', 'visits', 'share'])
 
 /** A CSV record: text and number cells */
 export type CsvRecord = Array<string | number>

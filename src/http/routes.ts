@@ -9,6 +9,7 @@ import {
   type AnalyticsGoalsLoader,
   type AnalyticsRouteOptions,
   type AnalyticsRowsLoader,
+  type AnalyticsVisitPagesLoader,
 } from './analytics_controller.ts'
 
 /**
@@ -41,6 +42,13 @@ const selectorEvents: AnalyticsEventsLoader = async (ctx, query, limit) => {
 const selectorGoals: AnalyticsGoalsLoader = async (ctx, query, limit) => {
   const selector = await ctx.containerResolver.make('tracking.selector')
   return selector.goals(query.range, { valueLimit: limit })
+}
+
+/** The default entry and exit datasets of the CSV export: the selector's visits, `limit` paths */
+const selectorVisitPages: AnalyticsVisitPagesLoader = async (ctx, query, which, limit) => {
+  const selector = await ctx.containerResolver.make('tracking.selector')
+  const visits = await selector.visits(query.range, { limit })
+  return { pages: which === 'entry' ? visits.entryPages : visits.exitPages, visits: visits.visits }
 }
 
 /** The default rows of the CSV export: the selector reads them once */
@@ -93,6 +101,7 @@ export function registerTrackingRoutes(
     loadBreakdowns,
     loadEvents,
     loadGoals,
+    loadVisitPages,
     name = 'tracking.analytics',
     ...rest
   } = options
@@ -105,6 +114,7 @@ export function registerTrackingRoutes(
     loadBreakdowns: lists,
     loadEvents: loadEvents ?? (loadContext ? undefined : selectorEvents),
     loadGoals: loadGoals ?? (loadContext ? undefined : selectorGoals),
+    loadVisitPages: loadVisitPages ?? (loadContext ? undefined : selectorVisitPages),
   })
   const base = settings.analyticsUrl === '/' ? '' : settings.analyticsUrl
 

@@ -80,6 +80,49 @@ function formatShare(share: unknown): string {
   return `${percent > 0 && percent < 1 ? '<1' : Math.round(percent)}%`
 }
 
+/** "60%" for a percentage of 60 (one decimal at most: "33.3%") */
+function formatPercent(value: unknown): string {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return String(value ?? '')
+  return `${formatNumber(value)}%`
+}
+
+/**
+ * A duration in seconds as people read it: "45s", "2m 0s", "1h 5m"
+ * (whole seconds; what is not a number is shown as is)
+ */
+function formatDuration(seconds: unknown): string {
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return String(seconds ?? '')
+  const total = Math.max(0, Math.round(seconds))
+  if (total < 60) return `${total}s`
+  if (total < 3600) return `${Math.floor(total / 60)}m ${total % 60}s`
+  return `${Math.floor(total / 3600).toLocaleString('en-US')}h ${Math.floor((total % 3600) / 60)}m`
+}
+
+/** How a KPI's figures read: a count, a percentage or a duration */
+export type MetricFormat = 'number' | 'percent' | 'duration'
+
+/** The format of the package's own KPIs that are not counts, by key */
+const METRIC_FORMATS: Readonly<Record<string, MetricFormat>> = Object.freeze({
+  trackingBounceRate: 'percent',
+  trackingVisitDuration: 'duration',
+})
+
+/**
+ * A KPI figure (its value, or the previous value of its trend) in the
+ * format `format` names, else the one its key implies (bounce rate in
+ * percent, visit duration as a duration), else a number
+ */
+function formatMetric(
+  data: { key?: unknown } | null | undefined,
+  value: unknown,
+  format?: MetricFormat | null
+): string {
+  const chosen = format ?? METRIC_FORMATS[String(data?.key ?? '')] ?? 'number'
+  if (chosen === 'percent') return formatPercent(value)
+  if (chosen === 'duration') return formatDuration(value)
+  return formatNumber(value)
+}
+
 /** CSS width of a share bar: "42%", kept within 0..100 */
 function barWidth(share: unknown): string {
   const value = typeof share === 'number' && Number.isFinite(share) ? share : 0
@@ -231,6 +274,9 @@ export const trackingUi = Object.freeze({
   day: formatDay,
   range: formatRange,
   share: formatShare,
+  percent: formatPercent,
+  duration: formatDuration,
+  metric: formatMetric,
   bar: barWidth,
   chart: chartGeometry,
   pagination,

@@ -147,6 +147,7 @@ function visitWidgets(
       caption,
       items: rows.map((row) => ({ label: row.path, value: row.visits })),
       total: current.visits,
+      unit: 'visits',
     })
   return {
     trackingVisits: metric('trackingVisits', 'Visits', 'visits'),

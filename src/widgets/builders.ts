@@ -108,6 +108,8 @@ export function listWidget(options: {
   items: Array<{ label: string; value: number; visitors?: number; visitorsUpTo?: number }>
   total: number
   dimension?: ListWidgetData['dimension']
+  /** what a value counts (default "views" in the list tag) */
+  unit?: string
 }): ListWidgetData {
   const { items, total, ...base } = options
   return {

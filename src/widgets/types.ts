@@ -230,8 +230,8 @@ export interface AnalyticsContext {
   trackingBounceRate?: MetricWidgetData
   /** median visit duration in seconds, mean in `mean` */
   trackingVisitDuration?: VisitDurationWidgetData
-  /** pages visits entered at: `value` = visits, `share` of all visits */
+  /** pages visits entered at: `value` = visits, `share` of all visits, `unit` "visits" */
   trackingEntryPages?: ListWidgetData
-  /** pages visits left from: `value` = visits, `share` of all visits */
+  /** pages visits left from: `value` = visits, `share` of all visits, `unit` "visits" */
   trackingExitPages?: ListWidgetData
 }

@@ -110,6 +110,17 @@ function fixtureContext(range: AnalyticsRange): AnalyticsContext {
         { label: XSS_PATH, value: 1, share: 0.25, visitors: 1 },
       ],
     },
+    trackingEntryPages: {
+      kind: 'list',
+      key: 'trackingEntryPages',
+      title: 'Entry pages',
+      caption,
+      unit: 'visits',
+      items: [
+        { label: '=cmd()', value: 3, share: 0.75 },
+        { label: XSS_PATH, value: 1, share: 0.25 },
+      ],
+    },
   }
 }
 
@@ -625,6 +636,34 @@ test.group('Analytics page | dimensions from a custom loader', () => {
     assert.notInclude(html, '<script>alert(1)')
     /* the panels a custom context lacks are left out */
     assert.notInclude(html, 'data-widget="trackingDevices"')
+    assert.notInclude(html, 'data-widget="trackingVisits"')
+    assert.notInclude(html, 'data-widget="trackingExitPages"')
+  })
+
+  test('the entry and exit datasets come from the context lists, cells neutralised; the panel is escaped', async ({
+    client,
+    assert,
+  }) => {
+    const entry = await loginAs(
+      client.get('/test-analytics/fixture/export.csv?dataset=entry'),
+      'staff'
+    )
+    entry.assertStatus(200)
+    assert.equal(
+      entry.text(),
+      'path,visits,share\r\n\'=cmd(),3,0.75\r\n"/""><script>alert(1)</script>",1,0.25\r\n'
+    )
+    const exit = await loginAs(
+      client.get('/test-analytics/fixture/export.csv?dataset=exit'),
+      'staff'
+    )
+    exit.assertStatus(200)
+    assert.equal(exit.text(), 'path,visits,share\r\n')
+    const page = await loginAs(client.get('/test-analytics/fixture'), 'staff')
+    const html = page.text()
+    assert.include(html, 'data-widget="trackingEntryPages"')
+    assert.include(html, '3 <span class="trk-sr">visits,</span>')
+    assert.notInclude(html, '<script>alert(1)')
   })
 })
 
