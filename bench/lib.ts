@@ -138,12 +138,11 @@ export function commandCalls(info: Map<string, string>): Map<string, number> {
 }
 
 /**
- * The package's migrations, in order: every create_*_table file of
- * database/migrations (the same as the stubs configure publishes), so a new
- * table is created here too
+ * The package's migrations, in order: every file of database/migrations (the
+ * same as the stubs configure publishes), so a new table is created here too
  */
 const MIGRATIONS = readdirSync(new URL('database/migrations/', ROOT))
-  .filter((file) => /^\d+_create_.*_table\.ts$/.test(file))
+  .filter((file) => /^\d+_.*\.ts$/.test(file))
   .sort()
 
 /**

@@ -217,18 +217,30 @@ end
 
 -- admissions after the views of the batch: the same caps, SCARD read once per set
 local set_sizes = {}
+local admitted_in = {}
 local function admit(set_key, value, limit, beyond)
-  if redis.call('SISMEMBER', set_key, value) == 1 then return value end
-  local size = set_sizes[set_key]
-  if size == nil then size = redis.call('SCARD', set_key) end
-  if size < limit then
-    redis.call('SADD', set_key, value)
-    redis.call('EXPIRE', set_key, ttl)
-    set_sizes[set_key] = size + 1
-    return value
+  local seen = admitted_in[set_key]
+  if not seen then
+    seen = {}
+    admitted_in[set_key] = seen
   end
-  set_sizes[set_key] = size
-  return beyond
+  local known = seen[value]
+  if known ~= nil then return known end
+  local answer = value
+  if redis.call('SISMEMBER', set_key, value) == 0 then
+    local size = set_sizes[set_key]
+    if size == nil then size = redis.call('SCARD', set_key) end
+    if size < limit then
+      redis.call('SADD', set_key, value)
+      redis.call('EXPIRE', set_key, ttl)
+      size = size + 1
+    else
+      answer = beyond
+    end
+    set_sizes[set_key] = size
+  end
+  seen[value] = answer
+  return answer
 end
 local function admit_path(day, path)
   return admit(tag .. ':paths:' .. day, path, cap, other)
@@ -252,13 +264,19 @@ for _, entry in ipairs(day_paths) do
   end
 end
 
-local touched = {}
+-- the visit figures' changes, summed here and written once per (key, field) after the segments
+local pending = {}
+local pending_days = {}
 local function bump(kind, day, field, by)
   if by == 0 then return end
   local key = tag .. ':' .. kind .. ':' .. day
-  redis.call('HINCRBY', key, field, by)
-  if not touched[day] then touched[day] = {} end
-  touched[day][key] = true
+  local fields = pending[key]
+  if not fields then
+    fields = {}
+    pending[key] = fields
+    pending_days[key] = day
+  end
+  fields[field] = (fields[field] or 0) + by
 end
 local function bucket(s)
   if s < 60 then return s end
@@ -381,8 +399,15 @@ for _ = 1, n_segments do
   end
 end
 if n_segments > 0 then redis.call('EXPIRE', open_key, state_ttl) end
-for day, keys in pairs(touched) do
-  for key in pairs(keys) do redis.call('EXPIRE', key, ttl) end
+local touched = {}
+for key, fields in pairs(pending) do
+  for field, by in pairs(fields) do
+    if by ~= 0 then redis.call('HINCRBY', key, field, by) end
+  end
+  redis.call('EXPIRE', key, ttl)
+  touched[pending_days[key]] = true
+end
+for day in pairs(touched) do
   redis.call('SADD', KEYS[2], day)
   counted = true
 end
