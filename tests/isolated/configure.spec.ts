@@ -460,17 +460,17 @@ test.group('configure', (group) => {
     )
   })
 
-  test('upgrade: an app configured before the dimensions gets only the dimension migration', async ({
-    assert,
-  }) => {
-    /* the three migrations an earlier version published, config and .env in place */
+  /**
+   * An app configured by an earlier version, which lacks one migration (its
+   * name): configure run again adds that one only, after the others, and
+   * rewrites nothing else. Returns the source of the added migration.
+   */
+  async function upgradeAdds(assert: Assert, migration: string): Promise<string> {
     const root = await makeApp()
     await configure(root, ['--store=redis'])
     const published = await migrationFiles(root)
-    const dimensionMigration = published.find((file) =>
-      file.endsWith('_create_tracking_dimension_stats_table.ts')
-    )!
-    await rm(join(root, 'database/migrations', dimensionMigration))
+    const missing = published.find((file) => file.endsWith(`_${migration}.ts`))!
+    await rm(join(root, 'database/migrations', missing))
     const before = await migrationFiles(root)
     assert.lengthOf(before, MIGRATIONS.length - 1)
     await writeFile(join(root, 'config/tracking.ts'), '// configured by the earlier version\n')
@@ -480,63 +480,32 @@ test.group('configure', (group) => {
     const after = await migrationFiles(root)
     const added = after.filter((file) => !before.includes(file))
     assert.lengthOf(added, 1)
-    assert.match(added[0], /^\d+_create_tracking_dimension_stats_table\.ts$/)
+    assert.match(added[0], new RegExp(`^\\d+_${migration}\\.ts$`))
     /* after the others: migration:run applies it last */
     assert.isAbove(Number.parseInt(added[0]), Math.max(...before.map((f) => Number.parseInt(f))))
-    assert.include(
-      await read(root, `database/migrations/${added[0]}`),
-      "tableName = 'tracking_dimension_stats'"
-    )
     /* nothing else is rewritten */
     assert.equal(await read(root, 'config/tracking.ts'), '// configured by the earlier version\n')
+    return read(root, `database/migrations/${added[0]}`)
+  }
+
+  test('upgrade: an app configured before the dimensions gets only the dimension migration', async ({
+    assert,
+  }) => {
+    const source = await upgradeAdds(assert, 'create_tracking_dimension_stats_table')
+    assert.include(source, "tableName = 'tracking_dimension_stats'")
   })
 
   test('upgrade: an app configured before the events gets only the migration that widens dimension values', async ({
     assert,
   }) => {
-    const root = await makeApp()
-    await configure(root, ['--store=redis'])
-    const published = await migrationFiles(root)
-    const widen = published.find((file) =>
-      file.endsWith('_widen_tracking_dimension_stats_values.ts')
-    )!
-    await rm(join(root, 'database/migrations', widen))
-    const before = await migrationFiles(root)
-
-    const { exitCode, logs } = await configure(root, [])
-    assert.equal(exitCode ?? 0, 0, logs.join('\n'))
-    const after = await migrationFiles(root)
-    const added = after.filter((file) => !before.includes(file))
-    assert.lengthOf(added, 1)
-    assert.match(added[0], /^\d+_widen_tracking_dimension_stats_values\.ts$/)
-    assert.isAbove(Number.parseInt(added[0]), Math.max(...before.map((f) => Number.parseInt(f))))
-    const source = await read(root, `database/migrations/${added[0]}`)
+    const source = await upgradeAdds(assert, 'widen_tracking_dimension_stats_values')
     assert.include(source, 'varchar(400)')
   })
 
   test('upgrade: an app configured before the visits gets only the visits migration', async ({
     assert,
   }) => {
-    /* the five migrations an earlier version published, config and .env in place */
-    const root = await makeApp()
-    await configure(root, ['--store=redis'])
-    const published = await migrationFiles(root)
-    const visitsMigration = published.find((file) =>
-      file.endsWith('_create_tracking_visits_tables.ts')
-    )!
-    await rm(join(root, 'database/migrations', visitsMigration))
-    const before = await migrationFiles(root)
-    assert.lengthOf(before, MIGRATIONS.length - 1)
-    await writeFile(join(root, 'config/tracking.ts'), '// configured by the earlier version\n')
-
-    const { exitCode, logs } = await configure(root, [])
-    assert.equal(exitCode ?? 0, 0, logs.join('\n'))
-    const after = await migrationFiles(root)
-    const added = after.filter((file) => !before.includes(file))
-    assert.lengthOf(added, 1)
-    assert.match(added[0], /^\d+_create_tracking_visits_tables\.ts$/)
-    assert.isAbove(Number.parseInt(added[0]), Math.max(...before.map((f) => Number.parseInt(f))))
-    const source = await read(root, `database/migrations/${added[0]}`)
+    const source = await upgradeAdds(assert, 'create_tracking_visits_tables')
     for (const table of [
       'tracking_visit_stats',
       'tracking_visit_durations',
@@ -546,7 +515,6 @@ test.group('configure', (group) => {
     ]) {
       assert.include(source, `'${table}'`)
     }
-    assert.equal(await read(root, 'config/tracking.ts'), '// configured by the earlier version\n')
   })
 
   test('without @adonisjs/redis: warns with the command to run and uses the memory store', async ({
