@@ -14,6 +14,7 @@ import {
 } from './dimensions/names.ts'
 import { cleanText } from './dimensions/values.ts'
 import { MAX_GOAL_NAME_LENGTH, MAX_GOAL_PATH_LENGTH, MAX_GOALS } from './goals.ts'
+import { MAX_FUNNEL_STEPS, MAX_FUNNELS } from './funnels.ts'
 import { openGeoip, type GeoipLookup } from './dimensions/geoip.ts'
 import {
   API_TOKEN_CHARACTERS,
@@ -24,6 +25,7 @@ import {
 import type {
   LegacyTrackingConfig,
   TrackingConfig,
+  TrackingFunnelSettings,
   TrackingGoalSettings,
   TrackingGroupBy,
   TrackingSettings,
@@ -143,6 +145,7 @@ export const KNOWN_KEYS: ReadonlySet<string> = new Set<string>([
   'apiTokens',
   'apiRateLimit',
   'goals',
+  'funnels',
   'visitTimeoutMinutes',
   'maxOpenVisits',
 ])
@@ -554,6 +557,69 @@ function resolveGoals(value: unknown): readonly TrackingGoalSettings[] {
 }
 
 /**
+ * The funnels: each `{ name, steps }`, names unique, 2 to MAX_FUNNEL_STEPS
+ * steps, each the name of a goal of `goals` and each once in its funnel
+ */
+function resolveFunnels(
+  value: unknown,
+  goals: readonly TrackingGoalSettings[]
+): readonly TrackingFunnelSettings[] {
+  if (value === undefined || value === null) return Object.freeze([])
+  if (!Array.isArray(value)) {
+    fail('funnels', value, "expected an array such as [{ name: 'Purchase', steps: ['Pricing', 'Signup'] }]")
+  }
+  if (value.length > MAX_FUNNELS) {
+    fail('funnels', `${value.length} funnels`, `expected at most ${MAX_FUNNELS}`)
+  }
+  const goalNames = new Set(goals.map((goal) => goal.name))
+  const names = new Set<string>()
+  return Object.freeze(
+    value.map((funnel: unknown, index) => {
+      const at = `funnels[${index}]`
+      if (typeof funnel !== 'object' || funnel === null || Array.isArray(funnel)) {
+        fail(at, funnel, 'expected { name, steps }')
+      }
+      const { name, steps, ...rest } = funnel as Record<string, unknown>
+      for (const key of Object.keys(rest)) {
+        fail(`${at}.${key}`, rest[key], 'unknown key (known: name, steps)')
+      }
+      if (
+        typeof name !== 'string' ||
+        name.trim() === '' ||
+        name.length > MAX_GOAL_NAME_LENGTH ||
+        cleanText(name, MAX_GOAL_NAME_LENGTH) !== name
+      ) {
+        fail(
+          `${at}.name`,
+          name,
+          `expected a name of 1 to ${MAX_GOAL_NAME_LENGTH} characters, without control characters or surrounding spaces`
+        )
+      }
+      if (names.has(name)) fail(`${at}.name`, name, 'expected a unique name (another funnel has it)')
+      names.add(name)
+      if (!Array.isArray(steps) || steps.length < 2 || steps.length > MAX_FUNNEL_STEPS) {
+        fail(`${at}.steps`, steps, `expected an array of 2 to ${MAX_FUNNEL_STEPS} goal names`)
+      }
+      const seen = new Set<string>()
+      steps.forEach((step: unknown, i) => {
+        if (typeof step !== 'string' || !goalNames.has(step)) {
+          fail(
+            `${at}.steps[${i}]`,
+            step,
+            goalNames.size === 0
+              ? 'expected the name of a goal (no goals are configured)'
+              : `expected the name of a goal (known: ${[...goalNames].slice(0, 10).join(', ')})`
+          )
+        }
+        if (seen.has(step)) fail(`${at}.steps[${i}]`, step, 'expected each goal once in a funnel')
+        seen.add(step)
+      })
+      return Object.freeze({ name, steps: Object.freeze([...(steps as string[])]) })
+    })
+  )
+}
+
+/**
  * Merges the modern config over the legacy cabinet section, applies the
  * defaults, validates every value and returns one frozen settings object.
  */
@@ -625,6 +691,7 @@ export function resolveSettings(
   const countryHeader = resolveCountryHeader(merged.countryHeader)
   const geoip = resolveGeoip(merged.geoipDatabase, context.appRoot)
 
+  const goals = resolveGoals(merged.goals)
   return Object.freeze({
     enabled: bool('enabled', merged.enabled, true),
     store,
@@ -679,7 +746,8 @@ export function resolveSettings(
     ),
     apiTokens: resolveApiTokens(merged.apiTokens),
     apiRateLimit: resolveApiRateLimit(merged.apiRateLimit),
-    goals: resolveGoals(merged.goals),
+    goals,
+    funnels: resolveFunnels(merged.funnels, goals),
     visitTimeoutMinutes: int(
       'visitTimeoutMinutes',
       merged.visitTimeoutMinutes,

@@ -110,6 +110,11 @@ export interface TrackingConfig {
   /** Goals: events or path patterns whose completions and conversion rate the analytics show */
   goals?: TrackingGoal[]
   /**
+   * Funnels: ordered goals completed within one visit
+   * (`[{ name: 'Purchase', steps: ['Pricing', 'Signup'] }]`, steps naming goals)
+   */
+  funnels?: TrackingFunnel[]
+  /**
    * Minutes without a view that end a visit (default 30, whole minutes from
    * 1 to 240): a visit is a run of one visitor's views with shorter gaps
    */
@@ -135,6 +140,23 @@ export interface TrackingGoal {
   event?: string
   /** The path pattern whose counted views complete the goal */
   path?: string
+}
+
+/**
+ * A funnel of the config: 2 to 8 goal names, completed in this order within
+ * one visit (`{ name: 'Purchase', steps: ['Pricing', 'Signup', 'Checkout'] }`)
+ */
+export interface TrackingFunnel {
+  /** Shown on the analytics page and in the JSON and CSV (unique, at most 100 characters) */
+  name: string
+  /** The names of goals of `goals`, in order (2 to 8, each once) */
+  steps: string[]
+}
+
+/** A funnel as the settings keep it */
+export interface TrackingFunnelSettings {
+  readonly name: string
+  readonly steps: readonly string[]
 }
 
 /** A goal as the settings keep it: `event` or `path`, the other null */
@@ -244,6 +266,8 @@ export interface TrackingSettings {
   readonly apiRateLimit: Readonly<{ requests: number; durationMs: number }> | false
   /** The goals, validated, in config order */
   readonly goals: readonly TrackingGoalSettings[]
+  /** The funnels, validated (every step names a goal), in config order */
+  readonly funnels: readonly TrackingFunnelSettings[]
   /** Minutes without a view that end a visit */
   readonly visitTimeoutMinutes: number
   /** Visits in progress the store remembers at once */

@@ -34,8 +34,12 @@ export type DimensionName = (typeof DIMENSIONS)[number]
  * - `event_prop`: name, key and value of one prop (eventPropValue())
  * - `event_page`: name and path of the page the event happened on (eventPageValue())
  * - `goal`: the path pattern of a path goal whose pattern the view's path matches
+ * - `funnel`: a funnel's step (funnelStepValue() of src/funnels.ts): the
+ *   visits that reached it and their visitors, on the visit's start day;
+ *   written by the stores when they apply a batch's funnel trails, never
+ *   by the recorder (no cap: the config bounds the values)
  */
-export const EVENT_DIMENSIONS = ['event', 'event_prop', 'event_page', 'goal'] as const
+export const EVENT_DIMENSIONS = ['event', 'event_prop', 'event_page', 'goal', 'funnel'] as const
 
 export type EventDimensionName = (typeof EVENT_DIMENSIONS)[number]
 

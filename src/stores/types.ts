@@ -56,6 +56,29 @@ export interface TrackingBatch {
    * when no view had a visitor
    */
   visits?: VisitSegment[]
+  /**
+   * The funnel trails of the batch's visitors (src/funnels.ts), applied
+   * after the segments to each visitor's visit in progress; absent when the
+   * config has no funnels or no view or event reached one of their goals
+   */
+  funnels?: FunnelBatch
+}
+
+/** A batch's funnel trails and the funnels they refer to */
+export interface FunnelBatch {
+  /** per funnel, the `funnel` dimension value of each step (FunnelPlan.stepValues) */
+  steps: ReadonlyArray<readonly string[]>
+  trails: FunnelTrail[]
+}
+
+/** What one visitor's views and events of a batch did to the funnels */
+export interface FunnelTrail {
+  /** the visitor as a keyed hash, as in its visit segments */
+  visitor: string
+  /** its hash under the previous day's salt (an anonymous visitor shortly after midnight) */
+  previous?: string | null
+  /** FunnelPlan.encode(): per funnel and start step, the step reached after */
+  trail: string
 }
 
 /**
