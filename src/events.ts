@@ -137,7 +137,7 @@ export class EventRecorder {
       throw new TypeError('tracking.recordEvent(): at must be a Date or epoch milliseconds')
     }
     const keys = this.#keys(input.name, input.props, page)
-    this.#buffer.addEvent(this.#recorder.dayOf(when), id, null, keys)
+    this.#buffer.addEvent(this.#recorder.dayOf(when), id, null, keys, when)
     return true
   }
 

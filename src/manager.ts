@@ -1,6 +1,7 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import type { Logger } from '@adonisjs/core/logger'
 import debug from './debug.ts'
+import { FunnelPlan } from './funnels.ts'
 import { EventRecorder, type TrackingEventInput, type TrackingEventProps } from './events.ts'
 import { TrackingRecorder } from './recorder.ts'
 import { WriteBuffer } from './write_buffer.ts'
@@ -49,6 +50,7 @@ export class TrackingManager {
       visitorKey: visitorHashKey(options.appKey),
       visitTimeoutMs: settings.visitTimeoutMinutes * 60_000,
       timezone: settings.timezone,
+      funnels: FunnelPlan.of(settings),
     })
     this.recorder = new TrackingRecorder(settings, this.buffer, {
       now: options.now,

@@ -583,11 +583,11 @@ export class TrackingRecorder {
       if ((settings.exclude !== null || settings.honorDoNotTrack) && this.#isExcluded(ctx)) {
         return false
       }
-      const day = this.dayOf(this.#now())
+      const now = this.#now()
       let anonymous: string | null = null
       if (hook) visitor = this.#hookVisitor(ctx)
       else if (visitor === null) anonymous = this.#anonymousOf(ctx, agent)
-      this.#buffer.addEvent(day, visitor, anonymous, keys)
+      this.#buffer.addEvent(this.dayOf(now), visitor, anonymous, keys, now)
       return true
     } catch {
       return false

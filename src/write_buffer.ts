@@ -10,7 +10,14 @@ import {
   batchViews,
   parseDimensionKey,
 } from './stores/batch.ts'
-import type { DayBatch, DimensionCount, TrackingBatch, TrackingStore } from './stores/types.ts'
+import type { FunnelPlan } from './funnels.ts'
+import type {
+  DayBatch,
+  DimensionCount,
+  FunnelTrail,
+  TrackingBatch,
+  TrackingStore,
+} from './stores/types.ts'
 import type { VisitSegment } from './stores/visits.ts'
 import { VisitorHasher, visitorHashKey } from './visitor_hash.ts'
 import { withinTimeout } from './stores/timed_store.ts'
@@ -75,6 +82,36 @@ interface PendingDay {
    */
   eventVisitors: Map<string, Owned> | null
   eventAnonymous: Map<string, Owned> | null
+  /**
+   * Per visitor (known id, or anonymous digest): the funnel trail of its
+   * views and events of the day that reached a goal of a funnel
+   * (src/funnels.ts), one entry each; null until one does
+   */
+  trails: Map<string, PendingTrail> | null
+  anonymousTrails: Map<string, PendingTrail> | null
+}
+
+/** A visitor's funnel trail in the buffer, folded in place */
+interface PendingTrail {
+  trail: Uint8Array
+  /** epoch ms of the first view or event in it (whether the previous day's salt applies) */
+  first: number
+}
+
+/** Adds the trails of `from` (the newer) to those of `into` */
+function mergeTrails(
+  plan: FunnelPlan,
+  into: Map<string, PendingTrail>,
+  from: Map<string, PendingTrail>
+) {
+  for (const [id, trail] of from) {
+    const held = into.get(id)
+    if (held === undefined) into.set(id, trail)
+    else {
+      plan.compose(held.trail, trail.trail)
+      held.first = Math.min(held.first, trail.first)
+    }
+  }
 }
 
 /**
@@ -245,6 +282,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
   #hasher: VisitorHasher
   #visitTimeoutMs: number
   #timezone: string
+  #funnels: FunnelPlan | null
   /** day -> epoch ms of its midnight in the timezone (a few days at most) */
   #dayStarts = new Map<string, number>()
 
@@ -286,6 +324,8 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       visitTimeoutMs?: number
       /** zone of the day keys (settings.timezone; default UTC): when midnight is, for the salts */
       timezone?: string
+      /** the funnels followed (FunnelPlan.of(settings)); none when absent */
+      funnels?: FunnelPlan | null
     }
   ) {
     super()
@@ -297,6 +337,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     this.#hasher = new VisitorHasher(options.visitorKey ?? visitorHashKey())
     this.#visitTimeoutMs = options.visitTimeoutMs ?? 30 * 60_000
     this.#timezone = options.timezone ?? 'UTC'
+    this.#funnels = options.funnels ?? null
   }
 
   /**
@@ -387,6 +428,8 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     if (id && !this.#addVisit(day, Boolean(visitor), id, at, path, plain ? null : dimensions)) {
       this.#addDayVisitor(visitor ? day.visitors : day.anonymous, id)
     }
+    if (this.#funnels !== null && id && !plain)
+      this.#addHits(day, Boolean(visitor), id, dimensions!, at)
 
     if (this.size > this.#maxEntries) this.#trim()
     this.#schedule()
@@ -406,7 +449,9 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     dayKey: string,
     visitor: string | null,
     anonymous: string | null,
-    keys: readonly string[]
+    keys: readonly string[],
+    /* epoch ms of the event (the previous day's salt shortly after midnight) */
+    at: number = Date.now()
   ): void {
     if (keys.length === 0) return
     const day = this.#dayOf(dayKey)
@@ -432,9 +477,35 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
         if (owned !== held) owners.set(id, owned)
         this.#entries += ownedSize(owned) - before
       }
+      if (this.#funnels !== null) this.#addHits(day, Boolean(visitor), id, keys, at)
     }
     if (this.size > this.#maxEntries) this.#trim()
     this.#schedule()
+  }
+
+  /**
+   * Folds the goals of funnels a view's or an event's key list reaches into
+   * its visitor's trail of the day (one lookup by identity for a list that
+   * reaches none); a new trail is one entry
+   */
+  #addHits(day: PendingDay, known: boolean, id: string, list: KeyList, at: number): void {
+    const plan = this.#funnels!
+    const hits = plan.hitsOf(list)
+    if (hits.length === 0) return
+    let trails = known ? day.trails : day.anonymousTrails
+    if (trails === null) {
+      trails = new Map()
+      if (known) day.trails = trails
+      else day.anonymousTrails = trails
+    }
+    let held = trails.get(id)
+    if (held === undefined) {
+      trails.set(id, (held = { trail: plan.identity(), first: at }))
+      this.#entries++
+    } else if (at < held.first) {
+      held.first = at
+    }
+    plan.advance(held.trail, hits)
   }
 
   /** The pending day (made when new); the last one is kept at hand: nearly every view has it */
@@ -450,6 +521,8 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
         anonymousVisits: null,
         eventVisitors: null,
         eventAnonymous: null,
+        trails: null,
+        anonymousTrails: null,
       }
       this.#days.set(dayKey, day)
     }
@@ -630,6 +703,15 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     }
     for (const [dayKey, day] of this.#days) {
       if (!over()) break
+      /* funnel trails first: they carry no counts of their own */
+      for (const trails of [day.anonymousTrails, day.trails]) {
+        if (!trails) continue
+        for (const id of trails.keys()) {
+          if (!over()) break
+          this.#entries--
+          trails.delete(id)
+        }
+      }
       /*
        * a visitor's segments (with its key lists) before the visitor: a
        * visitor with a segment stays a visitor of the day
@@ -673,7 +755,9 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
         !day.visits?.size &&
         !day.anonymousVisits?.size &&
         !day.eventVisitors?.size &&
-        !day.eventAnonymous?.size
+        !day.eventAnonymous?.size &&
+        !day.trails?.size &&
+        !day.anonymousTrails?.size
       ) {
         this.#days.delete(dayKey)
       }
@@ -738,6 +822,10 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
         mergeVisits((target.anonymousVisits ??= new Map()), day.anonymousVisits)
       if (day.eventVisitors) mergeOwners((target.eventVisitors ??= new Map()), day.eventVisitors)
       if (day.eventAnonymous) mergeOwners((target.eventAnonymous ??= new Map()), day.eventAnonymous)
+      const plan = this.#funnels
+      if (plan !== null && day.trails) mergeTrails(plan, (target.trails ??= new Map()), day.trails)
+      if (plan !== null && day.anonymousTrails)
+        mergeTrails(plan, (target.anonymousTrails ??= new Map()), day.anonymousTrails)
     }
     for (const [minute, entry] of newerMinutes) {
       const target = this.#minutes.get(minute)
@@ -754,6 +842,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       this.#entries += day.dimensions?.size ?? 0
       this.#entries += visitsEntries(day.visits) + visitsEntries(day.anonymousVisits)
       this.#entries += ownerEntries(day.eventVisitors) + ownerEntries(day.eventAnonymous)
+      this.#entries += (day.trails?.size ?? 0) + (day.anonymousTrails?.size ?? 0)
     }
     for (const minute of this.#minutes.values()) {
       this.#entries += minute.visitors.size + minute.anonymous.size
@@ -847,6 +936,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     }
     const days = new Map<string, DayBatch>()
     const visits: VisitSegment[] = []
+    const trails: FunnelTrail[] = []
     for (const [dayKey, day] of taken.days) {
       const out: DayBatch = { views: day.views, visitors: await visitorsOf(dayKey, day) }
       if (day.dimensions && day.dimensions.size > 0) {
@@ -897,6 +987,11 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
           anonymous: async (digest) => hashAnonymous(dayKey, await saltOf(dayKey), digest),
         })
       }
+      if (this.#funnels !== null && (day.trails?.size || day.anonymousTrails?.size)) {
+        await this.#trailsOf(dayKey, day, trails, hashKnown, (digest) =>
+          saltOf(dayKey).then((salt) => hashAnonymous(dayKey, salt, digest))
+        )
+      }
       days.set(dayKey, out)
     }
     const minutes = new Map<number, Set<string>>()
@@ -906,7 +1001,35 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     const batch: TrackingBatch = { id: randomUUID(), days, minutes }
     /* the store applies them in order: a visitor's views across midnight, or from two segments */
     if (visits.length > 0) batch.visits = visits.sort((a, b) => a.first - b.first)
+    if (trails.length > 0) batch.funnels = { steps: this.#funnels!.stepValues, trails }
     return batch
+  }
+
+  /** The previous day's salt hash of an anonymous digest when `first` is within the timeout after midnight */
+  async #previousHash(dayKey: string, digest: string, first: number): Promise<string | null> {
+    if (first >= this.#dayStart(dayKey) + this.#visitTimeoutMs) return null
+    const before = DateTime.fromISO(dayKey, { zone: 'utc' }).minus({ days: 1 }).toISODate()!
+    return this.#hasher.anonymous(await this.#store.salt(before), digest)
+  }
+
+  /** The funnel trails of a day's visitors as the store receives them (keyed hashes, as their segments) */
+  async #trailsOf(
+    dayKey: string,
+    day: PendingDay,
+    into: FunnelTrail[],
+    known: (id: string) => string,
+    anonymous: (digest: string) => Promise<string>
+  ): Promise<void> {
+    const plan = this.#funnels!
+    for (const [id, held] of day.trails ?? []) {
+      into.push({ visitor: known(id), trail: plan.encode(held.trail) })
+    }
+    for (const [digest, held] of day.anonymousTrails ?? []) {
+      const out: FunnelTrail = { visitor: await anonymous(digest), trail: plan.encode(held.trail) }
+      const previous = await this.#previousHash(dayKey, digest, held.first)
+      if (previous !== null) out.previous = previous
+      into.push(out)
+    }
   }
 
   /** Epoch ms of a day's midnight in the timezone (cached) */
@@ -969,20 +1092,10 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     }
     if (!day.anonymousVisits?.size) return
     /* the previous day's salt only when a segment starts within the timeout after midnight */
-    const aroundMidnight = this.#dayStart(dayKey) + this.#visitTimeoutMs
-    let previousSalt: string | undefined
     for (const [digest, latest] of day.anonymousVisits) {
       const hash = await hashes.anonymous(digest)
       for (let visit: PendingVisit | null = latest; visit; visit = visit.earlier) {
-        let previous: string | null = null
-        if (visit.first < aroundMidnight) {
-          if (previousSalt === undefined) {
-            const before = DateTime.fromISO(dayKey, { zone: 'utc' }).minus({ days: 1 }).toISODate()!
-            previousSalt = await this.#store.salt(before)
-          }
-          previous = this.#hasher.anonymous(previousSalt, digest)
-        }
-        into.push(segment(hash, visit, previous))
+        into.push(segment(hash, visit, await this.#previousHash(dayKey, digest, visit.first)))
       }
     }
   }
@@ -1105,6 +1218,13 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
 function trimBatch(batch: TrackingBatch, count: number): number {
   let left = count
   let views = 0
+  /* funnel trails first: they carry no counts of their own */
+  if (batch.funnels && batch.funnels.trails.length > 0) {
+    const removed = Math.min(left, batch.funnels.trails.length)
+    batch.funnels.trails.splice(0, removed)
+    left -= removed
+    if (left === 0) return views
+  }
   /* a visit segment is what its views add to visits: it goes before them */
   if (batch.visits && batch.visits.length > 0) {
     const removed = Math.min(left, batch.visits.length)

@@ -31,11 +31,11 @@ export function batchViews(batch: TrackingBatch): number {
 
 /**
  * Entries of a batch, as the write buffer counts them against
- * bufferMaxEntries: each visit segment and each (visitor, path) pair of the
+ * bufferMaxEntries: each visit segment, each funnel trail and each (visitor, path) pair of the
  * unique visitors per page count too
  */
 export function batchEntries(batch: TrackingBatch): number {
-  let entries = batch.visits?.length ?? 0
+  let entries = (batch.visits?.length ?? 0) + (batch.funnels?.trails.length ?? 0)
   for (const day of batch.days.values()) {
     entries += day.views.size + day.visitors.size
     if (day.dimensions) {

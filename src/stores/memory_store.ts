@@ -7,12 +7,14 @@ import {
   OTHER_VALUE,
 } from '../dimensions/names.ts'
 import type {
+  FunnelBatch,
   MergedSketch,
   TakenDimension,
   TakenFlush,
   TrackingBatch,
   TrackingStore,
 } from './types.ts'
+import { applyTrail } from '../funnels.ts'
 import {
   addVisitCounts,
   applyVisitSegment,
@@ -225,6 +227,44 @@ export class MemoryStore implements TrackingStore {
     }
   }
 
+  /** The live counts of a dimension on a day (made when new), as the dim and dimuv keys */
+  #liveDimension(day: string, dimension: StoredDimensionName, expiresAt: number): MemoryDimension {
+    let entry = this.#dimensions.get(day)
+    if (!entry) this.#dimensions.set(day, (entry = { dimensions: new Map(), expiresAt }))
+    entry.expiresAt = expiresAt
+    let live = entry.dimensions.get(dimension)
+    if (!live) entry.dimensions.set(dimension, (live = { views: new Map(), visitors: new Map() }))
+    return live
+  }
+
+  /**
+   * Each trail advances its visitor's visit in progress (the state keeps its
+   * expiry, as HSET keeps a TTL), and each step newly reached counts one
+   * visit and its visitor on the visit's start day, as WRITE_BATCH does
+   */
+  #applyTrails(funnels: FunnelBatch, expiresAt: number): void {
+    const now = Date.now()
+    for (const one of funnels.trails) {
+      let visitor = one.visitor
+      let entry = this.#visitStates.get(visitor)
+      if ((!entry || entry.expiresAt <= now) && one.previous) {
+        visitor = one.previous
+        entry = this.#visitStates.get(visitor)
+      }
+      if (!entry || entry.expiresAt <= now) continue
+      const { state } = entry
+      const { progress, reached } = applyTrail(state.funnels ?? '', one.trail, funnels.steps)
+      if (reached.length === 0) continue
+      entry.state = { ...state, funnels: progress }
+      const live = this.#liveDimension(state.day, 'funnel', expiresAt)
+      for (const [f, step] of reached) {
+        const value = funnels.steps[f][step]
+        live.views.set(value, (live.views.get(value) ?? 0) + 1)
+        live.visitors.set(value, RedisHll.addBatch(live.visitors.get(value), new Set([visitor])))
+      }
+    }
+  }
+
   isReady(): boolean {
     return true
   }
@@ -259,12 +299,7 @@ export class MemoryStore implements TrackingStore {
           const parsed = parseDimensionKey(key)
           if (parsed === null) continue
           const [dimension, raw] = parsed
-          let entry = this.#dimensions.get(day)
-          if (!entry) this.#dimensions.set(day, (entry = { dimensions: new Map(), expiresAt }))
-          entry.expiresAt = expiresAt
-          let live = entry.dimensions.get(dimension)
-          if (!live)
-            entry.dimensions.set(dimension, (live = { views: new Map(), visitors: new Map() }))
+          const live = this.#liveDimension(day, dimension, expiresAt)
           const value = this.#admitValue(day, dimension, raw, expiresAt)
           live.views.set(value, (live.views.get(value) ?? 0) + count.views)
           if (count.visitors.size === 0) continue
@@ -286,6 +321,7 @@ export class MemoryStore implements TrackingStore {
       const ledger = this.#ledger(expiresAt)
       for (const segment of batch.visits) applyVisitSegment(ledger, segment)
     }
+    if (batch.funnels) this.#applyTrails(batch.funnels, expiresAt)
     for (const [minute, visitors] of batch.minutes) {
       if (visitors.size === 0) continue
       this.#minutes.set(minute, RedisHll.addBatch(this.#minutes.get(minute), visitors))

@@ -63,7 +63,9 @@ const DAILY_SCAN_COUNT = 5000
  * n visitors, visitors; then tag, visit timeout ms, visit TTL, max open visits,
  * now (ms), n segments,
  * then per segment: visitor, previous ('' for none), day, first ms, first
- * path, last ms, last path, views, source, channel ('' for none).
+ * path, last ms, last path, views, source, channel ('' for none); then
+ * n funnel trails, and when there are any: n funnels, per funnel n steps
+ * and the value of each step, then per trail: visitor, previous, trail.
  */
 const WRITE_BATCH = `
 local DENSE_AT = ${DENSE_AT}
@@ -389,6 +391,8 @@ for _ = 1, n_segments do
       'src', src, 'ch', ch}
   else
     state = open(day, first, first_path, last, last_path, views, source, channel)
+    -- a new visit under the key of an ended one: no funnel progress of that one
+    if start ~= nil then redis.call('HDEL', key, 'f') end
   end
   -- a new visitor beyond max_open: its visit is counted but not remembered
   if state and (start ~= nil or open_count < max_open) then
@@ -399,6 +403,64 @@ for _ = 1, n_segments do
   end
 end
 if n_segments > 0 then redis.call('EXPIRE', open_key, state_ttl) end
+
+-- funnel trails (src/funnels.ts applyTrail: keep in step), after the segments:
+-- each advances the visitor's visit in progress, and each step newly reached
+-- counts one visit and its visitor on the visit's start day (no cap: the
+-- config bounds the values)
+local n_trails = tonumber(ARGV[a])
+a = a + 1
+local funnel_days = {}
+if n_trails > 0 then
+  local funnels = {}
+  local offset = 0
+  local n_funnels = tonumber(ARGV[a])
+  a = a + 1
+  for f = 1, n_funnels do
+    local k = tonumber(ARGV[a])
+    funnels[f] = {k = k, first = a + 1, offset = offset}
+    offset = offset + k + 1
+    a = a + 1 + k
+  end
+  for _ = 1, n_trails do
+    local visitor, previous, trail = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+    a = a + 3
+    local key = tag .. ':visit:' .. visitor
+    local st = redis.call('HMGET', key, 'd', 'f')
+    if not st[1] and previous ~= '' then
+      visitor = previous
+      key = tag .. ':visit:' .. previous
+      st = redis.call('HMGET', key, 'd', 'f')
+    end
+    if st[1] then
+      local s_day, progress = st[1], st[2] or ''
+      local out = {}
+      local changed = false
+      for f, funnel in ipairs(funnels) do
+        local before = math.min(tonumber(string.sub(progress, f, f)) or 0, funnel.k)
+        local at = funnel.offset + before + 1
+        local after = math.max(before, tonumber(string.sub(trail, at, at)) or before)
+        for step = before + 1, after do
+          local value = ARGV[funnel.first + step - 1]
+          local hash_key = tag .. ':dim:' .. s_day .. ':funnel'
+          local uv_key = tag .. ':dimuv:' .. s_day .. ':funnel:' .. value
+          redis.call('HINCRBY', hash_key, value, 1)
+          redis.call('PFADD', uv_key, visitor)
+          redis.call('EXPIRE', uv_key, ttl)
+          funnel_days[hash_key] = s_day
+          changed = true
+        end
+        out[f] = after
+      end
+      if changed then redis.call('HSET', key, 'f', table.concat(out)) end
+    end
+  end
+end
+for hash_key, s_day in pairs(funnel_days) do
+  redis.call('EXPIRE', hash_key, ttl)
+  redis.call('SADD', KEYS[2], s_day)
+  counted = true
+end
 local touched = {}
 for key, fields in pairs(pending) do
   for field, by in pairs(fields) do
@@ -709,6 +771,14 @@ export class RedisStore implements TrackingStore {
         segment.source ?? '',
         segment.channel ?? ''
       )
+    }
+    const funnels = batch.funnels
+    const trails = funnels?.trails ?? []
+    args.push(trails.length)
+    if (trails.length > 0) {
+      args.push(funnels!.steps.length)
+      for (const values of funnels!.steps) args.push(values.length, ...values)
+      for (const one of trails) args.push(one.visitor, one.previous ?? '', one.trail)
     }
     const client = this.#client() as (Redis | Cluster) & WriteBatchCommand
     if (!scripted.has(client)) {

@@ -66,6 +66,11 @@ export interface VisitState {
   /** source and channel, as admitted on the start day ('' for none) */
   source: string
   channel: string
+  /**
+   * The funnel steps the visit reached: one digit per funnel (src/funnels.ts
+   * applyTrail; the `f` field of the Redis hash); absent until it reaches one
+   */
+  funnels?: string
 }
 
 /** Visits that ended in one duration bucket, and their summed duration */
