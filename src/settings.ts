@@ -566,7 +566,11 @@ function resolveFunnels(
 ): readonly TrackingFunnelSettings[] {
   if (value === undefined || value === null) return Object.freeze([])
   if (!Array.isArray(value)) {
-    fail('funnels', value, "expected an array such as [{ name: 'Purchase', steps: ['Pricing', 'Signup'] }]")
+    fail(
+      'funnels',
+      value,
+      "expected an array such as [{ name: 'Purchase', steps: ['Pricing', 'Signup'] }]"
+    )
   }
   if (value.length > MAX_FUNNELS) {
     fail('funnels', `${value.length} funnels`, `expected at most ${MAX_FUNNELS}`)
@@ -595,7 +599,8 @@ function resolveFunnels(
           `expected a name of 1 to ${MAX_GOAL_NAME_LENGTH} characters, without control characters or surrounding spaces`
         )
       }
-      if (names.has(name)) fail(`${at}.name`, name, 'expected a unique name (another funnel has it)')
+      if (names.has(name))
+        fail(`${at}.name`, name, 'expected a unique name (another funnel has it)')
       names.add(name)
       if (!Array.isArray(steps) || steps.length < 2 || steps.length > MAX_FUNNEL_STEPS) {
         fail(`${at}.steps`, steps, `expected an array of 2 to ${MAX_FUNNEL_STEPS} goal names`)
