@@ -35,6 +35,8 @@ const trackingConfig = defineConfig({
     { name: 'Signup', event: 'signup' },
     { name: 'Pricing', path: '/pricing' },
   ],
+  /* a visit that views /pricing, then signs up */
+  funnels: [{ name: 'Purchase', steps: ['Pricing', 'Signup'] }],
 
   /* staff users may open the analytics page (/cabinet/tracking) */
   authorize: (ctx) => Boolean((ctx.auth?.user as { isStaff?: boolean } | undefined)?.isStaff),

@@ -10,6 +10,7 @@ import {
   type DimensionBreakdown,
 } from './read/dimensions.ts'
 import { EVENT_READ_DIMENSIONS, readEvents, readGoals } from './read/events.ts'
+import { FUNNEL_READ_DIMENSIONS, readFunnels } from './read/funnels.ts'
 import { resolveFilter, type FilterInput } from './read/filter.ts'
 import { exportRows } from './read/export.ts'
 import { liveDays, liveIndex } from './read/live.ts'
@@ -38,10 +39,12 @@ import { buildAnalyticsContext } from './widgets/analytics_context.ts'
 import { buildTrend, rangeCaption } from './widgets/builders.ts'
 import { breakdownWidget } from './widgets/dimensions.ts'
 import { eventsWidget, goalsWidget } from './widgets/events.ts'
+import { funnelsWidget } from './widgets/funnels.ts'
 import type {
   AnalyticsContext,
   AnalyticsRange,
   EventsWidgetData,
+  FunnelsWidgetData,
   GoalsWidgetData,
   ListWidgetData,
 } from './widgets/types.ts'
@@ -53,6 +56,7 @@ export type { DimensionBreakdown, DimensionRow } from './read/dimensions.ts'
 export type { DimensionFilter, FilterInput } from './read/filter.ts'
 export type { VisitorBounds } from './read/visitors.ts'
 export type { EventRow, EventsRead, GoalRow } from './read/events.ts'
+export type { FunnelRow, FunnelStepRow } from './read/funnels.ts'
 export type { RangeVisits, VisitFigures, VisitPage, VisitSource } from './read/visits.ts'
 
 /** Rows of the page-views table: default and largest page size */
@@ -422,6 +426,26 @@ export class TrackingSelector {
   }
 
   /**
+   * Every funnel of the config over a range, in config order (SQL + live):
+   * per step (a goal) the distinct visitors whose visit reached it in
+   * order (the union of the days' sketches, never a sum), the visits that
+   * did, the drop-off from the previous step and the conversion rate from
+   * the first one, in percent. A visit counts on the day it started. The
+   * trackingFunnels widgets of the analytics context.
+   */
+  async funnels(input?: RangeInput): Promise<FunnelsWidgetData> {
+    const range = this.resolveRange(input)
+    const scope = this.#scope()
+    const rows = await readFunnels(
+      scope,
+      range,
+      await liveIndex(scope),
+      this.settings.funnels ?? []
+    )
+    return funnelsWidget(rows, rangeCaption(range, this.today()))
+  }
+
+  /**
    * The visits of a range (SQL + live, like the page views): visits, views
    * per visit, bounce rate (percent), median and mean visit duration
    * (seconds, one-view visits count 0), the top entry and exit pages and
@@ -499,10 +523,19 @@ export class TrackingSelector {
 
     const index = await liveIndex(scope)
     const before = previousRange(range)
+    const funnels = this.settings.funnels ?? []
     const [loaded, loadedPrevious, eventsLive, eventsLivePrevious] = await Promise.all([
       loadRange(scope, range, index),
       loadRange(scope, before, index),
-      liveDimensions(scope, range, index, EVENT_READ_DIMENSIONS),
+      /* the funnels' steps are read with the events of the range, when there are funnels */
+      liveDimensions(
+        scope,
+        range,
+        index,
+        funnels.length > 0
+          ? [...EVENT_READ_DIMENSIONS, ...FUNNEL_READ_DIMENSIONS]
+          : EVENT_READ_DIMENSIONS
+      ),
       liveDimensions(scope, before, index, EVENT_READ_DIMENSIONS),
     ])
     /* without a search, one ranking serves the top pages and the table page */
@@ -528,6 +561,7 @@ export class TrackingSelector {
       narrowedPrevious,
       events,
       goalRows,
+      funnelRows,
       visits,
       visitsPrevious,
     ] = await Promise.all([
@@ -544,6 +578,7 @@ export class TrackingSelector {
         live: eventsLive,
       }),
       goals,
+      readFunnels(scope, range, index, funnels, eventsLive),
       rangeVisits(scope, range, index, { limit: topLimit }),
       rangeVisitCounts(scope, before, index),
     ])
@@ -574,6 +609,7 @@ export class TrackingSelector {
       filter: filter && { ...filter, current: narrowed!, previous: narrowedPrevious! },
       events,
       goals: goalRows,
+      funnels: funnelRows,
       visits: { current: visits, previous: visitFigures(visitsPrevious.counts) },
     })
   }

@@ -8,7 +8,12 @@ import type { PageCount } from '../read/types.ts'
 import { MAX_EXPORT_ROWS } from '../selector.ts'
 import { PAGE_COLUMNS } from '../widgets/analytics_context.ts'
 import { DIMENSION_WIDGETS } from '../widgets/dimensions.ts'
-import type { AnalyticsContext, EventsWidgetData, GoalsWidgetData } from '../widgets/types.ts'
+import type {
+  AnalyticsContext,
+  EventsWidgetData,
+  FunnelsWidgetData,
+  GoalsWidgetData,
+} from '../widgets/types.ts'
 import {
   MAX_PER_PAGE,
   MAX_RANGE_DAYS,
@@ -24,6 +29,7 @@ import {
   DIMENSION_COLUMNS,
   DIMENSION_DATASETS,
   EVENT_COLUMNS,
+  FUNNEL_COLUMNS,
   GOAL_COLUMNS,
   VISIT_PAGE_COLUMNS,
   type CsvDataset,
@@ -82,6 +88,12 @@ export type AnalyticsGoalsLoader = (
   limit: number
 ) => Promise<GoalsWidgetData>
 
+/** Reads the funnels over the range of one request (the selector's funnels, in production) */
+export type AnalyticsFunnelsLoader = (
+  ctx: HttpContext,
+  query: AnalyticsQuery
+) => Promise<FunnelsWidgetData>
+
 /**
  * The entry or exit pages of visits over the range of one request, at
  * most `limit` paths (visits desc, then path asc), with the visits of the
@@ -131,6 +143,8 @@ export interface AnalyticsRouteOptions {
   loadEvents?: AnalyticsEventsLoader
   /** The same for the goals dataset */
   loadGoals?: AnalyticsGoalsLoader
+  /** The same for the funnels dataset */
+  loadFunnels?: AnalyticsFunnelsLoader
   /**
    * Replaces the selector for the entry and exit datasets; with a custom
    * `loadContext` and no `loadVisitPages`, they are the context's lists
@@ -202,6 +216,22 @@ function goalsFromContext(loadContext: AnalyticsContextLoader): AnalyticsGoalsLo
   }
 }
 
+/** The funnels of a custom context loader */
+function funnelsFromContext(loadContext: AnalyticsContextLoader): AnalyticsFunnelsLoader {
+  return async (ctx, query) => {
+    const context = await loadContext(ctx, { ...query, page: 1 })
+    return (
+      context.trackingFunnels ?? {
+        kind: 'funnels',
+        key: 'trackingFunnels',
+        title: 'Funnels',
+        caption: '',
+        funnels: [],
+      }
+    )
+  }
+}
+
 /** The entry and exit pages of a custom context loader: its trackingEntryPages / trackingExitPages */
 function visitPagesFromContext(loadContext: AnalyticsContextLoader): AnalyticsVisitPagesLoader {
   return async (ctx, query, which) => {
@@ -230,6 +260,23 @@ function* visitPageRecords(read: Awaited<ReturnType<AnalyticsVisitPagesLoader>>)
 function* goalRecords(goals: GoalsWidgetData) {
   for (const goal of goals.items) {
     yield [goal.name, goal.kind, goal.target, goal.visitors, goal.completions, goal.conversionRate]
+  }
+}
+
+/** Funnel steps as CSV records (FUNNEL_COLUMNS): one per (funnel, step), the first step's drop-off empty */
+function* funnelRecords(funnels: FunnelsWidgetData) {
+  for (const funnel of funnels.funnels) {
+    for (const step of funnel.items) {
+      yield [
+        funnel.name,
+        step.step,
+        step.name,
+        step.visitors,
+        step.visits,
+        step.dropOff ?? '',
+        step.conversionRate,
+      ]
+    }
   }
 }
 
@@ -302,6 +349,7 @@ export class AnalyticsController {
   readonly #loadBreakdowns: AnalyticsBreakdownsLoader
   readonly #loadEvents: AnalyticsEventsLoader
   readonly #loadGoals: AnalyticsGoalsLoader
+  readonly #loadFunnels: AnalyticsFunnelsLoader
   readonly #loadVisitPages: AnalyticsVisitPagesLoader
   readonly #apiLimiter: ApiRateLimiter | null
 
@@ -316,6 +364,7 @@ export class AnalyticsController {
     this.#loadBreakdowns = options.loadBreakdowns ?? breakdownsFromContext(loadContext)
     this.#loadEvents = options.loadEvents ?? eventsFromContext(loadContext)
     this.#loadGoals = options.loadGoals ?? goalsFromContext(loadContext)
+    this.#loadFunnels = options.loadFunnels ?? funnelsFromContext(loadContext)
     this.#loadVisitPages = options.loadVisitPages ?? visitPagesFromContext(loadContext)
     this.#layout = options.layout ?? this.#settings.analyticsLayout
     this.#loginUrl = options.loginUrl ?? this.#settings.loginUrl
@@ -457,6 +506,11 @@ export class AnalyticsController {
       const goals = await this.#loadGoals(ctx, query, EXPORT_MAX_VALUES)
       headers()
       return ctx.response.stream(csvStream([...GOAL_COLUMNS], goalRecords(goals)))
+    }
+    if (dataset === 'funnels') {
+      const funnels = await this.#loadFunnels(ctx, query)
+      headers()
+      return ctx.response.stream(csvStream([...FUNNEL_COLUMNS], funnelRecords(funnels)))
     }
     if (dataset === 'entry' || dataset === 'exit') {
       const read = await this.#loadVisitPages(ctx, query, dataset, EXPORT_MAX_ROWS)
@@ -602,7 +656,11 @@ export class AnalyticsController {
               url: url(`${base}/export.csv`, { ...rangeParams, dataset }),
             }))
           : [],
-      eventsCsv: ['goals', 'events'].map((dataset) => ({
+      eventsCsv: [
+        'goals',
+        'events',
+        ...((context?.trackingFunnels?.funnels.length ?? 0) > 0 ? ['funnels'] : []),
+      ].map((dataset) => ({
         label: dataset,
         url: url(`${base}/export.csv`, { ...rangeParams, dataset }),
       })),

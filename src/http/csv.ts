@@ -21,8 +21,8 @@ export const DIMENSION_DATASETS = Object.freeze({
 
 export type DimensionDataset = keyof typeof DIMENSION_DATASETS
 
-/** The datasets of events and goals (`?dataset=goals`, `?dataset=events`) */
-export type EventDataset = 'goals' | 'events'
+/** The datasets of events, goals and funnels (`?dataset=goals`, `events`, `funnels`) */
+export type EventDataset = 'goals' | 'events' | 'funnels'
 
 /** The datasets of visits' entry and exit pages (`?dataset=entry`, `?dataset=exit`) */
 export type VisitDataset = 'entry' | 'exit'
@@ -37,6 +37,7 @@ export const CSV_DATASETS: readonly CsvDataset[] = Object.freeze([
   ...(Object.keys(DIMENSION_DATASETS) as DimensionDataset[]),
   'goals',
   'events',
+  'funnels',
   'entry',
   'exit',
 ])
@@ -64,6 +65,23 @@ export const GOAL_COLUMNS = Object.freeze([
  * value, count) and of kind `page` per page (value = the path, count)
  */
 export const EVENT_COLUMNS = Object.freeze(['event', 'kind', 'key', 'value', 'count', 'visitors'])
+
+/**
+ * Columns of the funnels dataset, one row per (funnel, step) in config
+ * order: step from 1, goal the step's goal name, visitors and visits that
+ * reached it, drop_off (percent of the previous step's visitors who did
+ * not reach it; empty for the first step) and conversion_rate (percent of
+ * the first step's visitors who reached it)
+ */
+export const FUNNEL_COLUMNS = Object.freeze([
+  'funnel',
+  'step',
+  'goal',
+  'visitors',
+  'visits',
+  'drop_off',
+  'conversion_rate',
+])
 
 /**
  * Columns of the entry and exit datasets, one row per path: the visits

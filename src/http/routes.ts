@@ -6,6 +6,7 @@ import {
   type AnalyticsBreakdownsLoader,
   type AnalyticsContextLoader,
   type AnalyticsEventsLoader,
+  type AnalyticsFunnelsLoader,
   type AnalyticsGoalsLoader,
   type AnalyticsRouteOptions,
   type AnalyticsRowsLoader,
@@ -42,6 +43,12 @@ const selectorEvents: AnalyticsEventsLoader = async (ctx, query, limit) => {
 const selectorGoals: AnalyticsGoalsLoader = async (ctx, query, limit) => {
   const selector = await ctx.containerResolver.make('tracking.selector')
   return selector.goals(query.range, { valueLimit: limit })
+}
+
+/** The default funnels dataset of the CSV export */
+const selectorFunnels: AnalyticsFunnelsLoader = async (ctx, query) => {
+  const selector = await ctx.containerResolver.make('tracking.selector')
+  return selector.funnels(query.range)
 }
 
 /** The default entry and exit datasets of the CSV export: the selector's visits, `limit` paths */
@@ -101,6 +108,7 @@ export function registerTrackingRoutes(
     loadBreakdowns,
     loadEvents,
     loadGoals,
+    loadFunnels,
     loadVisitPages,
     name = 'tracking.analytics',
     ...rest
@@ -114,6 +122,7 @@ export function registerTrackingRoutes(
     loadBreakdowns: lists,
     loadEvents: loadEvents ?? (loadContext ? undefined : selectorEvents),
     loadGoals: loadGoals ?? (loadContext ? undefined : selectorGoals),
+    loadFunnels: loadFunnels ?? (loadContext ? undefined : selectorFunnels),
     loadVisitPages: loadVisitPages ?? (loadContext ? undefined : selectorVisitPages),
   })
   const base = settings.analyticsUrl === '/' ? '' : settings.analyticsUrl

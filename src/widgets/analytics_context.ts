@@ -13,9 +13,11 @@ import type { DimensionName } from '../dimensions/names.ts'
 import type { DimensionBreakdown, FilteredFigures } from '../read/dimensions.ts'
 import type { DimensionFilter } from '../read/filter.ts'
 import type { EventsRead, GoalRow } from '../read/events.ts'
+import type { FunnelRow } from '../read/funnels.ts'
 import type { RangeVisits, VisitFigures } from '../read/visits.ts'
 import { breakdownWidget, DIMENSION_WIDGETS } from './dimensions.ts'
 import { eventsWidget, goalsWidget } from './events.ts'
+import { funnelsWidget } from './funnels.ts'
 import type { AnalyticsContext, AnalyticsRange, ListWidgetData } from './types.ts'
 
 /** The columns of the page-views table and of its CSV export */
@@ -47,6 +49,8 @@ export interface AnalyticsFigures {
   events?: EventsRead
   /** the goals of the config over the range and the previous one (not narrowed) */
   goals?: GoalRow[]
+  /** the funnels of the config over the range (not narrowed) */
+  funnels?: FunnelRow[]
   /** the visits of the range and the figures of the previous range (never narrowed by a filter) */
   visits?: { current: RangeVisits; previous: VisitFigures }
 }
@@ -120,6 +124,7 @@ export function buildAnalyticsContext(figures: AnalyticsFigures): AnalyticsConte
       ? { trackingGoals: goalsWidget(figures.goals, figures.events?.props ?? null, caption) }
       : {}),
     ...(figures.events ? { trackingEvents: eventsWidget(figures.events, caption) } : {}),
+    ...(figures.funnels ? { trackingFunnels: funnelsWidget(figures.funnels, caption) } : {}),
     ...(figures.visits ? visitWidgets(figures.visits, caption) : {}),
   }
 }

@@ -156,6 +156,45 @@ export interface GoalsWidgetData extends ListWidgetData {
   items: GoalWidgetItem[]
 }
 
+/**
+ * One step of a funnel of trackingFunnels, as a list item: `label` = the
+ * goal's name, `value` = the visitors who reached it, `share` = their part
+ * of the first step's visitors (0..1, the bar)
+ */
+export interface FunnelStepItem extends ListWidgetItem {
+  /** 1-based */
+  step: number
+  /** the goal of the step */
+  name: string
+  /** distinct visitors whose visit reached the step over the range */
+  visitors: number
+  /** visits that reached the step */
+  visits: number
+  /** percent of the previous step's visitors who did not reach this one (one decimal); null for the first step */
+  dropOff: number | null
+  /** percent of the first step's visitors who reached this one (one decimal) */
+  conversionRate: number
+}
+
+/**
+ * One funnel of the config, as a list widget of its steps in order
+ * (`@!tracking.list({ data })` or `@!tracking.funnel({ data })` render it)
+ */
+export interface FunnelWidgetData extends ListWidgetData {
+  items: FunnelStepItem[]
+  name: string
+  /** visitors who reached the first step */
+  visitors: number
+  /** percent of them who reached the last step (one decimal) */
+  conversionRate: number
+}
+
+/** The funnels of the config over a range (trackingFunnels), in config order */
+export interface FunnelsWidgetData extends WidgetBase {
+  kind: 'funnels'
+  funnels: FunnelWidgetData[]
+}
+
 /** Rows of a table, with its columns and pagination */
 export interface TableWidgetData extends WidgetBase {
   kind: 'table'
@@ -221,6 +260,8 @@ export interface AnalyticsContext {
   trackingGoals?: GoalsWidgetData
   /** the most counted events: count, visitors, props and pages of each */
   trackingEvents?: EventsWidgetData
+  /** every funnel of the config: per step its visitors, visits, drop-off and conversion rate */
+  trackingFunnels?: FunnelsWidgetData
   /* visits: always set by the selector; optional so custom loaders stay valid */
   /** visits of the range (each counted on the day it started) */
   trackingVisits?: MetricWidgetData

@@ -506,3 +506,159 @@ test.group('Settings | stats API', () => {
     })
   }
 })
+
+test.group('Settings | funnels', () => {
+  const GOALS: TrackingConfig['goals'] = [
+    { name: 'Pricing', path: '/pricing' },
+    { name: 'Signup', event: 'signup' },
+    { name: 'Checkout', event: 'checkout' },
+  ]
+
+  test('funnels are kept in config order, frozen; none by default', ({ assert }) => {
+    const settings = resolveSettings({
+      goals: GOALS,
+      funnels: [
+        { name: 'Purchase', steps: ['Pricing', 'Signup', 'Checkout'] },
+        { name: 'Quick', steps: ['Signup', 'Checkout'] },
+      ],
+    })
+    assert.deepEqual(settings.funnels, [
+      { name: 'Purchase', steps: ['Pricing', 'Signup', 'Checkout'] },
+      { name: 'Quick', steps: ['Signup', 'Checkout'] },
+    ])
+    assert.isTrue(Object.isFrozen(settings.funnels))
+    assert.isTrue(Object.isFrozen(settings.funnels[0]))
+    assert.isTrue(Object.isFrozen(settings.funnels[0].steps))
+    assert.deepEqual(resolveSettings({ goals: GOALS }).funnels, [])
+    assert.deepEqual(resolveSettings().funnels, [])
+  })
+
+  test('8 steps and 20 funnels are accepted', ({ assert }) => {
+    const goals = Array.from({ length: 8 }, (_, i) => ({ name: `G${i}`, event: `e${i}` }))
+    const steps = goals.map((goal) => goal.name)
+    const funnels = Array.from({ length: 20 }, (_, i) => ({ name: `F${i}`, steps }))
+    const settings = resolveSettings({ goals, funnels })
+    assert.lengthOf(settings.funnels, 20)
+    assert.deepEqual(settings.funnels[19].steps, steps)
+  })
+
+  const mistakes: Array<{ title: string; funnels: unknown; key: string; says: string }> = [
+    {
+      title: 'funnels that are not an array',
+      funnels: { name: 'Purchase', steps: ['Pricing', 'Signup'] },
+      key: 'funnels',
+      says: 'expected an array',
+    },
+    {
+      title: '21 funnels',
+      funnels: Array.from({ length: 21 }, (_, i) => ({
+        name: `F${i}`,
+        steps: ['Pricing', 'Signup'],
+      })),
+      key: 'funnels',
+      says: 'at most 20',
+    },
+    {
+      title: 'a funnel that is not an object',
+      funnels: ['Purchase'],
+      key: 'funnels[0]',
+      says: 'expected { name, steps }',
+    },
+    {
+      title: 'a step that names no goal',
+      funnels: [{ name: 'Purchase', steps: ['Pricing', 'Sign up'] }],
+      key: 'funnels[0].steps[1]',
+      says: 'expected the name of a goal (known: Pricing, Signup, Checkout)',
+    },
+    {
+      title: 'a step that is not a string',
+      funnels: [{ name: 'Purchase', steps: ['Pricing', 2] }],
+      key: 'funnels[0].steps[1]',
+      says: 'expected the name of a goal',
+    },
+    {
+      title: 'one step',
+      funnels: [{ name: 'Purchase', steps: ['Pricing'] }],
+      key: 'funnels[0].steps',
+      says: 'expected an array of 2 to 8 goal names',
+    },
+    {
+      title: '9 steps',
+      funnels: [{ name: 'Purchase', steps: Array.from({ length: 9 }, () => 'Pricing') }],
+      key: 'funnels[0].steps',
+      says: 'expected an array of 2 to 8 goal names',
+    },
+    {
+      title: 'steps that are not an array',
+      funnels: [{ name: 'Purchase', steps: 'Pricing,Signup' }],
+      key: 'funnels[0].steps',
+      says: 'expected an array of 2 to 8 goal names',
+    },
+    {
+      title: 'a goal twice in a funnel',
+      funnels: [{ name: 'Purchase', steps: ['Pricing', 'Signup', 'Pricing'] }],
+      key: 'funnels[0].steps[2]',
+      says: 'expected each goal once in a funnel',
+    },
+    {
+      title: 'an unknown key in a funnel',
+      funnels: [{ name: 'Purchase', steps: ['Pricing', 'Signup'], window: '1h' }],
+      key: 'funnels[0].window',
+      says: 'unknown key (known: name, steps)',
+    },
+    {
+      title: 'a duplicate funnel name',
+      funnels: [
+        { name: 'Purchase', steps: ['Pricing', 'Signup'] },
+        { name: 'Purchase', steps: ['Signup', 'Checkout'] },
+      ],
+      key: 'funnels[1].name',
+      says: 'expected a unique name',
+    },
+    {
+      title: 'a funnel without a name',
+      funnels: [{ steps: ['Pricing', 'Signup'] }],
+      key: 'funnels[0].name',
+      says: 'expected a name of 1 to 100 characters',
+    },
+    {
+      title: 'a name of 101 characters',
+      funnels: [{ name: 'n'.repeat(101), steps: ['Pricing', 'Signup'] }],
+      key: 'funnels[0].name',
+      says: 'expected a name of 1 to 100 characters',
+    },
+  ]
+  for (const mistake of mistakes) {
+    test(`${mistake.title}: E_TRACKING_INVALID_CONFIG naming "${mistake.key}"`, ({ assert }) => {
+      const error = invalid({ goals: GOALS, funnels: mistake.funnels })
+      assert.equal(error.code, 'E_TRACKING_INVALID_CONFIG')
+      assert.include(error.message, `"${mistake.key}"`)
+      assert.include(error.message, mistake.says)
+    })
+  }
+
+  test('without goals, a step says that no goals are configured', ({ assert }) => {
+    const error = invalid({ funnels: [{ name: 'Purchase', steps: ['Pricing', 'Signup'] }] })
+    assert.include(error.message, '"funnels[0].steps[0]"')
+    assert.include(error.message, 'no goals are configured')
+  })
+
+  test('a step names a goal exactly (case and spaces matter)', ({ assert }) => {
+    assert.include(
+      invalid({ goals: GOALS, funnels: [{ name: 'P', steps: ['pricing', 'Signup'] }] }).message,
+      '"funnels[0].steps[0]"'
+    )
+    assert.include(
+      invalid({ goals: GOALS, funnels: [{ name: 'P', steps: ['Pricing', 'Signup '] }] }).message,
+      '"funnels[0].steps[1]"'
+    )
+  })
+
+  test('the legacy section may carry funnels (naming its goals)', ({ assert }) => {
+    const settings = resolveSettings({}, {
+      goals: GOALS,
+      funnels: [{ name: 'Purchase', steps: ['Pricing', 'Signup'] }],
+    } as unknown as LegacyTrackingConfig)
+    assert.deepEqual(settings.funnels, [{ name: 'Purchase', steps: ['Pricing', 'Signup'] }])
+  })
+})
