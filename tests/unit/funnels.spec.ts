@@ -16,6 +16,7 @@ import type { TestContext } from '@japa/runner/core'
 import db from '@adonisjs/lucid/services/db'
 import { flushPageViews } from '../../src/flush.ts'
 import { funnelStepValue } from '../../src/funnels.ts'
+import { TrackingSelector } from '../../src/selector.ts'
 import { TRACKING_TABLES } from '../../src/tables.ts'
 import type { TrackingConfig, TrackingStoreName } from '../../src/types.ts'
 import { buildManager, dbName, truncateTrackingTables } from '../helpers.ts'
@@ -77,6 +78,17 @@ function tracked(cleanup: TestContext['cleanup'], store: TrackingStoreName, conf
     event(minute: number, who: number | string, name: string) {
       clock.now = T0 + minute * MINUTE
       if (!manager.event(ctxOf(who, '/api', 'POST'), name)) throw new Error(`${name} not counted`)
+    },
+    /** per funnel: its steps' [visitors, visits, drop-off] on DAY, as the selector reads them */
+    async read() {
+      const selector = new TrackingSelector(manager, db, { now: () => clock.now })
+      const widget = await selector.funnels({ from: DAY, to: DAY })
+      return Object.fromEntries(
+        widget.funnels.map((funnel) => [
+          funnel.name,
+          funnel.items.map((step) => [step.visitors, step.visits, step.dropOff]),
+        ])
+      )
     },
     /** visits per step value of a day, live */
     async live(day = DAY) {
@@ -140,9 +152,22 @@ test.group(`Funnels (${dbName})`, (group) => {
       assert.equal(await t.liveVisitors(PURCHASE[0]), 9)
       assert.equal(await t.liveVisitors(PURCHASE[1]), 4)
       assert.equal(await t.liveVisitors(PURCHASE[2]), 2)
+      const read = {
+        Purchase: [
+          [9, 9, null],
+          [4, 4, 55.6],
+          [2, 2, 50],
+        ],
+        Learn: [
+          [1, 1, null],
+          [1, 1, 0],
+        ],
+      }
+      assert.deepEqual(await t.read(), read)
 
       await flushPageViews(t.manager, db)
       assert.deepEqual(await stored(), expected)
+      assert.deepEqual(await t.read(), read)
       assert.deepEqual(await t.live(), {})
       /* a second flush adds nothing */
       await flushPageViews(t.manager, db)
