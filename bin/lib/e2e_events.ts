@@ -31,6 +31,8 @@ const GOALS = `goals: [
     { name: 'Docs', path: '/docs/*' },
   ],`
 
+const FUNNELS = `funnels: [{ name: 'Purchase', steps: ['Pricing', 'Signup'] }],`
+
 /** The routes a user writes: a page, a sign-up that records the event, and one for junk */
 const ROUTES = `
 router.get('/pricing', () => 'pricing')
@@ -57,6 +59,13 @@ function goalsOf(json: any): GoalFigures {
     ])
   )
 }
+
+/** The Purchase funnel's steps as "name visitors dropOff" */
+function funnelOf(json: any): string[] {
+  const funnel = (json.trackingFunnels?.funnels ?? []).find((one: any) => one.name === 'Purchase')
+  return (funnel?.items ?? []).map((step: any) => `${step.name} ${step.visitors} ${step.dropOff}`)
+}
+const EXPECTED_FUNNEL = ['Pricing 5 null', 'Signup 3 40']
 
 function signupOf(json: any) {
   const signup = (json.trackingEvents?.items ?? []).find((item: any) => item.name === 'signup')
@@ -104,11 +113,16 @@ export async function eventsFromOutside(appDir: string, h: E2EHelpers) {
     writeFileSync(configPath, config)
   }
 
-  writeFileSync(configPath, config.replace(/\/\/ goals: \[.*\],/, GOALS))
+  if (!/\/\/ funnels: \[.*\],/.test(config))
+    h.fail('config/tracking.ts documents no funnels (a commented "// funnels: [...]" line)', config)
+  writeFileSync(
+    configPath,
+    config.replace(/\/\/ goals: \[.*\],/, GOALS).replace(/\/\/ funnels: \[.*\],/, FUNNELS)
+  )
   const routesPath = join(appDir, 'start/routes.ts')
   writeFileSync(routesPath, `${readFileSync(routesPath, 'utf8')}${ROUTES}`)
   h.ok(
-    "config/tracking.ts: goals Signup (event 'signup'), Pricing ('/pricing'), Docs ('/docs/*'); GET /pricing, POST /signup calling tracking.event(ctx, 'signup', { plan }) and POST /junk-event added"
+    "config/tracking.ts: goals Signup (event 'signup'), Pricing ('/pricing'), Docs ('/docs/*'), funnel Purchase (Pricing -> Signup); GET /pricing, POST /signup calling tracking.event(ctx, 'signup', { plan }) and POST /junk-event added"
   )
   await h.must(
     'tsc --noEmit (tracking.event and the goals type check against the packed .d.ts)',
@@ -204,9 +218,18 @@ export async function eventsFromOutside(appDir: string, h: E2EHelpers) {
       )
     if (JSON.stringify(signupOf(live)) !== JSON.stringify(expectedSignup))
       h.fail(`live trackingEvents signup ${JSON.stringify(signupOf(live))}`)
+    if (JSON.stringify(funnelOf(live)) !== JSON.stringify(EXPECTED_FUNNEL))
+      h.fail(`live trackingFunnels Purchase ${JSON.stringify(funnelOf(live))}`)
     h.ok(
-      `live (before a flush), the JSON: trackingGoals ${JSON.stringify(goalsOf(live))} ([visitors, completions, conversion rate %] of ${live.trackingUniqueVisitors.value} unique visitors), trackingEvents signup 3 events, 3 visitors, plan pro 2 / free 1`
+      `live (before a flush), the JSON: trackingGoals ${JSON.stringify(goalsOf(live))} ([visitors, completions, conversion rate %] of ${live.trackingUniqueVisitors.value} unique visitors), trackingEvents signup 3 events, 3 visitors, plan pro 2 / free 1, trackingFunnels Purchase: Pricing 5 -> Signup 3 visitors (drop-off 40 %)`
     )
+    const liveFunnelsCsv = await readCsv('funnels')
+    if (
+      liveFunnelsCsv[0] !== 'funnel,step,goal,visitors,visits,drop_off,conversion_rate' ||
+      !liveFunnelsCsv.includes('Purchase,1,Pricing,5,5,,100') ||
+      !liveFunnelsCsv.includes('Purchase,2,Signup,3,3,40,60')
+    )
+      h.fail(`CSV dataset funnels:\n${liveFunnelsCsv.join('\n')}`)
     const liveGoalsCsv = await readCsv('goals')
     const liveEventsCsv = await readCsv('events')
     const signupRows = liveEventsCsv.filter((line) => line.startsWith('signup,'))
@@ -222,18 +245,24 @@ export async function eventsFromOutside(appDir: string, h: E2EHelpers) {
         ])
     )
       h.fail(`CSV datasets:\n${liveGoalsCsv.join('\n')}\n${liveEventsCsv.join('\n')}`)
-    h.ok('export.csv?dataset=goals and ?dataset=events: the same figures, live')
+    h.ok('export.csv?dataset=goals, ?dataset=events and ?dataset=funnels: the same figures, live')
 
     const html = await get('/cabinet/tracking?days=7')
     if (
       !html.includes('data-widget="trackingGoals"') ||
       !html.includes('data-widget="trackingEvents"') ||
       !html.includes('data-widget="trackingEventDetail"') ||
+      !html.includes('data-widget="trackingFunnels"') ||
       !html.includes('event_tab=prop%3Aplan') ||
       /<script/i.test(html)
     )
-      h.fail('the analytics page has no Goals, Events and event props panels (or a script)', html)
-    h.ok('the analytics page: Goals and Events panels, the props of signup as tabs, no script')
+      h.fail(
+        'the analytics page has no Goals, Events, event props and Funnels panels (or a script)',
+        html
+      )
+    h.ok(
+      'the analytics page: Goals, Events and Funnels panels, the props of signup as tabs, no script'
+    )
 
     await h.must(
       'node ace flush_page_views (server running)',
@@ -247,6 +276,8 @@ export async function eventsFromOutside(appDir: string, h: E2EHelpers) {
     if (
       JSON.stringify(goalsOf(flushed)) !== JSON.stringify(goalsOf(live)) ||
       JSON.stringify(signupOf(flushed)) !== JSON.stringify(expectedSignup) ||
+      JSON.stringify(funnelOf(flushed)) !== JSON.stringify(EXPECTED_FUNNEL) ||
+      JSON.stringify(await readCsv('funnels')) !== JSON.stringify(liveFunnelsCsv) ||
       JSON.stringify(await readCsv('goals')) !== JSON.stringify(liveGoalsCsv) ||
       JSON.stringify(await readCsv('events')) !== JSON.stringify(liveEventsCsv)
     )
@@ -254,14 +285,19 @@ export async function eventsFromOutside(appDir: string, h: E2EHelpers) {
         `after the flush: ${JSON.stringify(goalsOf(flushed))} ${JSON.stringify(signupOf(flushed))}`
       )
     const rows = h.query(
-      `SELECT dimension, value, views FROM tracking_dimension_stats WHERE date LIKE '${today()}%' AND dimension IN ('event', 'goal')`
+      `SELECT dimension, value, views FROM tracking_dimension_stats WHERE date LIKE '${today()}%' AND dimension IN ('event', 'goal', 'funnel')`
     )
     const views = (dimension: string, value: string) =>
       Number(rows.find((row) => row.dimension === dimension && row.value === value)?.views ?? 0)
-    if (views('event', 'signup') !== 3 || views('goal', '/pricing') !== 5)
+    if (
+      views('event', 'signup') !== 3 ||
+      views('goal', '/pricing') !== 5 ||
+      views('funnel', 'Purchase\u001f1\u001fPricing') !== 5 ||
+      views('funnel', 'Purchase\u001f2\u001fSignup') !== 3
+    )
       h.fail(`tracking_dimension_stats today: ${JSON.stringify(rows)}`)
     h.ok(
-      'after node ace flush_page_views: the same JSON and CSV; SQL holds event signup 3 and goal /pricing 5'
+      'after node ace flush_page_views: the same JSON and CSV; SQL holds event signup 3, goal /pricing 5 and the funnel steps 5 and 3'
     )
 
     /* junk: a 10 KB name, 50 props, values of every type; props that are no object */
