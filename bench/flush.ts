@@ -12,23 +12,25 @@
  * the small size (10x the paths).
  *
  * The flushed day also carries dimension counts as the recorder writes them:
- * 14 dimensions with 3 to 100 values each (DIMENSION_VALUES), views and a
- * visitor sketch per value, so the flush also upserts ~700
- * tracking_dimension_stats rows (the naive loop has none: the original
- * module had no dimensions).
+ * the 14 view dimensions with 3 to 100 values each, events with 1,000
+ * distinct prop values, 100 goals and 20 funnels of 8 steps
+ * (BENCH_DIMENSIONS), views and a visitor sketch per value, so the flush
+ * also upserts 2,986 tracking_dimension_stats rows (the naive loop has
+ * none: the original module had no dimensions).
  */
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
-import { DIMENSIONS, dimensionKey } from '../src/dimensions/names.ts'
+import { dimensionKey } from '../src/dimensions/names.ts'
 import { flushPageViews, TRACKING_TABLES } from '../src/flush.ts'
 import { RedisStore } from '../src/stores/redis_store.ts'
 import type { DimensionCount, TrackingStore } from '../src/stores/types.ts'
 import {
   collectGarbage,
   deleteKeysOf,
+  BENCH_DIMENSIONS,
+  benchValue,
   DIMENSION_ROWS,
-  DIMENSION_VALUES,
   migrateFresh,
   openBenchDatabase,
   withMemorySampling,
@@ -117,15 +119,15 @@ async function seedDay(store: RedisStore, paths: number) {
     const list = Array.from({ length: 100 }, (_, v) => `visitor-${(start / chunk) * 100 + v}`)
     const visitors = new Set(list)
     const dimensions = new Map<string, DimensionCount>()
-    DIMENSIONS.forEach((dimension, d) => {
-      for (let v = 0; v < DIMENSION_VALUES[d]; v++) {
-        const few = new Set(list.filter((_, i) => (i + v) % DIMENSION_VALUES[d] === 0))
-        dimensions.set(dimensionKey(dimension, `${dimension}-value-${v}`), {
+    for (const [dimension, values] of BENCH_DIMENSIONS) {
+      for (let v = 0; v < values; v++) {
+        const few = new Set(list.filter((_, i) => (i + v) % values === 0))
+        dimensions.set(dimensionKey(dimension, benchValue(dimension, v)), {
           views: 1 + ((v * 31) % 200),
           visitors: few,
         })
       }
-    })
+    }
     await store.write({
       days: new Map([[DAY, { views, visitors, dimensions }]]),
       minutes: new Map(),

@@ -11,20 +11,94 @@ import { Emitter } from '@adonisjs/core/events'
 import { Logger } from '@adonisjs/core/logger'
 import { Database } from '@adonisjs/lucid/database'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
+import {
+  DIMENSIONS,
+  eventPageValue,
+  eventPropValue,
+  type StoredDimensionName,
+} from '../src/dimensions/names.ts'
+import { funnelStepValue, MAX_FUNNEL_STEPS } from '../src/funnels.ts'
 import { TRACKING_TABLES } from '../src/tables.ts'
+import type { TrackingFunnel, TrackingGoal } from '../src/types.ts'
 
 /** The repository root (the demo app and the package) */
 export const ROOT = new URL('../', import.meta.url)
 
 /**
- * Distinct values of each dimension on a seeded day, in DIMENSIONS order
- * (726 rows a day): what a busy site's day holds (100 sources, 50 browser
- * versions, 100 countries, ...)
+ * Distinct values of each view dimension on a seeded day, in DIMENSIONS
+ * order (726 rows a day): what a busy site's day holds (100 sources, 50
+ * browser versions, 100 countries, ...)
  */
-export const DIMENSION_VALUES = [100, 8, 50, 10, 100, 50, 50, 20, 100, 15, 60, 3, 100, 60]
+const VIEW_DIMENSION_VALUES = [100, 8, 50, 10, 100, 50, 50, 20, 100, 15, 60, 3, 100, 60]
+
+/** Event names, and goals of each kind, of a seeded day and of BENCH_GOALS */
+const BENCH_EVENTS = 50
+const BENCH_FUNNELS = 20
+
+/**
+ * The goals of the benchmarks' config (#16: "100 goals"): an event goal per
+ * event name of a seeded day and 50 path goals
+ */
+export const BENCH_GOALS: TrackingGoal[] = [
+  ...Array.from({ length: BENCH_EVENTS }, (_, v) => ({
+    name: `Event goal ${v}`,
+    event: benchValue('event', v),
+  })),
+  ...Array.from({ length: 50 }, (_, v) => ({
+    name: `Path goal ${v}`,
+    path: benchValue('goal', v),
+  })),
+]
+
+/** 20 funnels of 8 steps each over BENCH_GOALS */
+export const BENCH_FUNNEL_CONFIG: TrackingFunnel[] = Array.from(
+  { length: BENCH_FUNNELS },
+  (_, f) => ({
+    name: `Funnel ${f}`,
+    steps: Array.from(
+      { length: MAX_FUNNEL_STEPS },
+      (_step, s) => BENCH_GOALS[(f * 5 + s * 11) % 100].name
+    ),
+  })
+)
+
+/**
+ * Every dimension of a seeded day and its distinct values (2,986 rows a
+ * day): the view dimensions, then events with goals and funnels on (#16:
+ * 1,000 distinct prop values a day, 100 goals, 20 funnels of 8 steps)
+ */
+export const BENCH_DIMENSIONS: ReadonlyArray<readonly [StoredDimensionName, number]> = [
+  ...DIMENSIONS.map((dimension, d) => [dimension, VIEW_DIMENSION_VALUES[d]] as const),
+  ['event', BENCH_EVENTS],
+  ['event_prop', 1000],
+  ['event_page', BENCH_EVENTS],
+  ['goal', 50],
+  ['funnel', BENCH_FUNNELS * MAX_FUNNEL_STEPS],
+]
+
+/** The v-th value of a dimension on a seeded day (those of goal, event and funnel match BENCH_GOALS and BENCH_FUNNEL_CONFIG) */
+export function benchValue(dimension: StoredDimensionName, v: number): string {
+  switch (dimension) {
+    case 'event':
+      return `event-value-${v}`
+    case 'event_prop':
+      return eventPropValue(`event-value-${v % BENCH_EVENTS}`, `key-${v % 10}`, `value-${v}`)
+    case 'event_page':
+      return eventPageValue(`event-value-${v}`, `/page-${v}`)
+    case 'goal':
+      return `/goal-${v}/*`
+    case 'funnel': {
+      const funnel = BENCH_FUNNEL_CONFIG[Math.floor(v / MAX_FUNNEL_STEPS)]
+      const step = v % MAX_FUNNEL_STEPS
+      return funnelStepValue(funnel.name, step + 1, funnel.steps[step])
+    }
+    default:
+      return `${dimension}-value-${v}`
+  }
+}
 
 /** Dimension rows of a seeded day in tracking_dimension_stats */
-export const DIMENSION_ROWS = DIMENSION_VALUES.reduce((sum, n) => sum + n, 0)
+export const DIMENSION_ROWS = BENCH_DIMENSIONS.reduce((sum, [, n]) => sum + n, 0)
 
 /**
  * What must be stopped when the run is interrupted (servers in child

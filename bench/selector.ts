@@ -51,12 +51,15 @@ import { Cabinet } from '../src/cabinet/registry.ts'
 import { EXPORT_MAX_ROWS } from '../src/http/analytics_controller.ts'
 import { csvStream } from '../src/http/csv.ts'
 import { declareTrackingCabinet } from '../src/cabinet/tracking.ts'
-import { DIMENSIONS, dimensionKey } from '../src/dimensions/names.ts'
+import { dimensionKey } from '../src/dimensions/names.ts'
 import type { DimensionCount } from '../src/stores/types.ts'
 import {
   deleteKeysOf,
   DIMENSION_ROWS,
-  DIMENSION_VALUES,
+  BENCH_DIMENSIONS,
+  BENCH_FUNNEL_CONFIG,
+  BENCH_GOALS,
+  benchValue,
   median,
   migrateFresh,
   openBenchDatabase,
@@ -203,22 +206,22 @@ async function seed(options: {
 
 /**
  * The dimension counts of a day, the same whatever the paths: DIMENSION_ROWS
- * values (DIMENSION_VALUES of each dimension), the value of rank r with
+ * values (BENCH_DIMENSIONS: view dimensions, events, goals and funnels), the value of rank r with
  * ~1/r of the day's visitors (at least one) and twice as many views
  */
 function dimensionsOf(visitors: string[]): Map<string, DimensionCount> {
   const dimensions = new Map<string, DimensionCount>()
-  DIMENSIONS.forEach((dimension, d) => {
-    for (let v = 0; v < DIMENSION_VALUES[d]; v++) {
+  for (const [dimension, values] of BENCH_DIMENSIONS) {
+    for (let v = 0; v < values; v++) {
       const count = Math.max(1, Math.round(visitors.length / 2 / (v + 1)))
       const start = (v * 37) % visitors.length
       const few = new Set(visitors.slice(start, start + count))
-      dimensions.set(dimensionKey(dimension, `${dimension}-value-${v}`), {
+      dimensions.set(dimensionKey(dimension, benchValue(dimension, v)), {
         views: 2 * few.size,
         visitors: few,
       })
     }
-  })
+  }
   return dimensions
 }
 
@@ -278,7 +281,14 @@ async function prepareCase(name: 'sqlite' | 'pg', paths: number, daysStored: num
   const db = await openDatabase(name)
   const client = db.connection()
   const keyPrefix = `bench-selector-${process.pid}-${randomUUID().slice(0, 8)}`
-  const settings = resolveSettings({ keyPrefix, timezone: 'UTC', analyticsDays: DAYS_SHOWN })
+  /* every feature on: 100 goals and 20 funnels read with the context (#16) */
+  const settings = resolveSettings({
+    keyPrefix,
+    timezone: 'UTC',
+    analyticsDays: DAYS_SHOWN,
+    goals: BENCH_GOALS,
+    funnels: BENCH_FUNNEL_CONFIG,
+  })
   const manager = new TrackingManager(
     settings,
     new RedisStore({ client: () => redis, keyPrefix, ttlSeconds: settings.ttlSeconds })
