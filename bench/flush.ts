@@ -15,7 +15,7 @@
  * the 14 view dimensions with 3 to 100 values each, events with 1,000
  * distinct prop values, 100 goals and 20 funnels of 8 steps
  * (BENCH_DIMENSIONS), views and a visitor sketch per value, so the flush
- * also upserts 2,986 tracking_dimension_stats rows (the naive loop has
+ * also upserts 2,036 tracking_dimension_stats rows (the naive loop has
  * none: the original module had no dimensions).
  */
 import { randomUUID } from 'node:crypto'

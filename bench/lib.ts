@@ -63,7 +63,7 @@ export const BENCH_FUNNEL_CONFIG: TrackingFunnel[] = Array.from(
 )
 
 /**
- * Every dimension of a seeded day and its distinct values (2,986 rows a
+ * Every dimension of a seeded day and its distinct values (2,036 rows a
  * day): the view dimensions, then events with goals and funnels on (#16:
  * 1,000 distinct prop values a day, 100 goals, 20 funnels of 8 steps)
  */

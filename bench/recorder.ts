@@ -172,16 +172,20 @@ export async function benchRecorder(options: { calls?: number; rounds?: number }
         { name: 'Docs', path: '/docs/*' },
         { name: 'Post 7', path: '/posts/7' },
       ],
+      funnels: [
+        { name: 'Purchase', steps: ['Pricing', 'Signup'] },
+        { name: 'Learn', steps: ['Docs', 'Pricing', 'Signup'] },
+      ],
     }),
     new MemoryStore({ ttlSeconds: 3600 })
   )
   const managers: Record<string, TrackingManager> = {
     'dimensions mix': mixManager,
-    'authenticated, 3 path goals': goalsManager,
+    'authenticated, 3 path goals, 2 funnels': goalsManager,
     'event()': goalsManager,
   }
   ;(cases as Record<string, any[]>)['dimensions mix'] = mixContexts()
-  ;(cases as Record<string, any[]>)['authenticated, 3 path goals'] = Array.from(
+  ;(cases as Record<string, any[]>)['authenticated, 3 path goals, 2 funnels'] = Array.from(
     { length: 200 },
     (_, i) =>
       ctxFor(i % 3 === 0 ? '/pricing' : i % 3 === 1 ? `/docs/page-${i}` : `/posts/${i}`, {

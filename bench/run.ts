@@ -413,8 +413,9 @@ day, visitor, buffer coalescing) is timed. 200 distinct paths; authenticated = 5
 salted-hash visitor from ip + user agent (\`trackAnonymous\`); bot = rejected by the bot check. Every
 dimension but countries is on by default; dimensions mix = every dimension on (countries from
 CF-IPCountry), anonymous views from 240 distinct user agents, 50 referrers and direct views, UTM tags
-on 10 % of the requests, client hints on a quarter. With 3 path goals = authenticated views with
-\`goals\` configured (a third of the paths reach one); event() = \`tracking.event(ctx, 'signup', { plan })\`
+on 10 % of the requests, client hints on a quarter. With 3 path goals, 2 funnels = authenticated views
+with \`goals\` and two \`funnels\` over them configured (a third of the paths reach a goal, and a
+step of a funnel); event() = \`tracking.event(ctx, 'signup', { plan })\`
 for 50 users and 3 plans (calls/s of event(), not record()).
 
 | case | calls/s |

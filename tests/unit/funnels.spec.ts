@@ -257,6 +257,25 @@ test.group(`Funnels (${dbName})`, (group) => {
     assert.deepEqual(await first.live(), counts(PURCHASE, [1, 1, 1]))
   })
 
+  test('a trail is one buffer entry per visitor and day, whatever its views and events', ({
+    assert,
+    cleanup,
+  }) => {
+    const traffic = (t: ReturnType<typeof tracked>) => {
+      for (let user = 1; user <= 3; user++) {
+        for (let i = 0; i < 5; i++) {
+          t.view(i, user, '/pricing')
+          t.event(i, user, 'signup')
+          t.event(i, user, 'checkout')
+        }
+      }
+      return t.manager.buffer.size
+    }
+    const withFunnels = traffic(tracked(cleanup, 'memory'))
+    const without = traffic(tracked(cleanup, 'memory', { ...CONFIG, funnels: [] }))
+    assert.equal(withFunnels - without, 3)
+  })
+
   test('without funnels nothing is written to the funnel dimension', async ({
     assert,
     cleanup,
