@@ -57,7 +57,8 @@ export default class TrackingPrune extends BaseCommand {
       })
       const verb = summary.dryRun ? 'would delete' : 'deleted'
       this.logger.log(
-        `[tracking] ${verb} ${summary.pageViews} page view rows, ${summary.dailyStats} daily stats and ` +
+        `[tracking] ${verb} ${summary.pageViews} page view rows, ${summary.dailyStats} daily stats, ` +
+          `${summary.dimensionStats} dimension rows, ${summary.visitRows} visit rows and ` +
           `${summary.flushes} flush records before ${summary.cutoff}`
       )
     } catch (error) {

@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon'
 import type { FlushDatabase } from './flush.ts'
-import { TRACKING_TABLES } from './tables.ts'
+import { TRACKING_TABLES, VISIT_TABLES } from './tables.ts'
 
 /**
  * Options of prunePageViews
@@ -27,8 +27,15 @@ export interface PruneSummary {
   pageViews: number
   dailyStats: number
   flushes: number
+  /** rows of tracking_dimension_stats (sources, browsers, ..., events, goals, funnels) */
+  dimensionStats: number
+  /** rows of the five visit tables together */
+  visitRows: number
   dryRun: boolean
 }
+
+/** The tables pruned by day besides page views, daily stats and flushes, present or not (upgrade path) */
+const OPTIONAL_TABLES = [TRACKING_TABLES.dimensionStats, ...VISIT_TABLES]
 
 /**
  * Parses `400d`, `400` or `52w` into days; null when it is not a positive duration
@@ -41,8 +48,9 @@ export function parseRetention(value: string | number): number | null {
 }
 
 /**
- * Deletes page view rows, daily stats and applied-flush records of the days
- * older than the retention
+ * Deletes the rows of the days older than the retention: page views, daily
+ * stats, applied-flush records, dimension rows and visit figures (tables an
+ * app has not migrated yet are skipped)
  */
 export async function prunePageViews(
   db: FlushDatabase,
@@ -58,6 +66,19 @@ export async function prunePageViews(
     return Number(row?.total ?? 0)
   }
 
+  const present = await Promise.all(OPTIONAL_TABLES.map((table) => client.schema.hasTable(table)))
+  const optional = OPTIONAL_TABLES.filter((_, i) => present[i])
+  const optionalRows = async (each: (table: string) => Promise<number>) => {
+    let dimensionStats = 0
+    let visitRows = 0
+    for (const table of optional) {
+      const rows = await each(table)
+      if (table === TRACKING_TABLES.dimensionStats) dimensionStats = rows
+      else visitRows += rows
+    }
+    return { dimensionStats, visitRows }
+  }
+
   if (dryRun) {
     return {
       cutoff,
@@ -65,6 +86,7 @@ export async function prunePageViews(
       pageViews: await count(TRACKING_TABLES.pageViews, 'date'),
       dailyStats: await count(TRACKING_TABLES.dailyStats, 'date'),
       flushes: await count(TRACKING_TABLES.flushes, 'day'),
+      ...(await optionalRows((table) => count(table, 'date'))),
     }
   }
 
@@ -79,6 +101,7 @@ export async function prunePageViews(
       pageViews: await remove(TRACKING_TABLES.pageViews, 'date'),
       dailyStats: await remove(TRACKING_TABLES.dailyStats, 'date'),
       flushes: await remove(TRACKING_TABLES.flushes, 'day'),
+      ...(await optionalRows((table) => remove(table, 'date'))),
     }
   })
 }

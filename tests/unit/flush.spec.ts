@@ -690,11 +690,19 @@ test.group(`flushPageViews (${dbName})`, (group) => {
 test.group('tracking prune', (group) => {
   group.each.setup(() => truncateTrackingTables())
 
-  test('deletes rows older than the retention; dry run deletes nothing', async ({ assert }) => {
+  test('deletes rows older than the retention (dimensions and visits too); dry run deletes nothing', async ({
+    assert,
+  }) => {
     const now = DateTime.fromISO('2026-06-30T12:00:00', { zone: 'UTC' })
     for (const day of ['2025-01-01', '2026-06-19', '2026-06-20', '2026-06-30']) {
       await PageView.create({ path: '/a', date: DateTime.fromISO(day), views: 1 })
       await DailyStat.create({ date: DateTime.fromISO(day), views: 1, uniqueVisitors: 1 })
+      await db.table('tracking_dimension_stats').insert([
+        { date: day, dimension: 'source', value: 'github.com', views: 1, unique_visitors: 1 },
+        { date: day, dimension: 'event', value: 'signup', views: 1, unique_visitors: 1 },
+      ])
+      await db.table('tracking_visit_stats').insert({ date: day, visits: 1, views: 1, bounces: 1 })
+      await db.table('tracking_visit_pages').insert({ date: day, path: '/a', entries: 1, exits: 1 })
     }
     assert.equal(parseRetention('400d'), 400)
     assert.equal(parseRetention('2w'), 14)
@@ -709,6 +717,8 @@ test.group('tracking prune', (group) => {
       pageViews: 2,
       dailyStats: 2,
       flushes: 0,
+      dimensionStats: 4,
+      visitRows: 4,
     })
     assert.equal(await countRows('tracking_page_views'), 4)
 
@@ -719,6 +729,8 @@ test.group('tracking prune', (group) => {
       pageViews: 2,
       dailyStats: 2,
       flushes: 0,
+      dimensionStats: 4,
+      visitRows: 4,
     })
     const kept = await PageView.query().orderBy('date')
     assert.deepEqual(
@@ -726,6 +738,10 @@ test.group('tracking prune', (group) => {
       ['2026-06-20', '2026-06-30']
     )
     assert.equal(await countRows('tracking_daily_stats'), 2)
+    /* the dimension rows and the visit figures of the kept days stay */
+    assert.equal(await countRows('tracking_dimension_stats'), 4)
+    assert.equal(await countRows('tracking_visit_stats'), 2)
+    assert.equal(await countRows('tracking_visit_pages'), 2)
   })
 })
 
