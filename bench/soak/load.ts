@@ -31,6 +31,8 @@ export interface Sample {
   error?: string
   /** sent again after a reset of a reused keep-alive connection (see get) */
   retried?: boolean
+  /** POST requests (events); absent for GET */
+  post?: boolean
 }
 
 /** Options of a load run */
@@ -44,6 +46,8 @@ export interface LoadOptions {
   headers?: (i: number) => Record<string, string>
   /** path of request number i (default: the demo pages in turn) */
   path?: (i: number) => string
+  /** true when request number i is a POST without body (default: every request a GET) */
+  post?: (i: number) => boolean
   /** most requests waiting at once in open loop (beyond: counted as failed) */
   maxOutstanding?: number
   /** reuse connections (default true); false: one connection per request */
@@ -53,7 +57,7 @@ export interface LoadOptions {
 }
 
 /**
- * One GET through `agent`; never rejects (errors become status 0). A reset
+ * One GET (or a POST without body) through `agent`; never rejects (errors become status 0). A reset
  * of a reused keep-alive connection before any answer is the race of the
  * server closing an idle connection as the client reuses it: the request is
  * sent once more, as browsers and Node's documentation (request.reusedSocket)
@@ -65,12 +69,15 @@ export async function get(
   path: string,
   headers: Record<string, string>,
   at = performance.now(),
-  timeoutMs = 15_000
+  timeoutMs = 15_000,
+  method: 'GET' | 'POST' = 'GET'
 ): Promise<Sample> {
-  const first = await getOnce(agent, port, path, headers, at, timeoutMs)
-  if (!first.staleSocket) return first.sample
-  const second = await getOnce(agent, port, path, headers, at, timeoutMs)
-  return { ...second.sample, retried: true }
+  let { sample, staleSocket } = await getOnce(agent, port, path, headers, at, timeoutMs, method)
+  if (staleSocket) {
+    const again = await getOnce(agent, port, path, headers, at, timeoutMs, method)
+    sample = { ...again.sample, retried: true }
+  }
+  return method === 'POST' ? { ...sample, post: true } : sample
 }
 
 function getOnce(
@@ -79,13 +86,14 @@ function getOnce(
   path: string,
   headers: Record<string, string>,
   at: number,
-  timeoutMs: number
+  timeoutMs: number,
+  method: 'GET' | 'POST'
 ): Promise<{ sample: Sample; staleSocket?: boolean }> {
   return new Promise((done) => {
     let answered = false
     const resolve = (sample: Sample, staleSocket = false) => done({ sample, staleSocket })
     const req = request(
-      { host: '127.0.0.1', port, path, method: 'GET', headers, agent, timeout: timeoutMs },
+      { host: '127.0.0.1', port, path, method, headers, agent, timeout: timeoutMs },
       (res) => {
         answered = true
         res.resume()
@@ -152,7 +160,8 @@ export class Load {
       this.#path(i),
       this.#headers(i),
       at,
-      this.#options.timeoutMs
+      this.#options.timeoutMs,
+      this.#options.post?.(i) ? 'POST' : 'GET'
     ).then((sample) => {
       this.samples.push(sample)
     })

@@ -7,14 +7,16 @@
 | in the second run, a local three-node Redis Cluster) and PostgreSQL, each
 | with autoFlush every second. Open-loop traffic is spread over the four:
 | anonymous visitors (distinct user agents), a logged-in user, views from
-| referrers and with UTM tags. Mid-run one process is SIGKILLed and
+| referrers and with UTM tags, sign-ups (POST /signup: a `signup`
+| event). Mid-run one process is SIGKILLed and
 | started again, and a flusher process is SIGKILLed in the middle of its
 | flush. Then every process stops (SIGTERM drains it) and flush_page_views
 | runs until nothing is left in Redis.
 |
 | Exact: SQL views = the 200 responses, less what the killed process had
 | not sent yet; those may be no more than it answered in its last bufferMs
-| (measured from the responses' times, not assumed). No count doubled.
+| (measured from the responses' times, not assumed). The same for the
+| events, in tracking_dimension_stats. No count doubled.
 | Unique visitors within the sketch's error.
 |
 */
@@ -54,10 +56,11 @@ const REFERRERS = [
   'https://github.com/adonisjs/core',
 ]
 
-/** Headers and path of request number k of the whole fleet */
+/** Headers, path and method of request number k of the whole fleet (1 in 25 a sign-up event) */
 function requestOf(k: number, userCookie: string, visitors: number) {
   const headers: Record<string, string> = {}
-  let path = PAGES[k % PAGES.length]
+  const post = k % 25 === 13
+  let path = post ? `/signup?plan=${k % 2 ? 'pro' : 'free'}` : PAGES[k % PAGES.length]
   if (k % 10 === 0) {
     headers['user-agent'] = BROWSER_UA
     headers.cookie = userCookie
@@ -65,15 +68,21 @@ function requestOf(k: number, userCookie: string, visitors: number) {
     headers['user-agent'] = `${BROWSER_UA} visitor/${Math.floor(k / 10) % visitors}`
   }
   if (k % 3 === 1) headers.referer = REFERRERS[k % REFERRERS.length]
-  if (k % 20 === 7) path += '?utm_source=newsletter&utm_medium=email&utm_campaign=fleet'
-  return { headers, path }
+  if (!post && k % 20 === 7) path += '?utm_source=newsletter&utm_medium=email&utm_campaign=fleet'
+  return { headers, path, post }
 }
 
-/** The 200 responses of samples, and those that ended in [from, to] (performance.now()) */
-function answered(samples: Sample[], from = -Infinity, to = Infinity) {
+/**
+ * The 200 responses of samples that ended in [from, to] (performance.now()):
+ * the GETs (page views), or with `posts` the POSTs (sign-up events)
+ */
+function answered(samples: Sample[], from = -Infinity, to = Infinity, posts = false) {
   return samples.filter(
     (sample) =>
-      sample.status === 200 && sample.at + sample.ms >= from && sample.at + sample.ms <= to
+      sample.status === 200 &&
+      Boolean(sample.post) === posts &&
+      sample.at + sample.ms >= from &&
+      sample.at + sample.ms <= to
   ).length
 }
 
@@ -113,6 +122,7 @@ export async function fleet(report: Report, variant: 'redis' | 'cluster', option
         rate: perApp,
         headers: (i) => requestOf(i * options.apps + slot, userCookie, options.visitors).headers,
         path: (i) => requestOf(i * options.apps + slot, userCookie, options.visitors).path,
+        post: (i) => requestOf(i * options.apps + slot, userCookie, options.visitors).post,
       }).start()
     for (let slot = 0; slot < options.apps; slot++) loads.push(loadOf(slot, apps[slot]!))
     const started = performance.now()
@@ -125,6 +135,7 @@ export async function fleet(report: Report, variant: 'redis' | 'cluster', option
     await killed.stop('SIGKILL')
     await killedLoad.stop()
     const lastBuffer = answered(killedLoad.samples, killAt - BUFFER_MS, killAt)
+    const lastBufferEvents = answered(killedLoad.samples, killAt - BUFFER_MS, killAt, true)
     const answeredBeforeKill = answered(killedLoad.samples)
     const restarted = await DemoApp.start(env)
     apps[1] = restarted
@@ -144,7 +155,8 @@ export async function fleet(report: Report, variant: 'redis' | 'cluster', option
     const ranSeconds = (performance.now() - started) / 1000
     const samples = loads.flatMap((load) => load.samples)
     const ok = answered(samples)
-    const failed = samples.length - ok
+    const okEvents = answered(samples, -Infinity, Infinity, true)
+    const failed = samples.length - ok - okEvents
     for (const app of apps) await app?.stop('SIGTERM')
 
     /* what autoFlush left (the last second, the killed flusher's taken-aside counts) */
@@ -162,6 +174,15 @@ export async function fleet(report: Report, variant: 'redis' | 'cluster', option
     const inSql = await sumOf(database, 'tracking_page_views')
     const daily = await sumOf(database, 'tracking_daily_stats')
     const uniques = await sumOf(database, 'tracking_daily_stats', 'unique_visitors')
+    const eventRow = await database
+      .connection()
+      .from('tracking_dimension_stats')
+      .where('dimension', 'event')
+      .where('value', 'signup')
+      .sum('views as n')
+      .first()
+    const eventsInSql = Number(eventRow?.n ?? 0)
+    const lostEvents = okEvents - eventsInSql
     const flushRow = await database.connection().from('tracking_flushes').count('* as n').first()
     const autoFlushes = Number(flushRow?.n ?? 0)
     /* every anonymous visitor comes back many times (requests >> visitors), plus the user */
@@ -176,12 +197,12 @@ export async function fleet(report: Report, variant: 'redis' | 'cluster', option
     report.figure(
       S,
       'traffic',
-      `${formatNumber(samples.length)} requests at ${formatNumber(options.rate)}/s over ${formatNumber(ranSeconds)} s: ${formatNumber(ok)} answered 200, ${formatNumber(failed)} not (cut by the SIGKILL or sent while it restarted); ${formatNumber(options.visitors)} anonymous visitors, a logged-in user on 1 in 10, referrers on 1 in 3, UTM tags on 1 in 20`
+      `${formatNumber(samples.length)} requests at ${formatNumber(options.rate)}/s over ${formatNumber(ranSeconds)} s: ${formatNumber(ok)} page views and ${formatNumber(okEvents)} sign-ups (POST /signup: a \`signup\` event) answered 200, ${formatNumber(failed)} not (cut by the SIGKILL or sent while it restarted); ${formatNumber(options.visitors)} anonymous visitors, a logged-in user on 1 in 10, referrers on 1 in 3, UTM tags on 1 in 20, a sign-up on 1 in 25`
     )
     report.figure(
       S,
       'SIGKILLed process',
-      `answered ${formatNumber(answeredBeforeKill)} before the kill, ${formatNumber(lastBuffer)} of them in its last ${BUFFER_MS} ms`
+      `answered ${formatNumber(answeredBeforeKill)} page views before the kill, ${formatNumber(lastBuffer)} of them (and ${formatNumber(lastBufferEvents)} sign-ups) in its last ${BUFFER_MS} ms`
     )
     report.figure(
       S,
@@ -208,6 +229,13 @@ export async function fleet(report: Report, variant: 'redis' | 'cluster', option
       lost >= 0 && lost <= lastBuffer,
       `${formatNumber(lost)} lost (it answered ${formatNumber(lastBuffer)} in its last ${BUFFER_MS} ms)`,
       `0 .. ${formatNumber(lastBuffer)}`
+    )
+    report.check(
+      S,
+      "events: none counted twice, lost only from the SIGKILLed process's last bufferMs",
+      lostEvents >= 0 && lostEvents <= lastBufferEvents,
+      `${formatNumber(eventsInSql)} signup events in SQL of ${formatNumber(okEvents)} answered 200 (${formatNumber(lostEvents)} lost; it answered ${formatNumber(lastBufferEvents)} in its last ${BUFFER_MS} ms)`,
+      `lost 0 .. ${formatNumber(lastBufferEvents)}`
     )
     const left = (await liveTotal(probe)) + (await probe.hlen(keys.flushes()))
     report.check(S, 'nothing left in Redis after the final flush', left === 0, `${left}`, '0')
