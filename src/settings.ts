@@ -500,27 +500,7 @@ function resolveGoals(value: unknown): readonly TrackingGoalSettings[] {
   return Object.freeze(
     value.map((goal: unknown, index) => {
       const at = `goals[${index}]`
-      if (typeof goal !== 'object' || goal === null || Array.isArray(goal)) {
-        fail(at, goal, 'expected { name, event } or { name, path }')
-      }
-      const { name, event, path, ...rest } = goal as Record<string, unknown>
-      for (const key of Object.keys(rest)) {
-        fail(`${at}.${key}`, rest[key], 'unknown key (known: name, event, path)')
-      }
-      if (
-        typeof name !== 'string' ||
-        name.trim() === '' ||
-        name.length > MAX_GOAL_NAME_LENGTH ||
-        cleanText(name, MAX_GOAL_NAME_LENGTH) !== name
-      ) {
-        fail(
-          `${at}.name`,
-          name,
-          `expected a name of 1 to ${MAX_GOAL_NAME_LENGTH} characters, without control characters or surrounding spaces`
-        )
-      }
-      if (names.has(name)) fail(`${at}.name`, name, 'expected a unique name (another goal has it)')
-      names.add(name)
+      const { name, event, path } = namedEntry(goal, at, names, 'goal', ['event', 'path'])
       if ((event === undefined) === (path === undefined)) {
         fail(at, goal, 'expected exactly one of event and path')
       }
@@ -557,6 +537,49 @@ function resolveGoals(value: unknown): readonly TrackingGoalSettings[] {
 }
 
 /**
+ * One `{ name, ... }` entry of `goals` or `funnels`: an object with only
+ * `name` and the `keys` given, its name 1 to MAX_GOAL_NAME_LENGTH clean
+ * characters and unique among `names` (which it joins)
+ */
+function namedEntry(
+  entry: unknown,
+  at: string,
+  names: Set<string>,
+  kind: 'goal' | 'funnel',
+  keys: string[]
+): Record<string, unknown> & { name: string } {
+  const known = ['name', ...keys]
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+    fail(
+      at,
+      entry,
+      kind === 'goal' ? 'expected { name, event } or { name, path }' : 'expected { name, steps }'
+    )
+  }
+  const record = entry as Record<string, unknown>
+  for (const key of Object.keys(record)) {
+    if (!known.includes(key))
+      fail(`${at}.${key}`, record[key], `unknown key (known: ${known.join(', ')})`)
+  }
+  const name = record.name
+  if (
+    typeof name !== 'string' ||
+    name.trim() === '' ||
+    name.length > MAX_GOAL_NAME_LENGTH ||
+    cleanText(name, MAX_GOAL_NAME_LENGTH) !== name
+  ) {
+    fail(
+      `${at}.name`,
+      name,
+      `expected a name of 1 to ${MAX_GOAL_NAME_LENGTH} characters, without control characters or surrounding spaces`
+    )
+  }
+  if (names.has(name)) fail(`${at}.name`, name, `expected a unique name (another ${kind} has it)`)
+  names.add(name)
+  return record as Record<string, unknown> & { name: string }
+}
+
+/**
  * The funnels: each `{ name, steps }`, names unique, 2 to MAX_FUNNEL_STEPS
  * steps, each the name of a goal of `goals` and each once in its funnel
  */
@@ -580,28 +603,7 @@ function resolveFunnels(
   return Object.freeze(
     value.map((funnel: unknown, index) => {
       const at = `funnels[${index}]`
-      if (typeof funnel !== 'object' || funnel === null || Array.isArray(funnel)) {
-        fail(at, funnel, 'expected { name, steps }')
-      }
-      const { name, steps, ...rest } = funnel as Record<string, unknown>
-      for (const key of Object.keys(rest)) {
-        fail(`${at}.${key}`, rest[key], 'unknown key (known: name, steps)')
-      }
-      if (
-        typeof name !== 'string' ||
-        name.trim() === '' ||
-        name.length > MAX_GOAL_NAME_LENGTH ||
-        cleanText(name, MAX_GOAL_NAME_LENGTH) !== name
-      ) {
-        fail(
-          `${at}.name`,
-          name,
-          `expected a name of 1 to ${MAX_GOAL_NAME_LENGTH} characters, without control characters or surrounding spaces`
-        )
-      }
-      if (names.has(name))
-        fail(`${at}.name`, name, 'expected a unique name (another funnel has it)')
-      names.add(name)
+      const { name, steps } = namedEntry(funnel, at, names, 'funnel', ['steps'])
       if (!Array.isArray(steps) || steps.length < 2 || steps.length > MAX_FUNNEL_STEPS) {
         fail(`${at}.steps`, steps, `expected an array of 2 to ${MAX_FUNNEL_STEPS} goal names`)
       }

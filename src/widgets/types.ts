@@ -1,4 +1,5 @@
 import type { DimensionName } from '../dimensions/names.ts'
+import type { FunnelStepRow } from '../read/funnels.ts'
 
 /**
  * Typed, presentation-free widget payloads. The selector builds them; Edge
@@ -159,21 +160,12 @@ export interface GoalsWidgetData extends ListWidgetData {
 /**
  * One step of a funnel of trackingFunnels, as a list item: `label` = the
  * goal's name, `value` = the visitors who reached it, `share` = their part
- * of the first step's visitors (0..1, the bar)
+ * of the first step's visitors (0..1, the bar); the step's figures as
+ * FunnelStepRow (src/read/funnels.ts)
  */
-export interface FunnelStepItem extends ListWidgetItem {
-  /** 1-based */
-  step: number
-  /** the goal of the step */
-  name: string
+export interface FunnelStepItem extends ListWidgetItem, Omit<FunnelStepRow, 'visitors'> {
   /** distinct visitors whose visit reached the step over the range */
   visitors: number
-  /** visits that reached the step */
-  visits: number
-  /** percent of the previous step's visitors who did not reach this one (one decimal); null for the first step */
-  dropOff: number | null
-  /** percent of the first step's visitors who reached this one (one decimal) */
-  conversionRate: number
 }
 
 /**
