@@ -54,6 +54,28 @@ function scriptUsec(info: Map<string, string>): number {
   return usec
 }
 
+/** Per command inside the scripts: calls and µs per tracked request (CAPACITY_COMMANDS=1) */
+function printCommandCosts(before: Map<string, string>, after: Map<string, string>, requests: number) {
+  const stat = (info: Map<string, string>, key: string) => {
+    const match = /calls=(\d+),usec=(\d+)/.exec(info.get(key) ?? '')
+    return match ? [Number(match[1]), Number(match[2])] : [0, 0]
+  }
+  const rows = [...after.keys()]
+    .filter((key) => key.startsWith('cmdstat_'))
+    .map((key) => {
+      const [calls, usec] = stat(after, key)
+      const [callsBefore, usecBefore] = stat(before, key)
+      return { name: key.slice(8), calls: calls - callsBefore, usec: usec - usecBefore }
+    })
+    .filter((row) => row.calls > 0)
+    .sort((a, b) => b.usec - a.usec)
+  for (const row of rows) {
+    console.log(
+      `${row.name.padEnd(18)} ${fixed((row.calls * 1000) / requests, 1).padStart(8)} calls/1,000 requests ${fixed(row.usec / requests, 3).padStart(7)} µs/request`
+    )
+  }
+}
+
 export async function benchCapacity(options: {
   port: number
   batches?: number
@@ -90,6 +112,7 @@ export async function benchCapacity(options: {
       await manager.drain()
     }
     const after = parseInfo(String(await redis.info('everything')))
+    if (process.env.CAPACITY_COMMANDS) printCommandCosts(before, after, batches * requestsPerBatch)
     const number = (info: Map<string, string>, key: string) => Number(info.get(key) ?? 0)
     const cpu =
       number(after, 'used_cpu_user') +

@@ -121,6 +121,8 @@ export interface TestTrackingOptions {
   logger?: Logger
   /** the app key of the visitor hashes (default: APP_KEY, as the provider) */
   appKey?: string
+  /** the Redis store's clock of the open-visit count (default Date.now) */
+  storeNow?: () => number
 }
 
 export function buildManager(
@@ -147,6 +149,7 @@ export function buildManager(
           maxValuesPerDimension: settings.maxValuesPerDimension,
           visitTimeoutMs: settings.visitTimeoutMinutes * 60_000,
           maxOpenVisits: settings.maxOpenVisits,
+          now: options.storeNow,
         })
   const manager = new TrackingManager(settings, trackingStore, {
     now: options.now,

@@ -209,12 +209,27 @@ local max_open = tonumber(ARGV[a + 3])
 local now = tonumber(ARGV[a + 4])
 local n_segments = tonumber(ARGV[a + 5])
 a = a + 6
--- the visits in progress: visitor hash -> when its state expires (ms), at most max_open of them
-local open_key = tag .. ':visopen'
+-- the visits in progress, at most max_open of them, counted per minute of their
+-- state's last write (the state's field 'b'): minute -> states last written then.
+-- A minute whose states have all expired is dropped; one counter per minute
+-- written per batch, not one entry per visitor.
+local open_key = tag .. ':visopens'
 local open_count = 0
+local minute = math.floor(now / 60000)
+local open_minutes = {}
+local minute_moves = {}
 if n_segments > 0 then
-  redis.call('ZREMRANGEBYSCORE', open_key, '-inf', now)
-  open_count = redis.call('ZCARD', open_key)
+  local state_ttl_ms = tonumber(state_ttl) * 1000
+  local flat = redis.call('HGETALL', open_key)
+  for i = 1, #flat, 2 do
+    local m, n = tonumber(flat[i]), tonumber(flat[i + 1])
+    if (m + 1) * 60000 + state_ttl_ms <= now then
+      redis.call('HDEL', open_key, flat[i])
+    else
+      open_minutes[m] = true
+      open_count = open_count + n
+    end
+  end
 end
 
 -- admissions after the views of the batch: the same caps, SCARD read once per set
@@ -337,14 +352,11 @@ for _ = 1, n_segments do
   local views, source, channel = tonumber(ARGV[a + 7]), ARGV[a + 8], ARGV[a + 9]
   a = a + 10
   local key = tag .. ':visit:' .. visitor
-  local st = redis.call('HMGET', key, 's', 'l', 'v', 'e', 'x', 'd', 'src', 'ch')
+  local st = redis.call('HMGET', key, 's', 'l', 'v', 'e', 'x', 'd', 'src', 'ch', 'b')
   if not st[1] and previous ~= '' then
     local previous_key = tag .. ':visit:' .. previous
-    st = redis.call('HMGET', previous_key, 's', 'l', 'v', 'e', 'x', 'd', 'src', 'ch')
-    if st[1] then
-      redis.call('RENAME', previous_key, key)
-      redis.call('ZREM', open_key, previous)
-    end
+    st = redis.call('HMGET', previous_key, 's', 'l', 'v', 'e', 'x', 'd', 'src', 'ch', 'b')
+    if st[1] then redis.call('RENAME', previous_key, key) end
   end
   local start = tonumber(st[1])
   local state = nil
@@ -397,12 +409,24 @@ for _ = 1, n_segments do
   -- a new visitor beyond max_open: its visit is counted but not remembered
   if state and (start ~= nil or open_count < max_open) then
     if start == nil then open_count = open_count + 1 end
+    local was = tonumber(st[9])
+    if was ~= minute then
+      if was ~= nil and open_minutes[was] then minute_moves[was] = (minute_moves[was] or 0) - 1 end
+      minute_moves[minute] = (minute_moves[minute] or 0) + 1
+    end
+    state[#state + 1] = 'b'
+    state[#state + 1] = minute
     redis.call('HSET', key, unpack(state))
     redis.call('EXPIRE', key, state_ttl)
-    redis.call('ZADD', open_key, now + timeout, visitor)
   end
 end
-if n_segments > 0 then redis.call('EXPIRE', open_key, state_ttl) end
+if n_segments > 0 then
+  for m, by in pairs(minute_moves) do
+    if by ~= 0 and redis.call('HINCRBY', open_key, m, by) <= 0 then redis.call('HDEL', open_key, m) end
+  end
+  -- the counters outlive the states they count by the minute they are kept per
+  redis.call('EXPIRE', open_key, tonumber(state_ttl) + 60)
+end
 
 -- funnel trails (src/funnels.ts applyTrail: keep in step), after the segments:
 -- each advances the visitor's visit in progress, and each step newly reached
@@ -635,6 +659,7 @@ export class RedisStore implements TrackingStore {
   #maxValuesPerDimension: number
   #visitTimeoutMs: number
   #maxOpenVisits: number
+  #now: () => number
   #onClose?: () => Promise<void>
   /** the salts of the last two days asked (today's, and yesterday's around midnight) */
   #salts = new Map<string, string>()
@@ -651,6 +676,8 @@ export class RedisStore implements TrackingStore {
     visitTimeoutMs?: number
     /** visits in progress remembered at once (maxOpenVisits); beyond, new visitors' visits are not */
     maxOpenVisits?: number
+    /** the clock a batch's open visits are counted by (epoch ms; default Date.now) */
+    now?: () => number
     /** called by close() when the store owns its connection */
     onClose?: () => Promise<void>
   }) {
@@ -661,6 +688,7 @@ export class RedisStore implements TrackingStore {
     this.#maxValuesPerDimension = options.maxValuesPerDimension ?? DEFAULT_MAX_VALUES_PER_DIMENSION
     this.#visitTimeoutMs = options.visitTimeoutMs ?? 30 * 60_000
     this.#maxOpenVisits = options.maxOpenVisits ?? DEFAULT_MAX_OPEN_VISITS
+    this.#now = options.now ?? Date.now
     this.#onClose = options.onClose
   }
 
@@ -755,7 +783,7 @@ export class RedisStore implements TrackingStore {
       this.#visitTimeoutMs,
       Math.ceil(this.#visitTimeoutMs / 1000),
       this.#maxOpenVisits,
-      Date.now(),
+      this.#now(),
       segments.length
     )
     for (const segment of segments) {

@@ -77,12 +77,14 @@ function ctxOf(path: string, visitor: Visitor) {
 function trackedWithClock(
   cleanup: TestContext['cleanup'],
   store: TrackingStoreName,
-  config: TrackingConfig = {}
+  config: TrackingConfig = {},
+  /* the Redis store counts open visits by this clock too (else by the real one) */
+  storeClock = false
 ) {
   const clock = { now: at(DAY1, '09:00') }
   const tracking = buildManager(
     { trackAnonymous: true, timezone: ZONE, bufferMs: 60_000, ...config },
-    { store, now: () => clock.now }
+    { store, now: () => clock.now, ...(storeClock ? { storeNow: () => clock.now } : {}) }
   )
   cleanup(() => tracking.cleanup())
   const { manager } = tracking
@@ -303,14 +305,53 @@ for (const kind of STORES) {
       if (kind === 'redis') {
         const store = manager.store as RedisStore
         const client = redisClient()
-        assert.equal(await client.zcard(`${store.keys.tag}:visopen`), 3)
+        /* the open visits are counted per minute of their last write */
+        const perMinute = await client.hvals(`${store.keys.tag}:visopens`)
+        assert.equal(
+          perMinute.reduce((sum, count) => sum + Number(count), 0),
+          3
+        )
         const states = await client.keys(`${store.keys.tag}:visit:*`)
         assert.lengthOf(states, 3)
-        assert.isAbove(await client.ttl(`${store.keys.tag}:visopen`), 0)
+        assert.isAbove(await client.ttl(`${store.keys.tag}:visopens`), 0)
       }
       await tracking.flush()
       assert.include(await visitsOf(selector, DAY1), { visits: 7, views: 10, bounces: 4 })
     })
+
+    if (kind === 'redis') {
+      test('the open-visit count follows the states: a visit seen again moves to its minute, an expired minute frees its places', async ({
+        assert,
+        cleanup,
+      }) => {
+        /* the store's clock moves with the recorder's: the count is kept per minute of that clock */
+        const tracking = trackedWithClock(cleanup, kind, { maxOpenVisits: 2 }, true)
+        const { selector, manager } = tracking
+        const [g1, g2, g3, g4] = [20, 21, 22, 23].map((n) => ({ ip: `198.51.100.${n}` }))
+        await tracking.view(at(DAY1, '10:00'), '/', g1, true)
+        await tracking.view(at(DAY1, '10:00'), '/', g2, true)
+        await tracking.view(at(DAY1, '10:05'), '/about', g1, true)
+        const store = manager.store as RedisStore
+        const client = redisClient()
+        const minute = (time: string) => String(Math.floor(at(DAY1, time) / 60_000))
+        assert.deepEqual(await client.hgetall(`${store.keys.tag}:visopens`), {
+          [minute('10:00')]: '1',
+          [minute('10:05')]: '1',
+        })
+        /* full: g3's visit is counted, not remembered, so its next view is a visit of its own */
+        await tracking.view(at(DAY1, '10:06'), '/', g3, true)
+        await tracking.view(at(DAY1, '10:07'), '/about', g3, true)
+        /* 10:33: g2's state (last view 10:00) has expired, its place is free for g4 */
+        await tracking.view(at(DAY1, '10:33'), '/', g4, true)
+        await tracking.view(at(DAY1, '10:34'), '/about', g4, true)
+        assert.deepEqual(await client.hgetall(`${store.keys.tag}:visopens`), {
+          [minute('10:05')]: '1',
+          [minute('10:34')]: '1',
+        })
+        /* g1 1 visit, g2 1, g3 2 (not remembered), g4 1 (remembered) */
+        assert.include(await visitsOf(selector, DAY1), { visits: 5, views: 7 })
+      })
+    }
 
     test('maxOpenVisits must be a whole number from 1', ({ assert }) => {
       assert.throws(() => resolveSettings({ maxOpenVisits: 0 }), /maxOpenVisits/)
