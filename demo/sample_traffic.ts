@@ -6,7 +6,9 @@
  * HTTP context (the real HttpRequest of @adonisjs/core, its headers set)
  * passed to the recorder's record(ctx), the recorder's clock pinned to the
  * view's instant; then the write buffer is drained and flushPageViews moves
- * the past days into SQL (today stays live in the store).
+ * the past days into SQL (today stays live in the store). Some visitors
+ * who view /pricing sign up (the demo's `signup` event, with a plan, as
+ * POST /signup records it), so the goals and the funnel have figures.
  *
  * Deterministic: the same seed and last day give the same requests.
  */
@@ -47,10 +49,19 @@ export interface SampleRequest {
   headers: Record<string, string>
 }
 
+/** A sign-up of the sample: the `signup` event POST /signup records, for the request's visitor */
+export interface SampleEvent extends SampleRequest {
+  name: 'signup'
+  props: { plan: string }
+}
+
 /** The days of the sample, oldest first */
 export interface SampleDay {
   day: string
+  /** page views (GET) */
   requests: SampleRequest[]
+  /** sign-ups, each after a view of /pricing in the same visit */
+  events: SampleEvent[]
 }
 
 export interface SampleOptions {
@@ -76,6 +87,7 @@ const LANDING_PAGES: ReadonlyArray<readonly [string, number]> = [
   ['/posts/4', 6],
   ['/posts/5', 4],
   ['/posts/6', 3],
+  ['/pricing', 4],
   ['/login', 1],
 ]
 /** Pages of the next clicks */
@@ -88,7 +100,16 @@ const NEXT_PAGES: ReadonlyArray<readonly [string, number]> = [
   ['/posts/4', 8],
   ['/posts/5', 6],
   ['/posts/6', 6],
+  ['/pricing', 8],
   ['/login', 6],
+]
+
+/** Visitors who view /pricing and then sign up */
+const SIGNUP_RATE = 0.3
+/** The plans of the sign-ups, by weight (demo/views/pages/pricing.edge) */
+const PLANS: ReadonlyArray<readonly [string, number]> = [
+  ['free', 7],
+  ['pro', 3],
 ]
 
 /** Where a visitor comes from: the referrers it may carry, or a campaign */
@@ -178,6 +199,7 @@ export function sampleTraffic(options: SampleOptions = {}): SampleDay[] {
       trend * WEEKDAY[start.weekday] * (0.85 + 0.3 * random()) * (hackerNews ? 3.2 : 1)
     )
     const requests: SampleRequest[] = []
+    const events: SampleEvent[] = []
     for (let v = 0; v < visitors; v++) {
       const device = pickWeighted(random, DEVICE_SHARE)
       const agent = pick(random, agents.get(device)!)
@@ -205,6 +227,7 @@ export function sampleTraffic(options: SampleOptions = {}): SampleDay[] {
       let referrer = source.referrers.length > 0 ? pick(random, source.referrers) : undefined
       /* 1 to 6 pages, 2.2 on average */
       const pages = Math.min(6, 1 + Math.floor(Math.log(1 - random()) / Math.log(0.55)))
+      let signedUp = false
       for (let p = 0; p < pages && at < end && at < until; p++) {
         requests.push({
           at,
@@ -212,6 +235,22 @@ export function sampleTraffic(options: SampleOptions = {}): SampleDay[] {
           ip,
           headers: referrer ? { ...headers, referer: referrer } : headers,
         })
+        if (page === '/pricing' && !signedUp && random() < SIGNUP_RATE) {
+          /* the form is posted from the pricing page a little later */
+          const signupAt = at + 15_000 + Math.floor(random() * 60_000)
+          if (signupAt < end && signupAt < until) {
+            signedUp = true
+            events.push({
+              at: signupAt,
+              url: '/signup',
+              ip,
+              headers: { ...headers, referer: `${origin}/pricing` },
+              name: 'signup',
+              props: { plan: pickWeighted(random, PLANS) },
+            })
+            at = signupAt
+          }
+        }
         referrer = `${origin}${page}`
         page = pickWeighted(random, NEXT_PAGES)
         url = page
@@ -219,7 +258,8 @@ export function sampleTraffic(options: SampleOptions = {}): SampleDay[] {
       }
     }
     requests.sort((a, b) => a.at - b.at)
-    sample.push({ day: start.toISODate()!, requests })
+    events.sort((a, b) => a.at - b.at)
+    sample.push({ day: start.toISODate()!, requests, events })
   }
   return sample
 }
@@ -267,6 +307,8 @@ export interface SampleSummary {
   days: number
   /** views the recorder counted */
   views: number
+  /** sign-up events counted */
+  events: number
   /** views the flush moved into SQL (the days before today) */
   flushed: number
 }
@@ -299,10 +341,20 @@ export async function writeSampleTraffic(
   )
   const contextOf = contextBuilder()
   let views = 0
+  let events = 0
   /* the buffer sends between requests of real traffic: here it is drained before it fills */
   const drainAt = Math.max(1, Math.floor(target.settings.bufferMaxEntries / 2))
-  for (const { requests } of sample) {
-    for (const request of requests) {
+  for (const day of sample) {
+    /* views and sign-ups in time order: a funnel follows a visit's steps in order */
+    let e = 0
+    for (let r = 0; r <= day.requests.length; r++) {
+      const request = day.requests[r]
+      while (e < day.events.length && (request === undefined || day.events[e].at < request.at)) {
+        const event = day.events[e++]
+        clock = event.at
+        if (manager.event(contextOf(event), event.name, event.props)) events++
+      }
+      if (request === undefined) break
       clock = request.at
       if (manager.recorder.record(contextOf(request))) views++
       if (manager.buffer.size >= drainAt) await manager.drain()
@@ -315,10 +367,10 @@ export async function writeSampleTraffic(
   }
   const today = manager.recorder.dayOf(until)
   const past = sample.filter(({ day }) => day < today)
-  if (past.length === 0) return { days: sample.length, views, flushed: 0 }
+  if (past.length === 0) return { days: sample.length, views, events, flushed: 0 }
   const flush = await flushPageViews(target, db, {
     from: past[0].day,
     to: past[past.length - 1].day,
   })
-  return { days: sample.length, views, flushed: flush.views }
+  return { days: sample.length, views, events, flushed: flush.views }
 }

@@ -52,6 +52,6 @@ export async function seedSampleTraffic(origin: string): Promise<void> {
     onStart: (days, views) => console.log(`sample: ${days} days, ${views} views`),
   })
   console.log(
-    `sample: ${summary.views} views recorded, ${summary.flushed} flushed into SQL (today stays live) in ${((performance.now() - started) / 1000).toFixed(1)} s`
+    `sample: ${summary.views} views and ${summary.events} sign-ups recorded, ${summary.flushed} flushed into SQL (today stays live) in ${((performance.now() - started) / 1000).toFixed(1)} s`
   )
 }

@@ -4,6 +4,7 @@ import db from '@adonisjs/lucid/services/db'
 import { sampleTraffic, writeSampleTraffic } from '#demo/sample_traffic'
 import { browserAgents, mixedRequests, REFERRERS } from '#demo/traffic_mix'
 import { TRACKING_TABLES } from '../../src/flush.ts'
+import { TrackingSelector } from '../../src/selector.ts'
 import { buildManager, truncateTrackingTables } from '../helpers.ts'
 
 /** Noon UTC of the day after the sample's last day */
@@ -35,7 +36,8 @@ test.group('Demo sample traffic', (group) => {
     )
     const total = generated.reduce((sum, [, views]) => sum + views, 0)
     assert.isAbove(total, 300)
-    assert.deepEqual(summary, { days: 3, views: total, flushed: total })
+    const signups = sample.reduce((sum, day) => sum + day.events.length, 0)
+    assert.deepEqual(summary, { days: 3, views: total, events: signups, flushed: total })
     const rows = await db
       .from(TRACKING_TABLES.dailyStats)
       .select('date', 'views', 'unique_visitors')
@@ -55,6 +57,54 @@ test.group('Demo sample traffic', (group) => {
       ['/', '/about', '/posts/1']
     )
     assert.isEmpty(await tracking.manager.store.pendingDays())
+  })
+
+  test('some visitors of /pricing sign up: the goals and the funnel of the demo have figures', async ({
+    assert,
+    cleanup,
+  }) => {
+    const tracking = buildManager({
+      timezone: 'UTC',
+      bufferMaxEntries: 200,
+      goals: [
+        { name: 'Signup', event: 'signup' },
+        { name: 'Pricing', path: '/pricing' },
+      ],
+      funnels: [{ name: 'Purchase', steps: ['Pricing', 'Signup'] }],
+    })
+    cleanup(() => tracking.cleanup())
+    const sample = sampleTraffic({ days: 3, lastDay: LAST_DAY, until: UNTIL })
+    const signups = sample.flatMap((day) => day.events)
+    assert.isAbove(signups.length, 5)
+    /* each after a view of /pricing by the same visitor, within a visit */
+    for (const day of sample) {
+      for (const event of day.events) {
+        const pricing = day.requests.filter(
+          (r) => r.ip === event.ip && r.url.startsWith('/pricing') && r.at < event.at
+        )
+        assert.isTrue(
+          pricing.some((r) => event.at - r.at < 30 * 60_000),
+          `${event.ip} at ${event.at}`
+        )
+      }
+    }
+
+    const summary = await writeSampleTraffic(tracking.manager, db, {
+      days: 3,
+      lastDay: LAST_DAY,
+      until: UNTIL,
+    })
+    assert.equal(summary.events, signups.length)
+    const selector = new TrackingSelector(tracking.manager, db, { now: () => UNTIL })
+    const range = { from: '2026-03-08', to: '2026-03-10' }
+    const goals = await selector.goals(range)
+    const signup = goals.items.find((item) => item.label === 'Signup')!
+    assert.equal(signup.value, signups.length)
+    const funnels = await selector.funnels(range)
+    const [funnel] = funnels.funnels
+    assert.equal(funnel.items.length, 2)
+    assert.isAbove(funnel.items[0].visitors, funnel.items[1].visitors)
+    assert.isAbove(funnel.items[1].visitors, 0)
   })
 
   test('the sample is deterministic: the same days give the same requests', ({ assert }) => {
