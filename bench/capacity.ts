@@ -42,6 +42,8 @@ export interface CapacityResult {
   bytesPerRequest: number
   /** tracked requests per second one node absorbs: 1e6 / cpuPerRequestUs */
   requestsPerSecondPerNode: number
+  /** the commands the script called, costliest first */
+  commands: CommandCost[]
 }
 
 /** µs spent in the scripts (EVALSHA and EVAL) so far, from INFO commandstats */
@@ -54,26 +56,38 @@ function scriptUsec(info: Map<string, string>): number {
   return usec
 }
 
-/** Per command inside the scripts: calls and µs per tracked request (CAPACITY_COMMANDS=1) */
-function printCommandCosts(before: Map<string, string>, after: Map<string, string>, requests: number) {
+/** One Redis command's part of the batches: calls and time per tracked request */
+export interface CommandCost {
+  name: string
+  /** calls per 1,000 tracked requests */
+  callsPer1000: number
+  /** µs of Redis time per tracked request (commandstats: the commands the script calls) */
+  usPerRequest: number
+}
+
+/** The commands the batches ran (INFO commandstats before and after), costliest first */
+function commandCosts(
+  before: Map<string, string>,
+  after: Map<string, string>,
+  requests: number
+): CommandCost[] {
   const stat = (info: Map<string, string>, key: string) => {
     const match = /calls=(\d+),usec=(\d+)/.exec(info.get(key) ?? '')
     return match ? [Number(match[1]), Number(match[2])] : [0, 0]
   }
-  const rows = [...after.keys()]
-    .filter((key) => key.startsWith('cmdstat_'))
+  return [...after.keys()]
+    .filter((key) => key.startsWith('cmdstat_') && !/^cmdstat_(evalsha|eval|info)$/.test(key))
     .map((key) => {
       const [calls, usec] = stat(after, key)
       const [callsBefore, usecBefore] = stat(before, key)
-      return { name: key.slice(8), calls: calls - callsBefore, usec: usec - usecBefore }
+      return {
+        name: key.slice(8).toUpperCase(),
+        callsPer1000: ((calls - callsBefore) * 1000) / requests,
+        usPerRequest: (usec - usecBefore) / requests,
+      }
     })
-    .filter((row) => row.calls > 0)
-    .sort((a, b) => b.usec - a.usec)
-  for (const row of rows) {
-    console.log(
-      `${row.name.padEnd(18)} ${fixed((row.calls * 1000) / requests, 1).padStart(8)} calls/1,000 requests ${fixed(row.usec / requests, 3).padStart(7)} µs/request`
-    )
-  }
+    .filter((row) => row.callsPer1000 > 0)
+    .sort((a, b) => b.usPerRequest - a.usPerRequest)
 }
 
 export async function benchCapacity(options: {
@@ -112,7 +126,6 @@ export async function benchCapacity(options: {
       await manager.drain()
     }
     const after = parseInfo(String(await redis.info('everything')))
-    if (process.env.CAPACITY_COMMANDS) printCommandCosts(before, after, batches * requestsPerBatch)
     const number = (info: Map<string, string>, key: string) => Number(info.get(key) ?? 0)
     const cpu =
       number(after, 'used_cpu_user') +
@@ -133,6 +146,7 @@ export async function benchCapacity(options: {
         (number(after, 'total_net_input_bytes') - number(before, 'total_net_input_bytes')) /
         requests,
       requestsPerSecondPerNode: 1e6 / cpuPerRequestUs,
+      commands: commandCosts(before, after, requests),
     }
   } finally {
     await manager.shutdown()
@@ -149,6 +163,22 @@ export function capacityLines(result: CapacityResult): string[] {
     `Redis CPU ${fixed(result.cpuPerRequestUs, 3)} µs per tracked request (script ${fixed(result.scriptPerRequestUs, 3)} µs; ${fixed(result.scriptPerBatchMs, 1)} ms per batch)`,
     `${fixed(result.bytesPerRequest, 1)} bytes sent to Redis per tracked request`,
     `one node: 1 s / ${fixed(result.cpuPerRequestUs, 3)} µs = ${int(result.requestsPerSecondPerNode)} tracked requests/s of fleet traffic`,
+    `inside the script, per tracked request: ${fixed(
+      result.commands.reduce((sum, row) => sum + row.usPerRequest, 0),
+      3
+    )} µs in Redis commands, the rest (${fixed(
+      Math.max(
+        0,
+        result.scriptPerRequestUs - result.commands.reduce((sum, row) => sum + row.usPerRequest, 0)
+      ),
+      3
+    )} µs) in Lua and in reading the arguments; the costliest commands: ${result.commands
+      .slice(0, 6)
+      .map(
+        (row) =>
+          `${row.name} ${fixed(row.usPerRequest, 3)} µs (${fixed(row.callsPer1000, 1)} calls per 1,000 requests)`
+      )
+      .join(', ')}`,
   ]
 }
 

@@ -120,12 +120,13 @@ export class TrackingKeys {
   }
 
   /**
-   * hash: the state of a visitor's visit in progress (start, last view,
-   * views, entry and exit path, start day, source, channel), TTL = the
-   * visit timeout. WRITE_BATCH builds these names in Lua from the tag.
+   * string: the state of a visitor's visit in progress (start, last view,
+   * views, entry and exit path, start day, source, channel, the minute of
+   * its last write, funnel progress; packed with cmsgpack), TTL = the visit
+   * timeout. WRITE_BATCH builds these names in Lua from the tag.
    */
   visit(visitorHash: string) {
-    return `${this.tag}:visit:${visitorHash}`
+    return `${this.tag}:vstate:${visitorHash}`
   }
 
   /**

@@ -232,6 +232,64 @@ if n_segments > 0 then
   end
 end
 
+-- A visit's state is one string per visitor hash, {start, last, views, entry, exit,
+-- day, source, channel, minute of the last write, funnel progress} packed with
+-- cmsgpack, its TTL the timeout: read with one MGET for the whole batch and written
+-- with one SET each. States read or written by this batch are kept here (false: none).
+local states = {}
+local function state_key(visitor)
+  return tag .. ':vstate:' .. visitor
+end
+-- the hashes of the release before ('visit:<hash>', with the sorted set 'visopen')
+-- are read once and moved while such a state may still be in progress
+local legacy = nil
+local function legacy_state(visitor, key)
+  if legacy == nil then legacy = redis.call('EXISTS', tag .. ':visopen') == 1 end
+  if not legacy then return nil end
+  local old_key = tag .. ':visit:' .. visitor
+  local h = redis.call('HMGET', old_key, 's', 'l', 'v', 'e', 'x', 'd', 'src', 'ch', 'f')
+  if not h[1] then return nil end
+  local left = redis.call('PTTL', old_key)
+  if left <= 0 then left = tonumber(state_ttl) * 1000 end
+  local st = {tonumber(h[1]), tonumber(h[2]), tonumber(h[3]), h[4], h[5], h[6], h[7] or '',
+    h[8] or '', false, h[9] or ''}
+  redis.call('DEL', old_key)
+  redis.call('SET', key, cmsgpack.pack(st), 'PX', left)
+  return st
+end
+local function read_state(visitor)
+  local st = states[visitor]
+  if st == nil then
+    local key = state_key(visitor)
+    local raw = redis.call('GET', key)
+    if raw then st = cmsgpack.unpack(raw) else st = legacy_state(visitor, key) or false end
+    states[visitor] = st
+  end
+  return st or nil
+end
+-- the states of the batch's segments, in MGETs of at most 1000 keys
+local function prefetch_states(first, n, stride)
+  for i = 0, n - 1, 1000 do
+    local keys, visitors, asked = {}, {}, {}
+    for j = i, math.min(i + 999, n - 1) do
+      local visitor = ARGV[first + j * stride]
+      if states[visitor] == nil and not asked[visitor] then
+        asked[visitor] = true
+        visitors[#visitors + 1] = visitor
+        keys[#keys + 1] = state_key(visitor)
+      end
+    end
+    if #keys > 0 then
+      local raws = redis.call('MGET', unpack(keys))
+      for j, visitor in ipairs(visitors) do
+        local raw = raws[j]
+        if raw then states[visitor] = cmsgpack.unpack(raw)
+        else states[visitor] = legacy_state(visitor, keys[j]) or false end
+      end
+    end
+  end
+end
+
 -- admissions after the views of the batch: the same caps, SCARD read once per set
 local set_sizes = {}
 local admitted_in = {}
@@ -341,32 +399,38 @@ local function open(day, first, first_path, last, last_path, views, source, chan
   if channel ~= '' then ch = admit_value(day, 'channel', channel) end
   if src ~= '' then bump('vissrc', day, 'source:' .. src, 1) end
   if ch ~= '' then bump('vissrc', day, 'channel:' .. ch, 1) end
-  return {'s', first, 'l', math.max(first, last), 'v', views, 'e', entry, 'x', exit, 'd', day,
-    'src', src, 'ch', ch}
+  -- a new visit: no funnel progress (of an ended visit under the same key)
+  return {first, math.max(first, last), views, entry, exit, day, src, ch, false, ''}
 end
 
+if n_segments > 0 then prefetch_states(a, n_segments, 10) end
 for _ = 1, n_segments do
   local visitor, previous, day = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   local first, first_path = tonumber(ARGV[a + 3]), ARGV[a + 4]
   local last, last_path = tonumber(ARGV[a + 5]), ARGV[a + 6]
   local views, source, channel = tonumber(ARGV[a + 7]), ARGV[a + 8], ARGV[a + 9]
   a = a + 10
-  local key = tag .. ':visit:' .. visitor
-  local st = redis.call('HMGET', key, 's', 'l', 'v', 'e', 'x', 'd', 'src', 'ch', 'b')
-  if not st[1] and previous ~= '' then
-    local previous_key = tag .. ':visit:' .. previous
-    st = redis.call('HMGET', previous_key, 's', 'l', 'v', 'e', 'x', 'd', 'src', 'ch', 'b')
-    if st[1] then redis.call('RENAME', previous_key, key) end
+  local key = state_key(visitor)
+  local st = read_state(visitor)
+  if st == nil and previous ~= '' then
+    st = read_state(previous)
+    if st ~= nil then
+      -- the visit began under yesterday's salt: it goes on under today's hash
+      redis.call('RENAME', state_key(previous), key)
+      states[previous] = false
+      states[visitor] = st
+    end
   end
-  local start = tonumber(st[1])
+  if st == nil then st = {} end
+  local start = st[1]
   local state = nil
   if start ~= nil and start - last >= timeout then
     -- ended a timeout or more before the visit in progress began: a visit of its own
     open(day, first, first_path, last, last_path, views, source, channel)
-  elseif start ~= nil and first - tonumber(st[2]) < timeout then
-    local s_last, s_views = tonumber(st[2]), tonumber(st[3])
+  elseif start ~= nil and first - st[2] < timeout then
+    local s_last, s_views = st[2], st[3]
     local entry, exit, s_day = st[4], st[5], st[6]
-    local src, ch = st[7] or '', st[8] or ''
+    local src, ch = st[7], st[8]
     bump('vis', s_day, 'views', views)
     if s_views == 1 then bump('vis', s_day, 'bounces', -1) end
     local new_start, new_last = start, s_last
@@ -399,25 +463,21 @@ for _ = 1, n_segments do
       bump('vis', s_day, 'duration', after - before)
       move_duration(s_day, before, after)
     end
-    state = {'s', new_start, 'l', new_last, 'v', s_views + views, 'e', entry, 'x', exit, 'd', s_day,
-      'src', src, 'ch', ch}
+    state = {new_start, new_last, s_views + views, entry, exit, s_day, src, ch, false, st[10] or ''}
   else
     state = open(day, first, first_path, last, last_path, views, source, channel)
-    -- a new visit under the key of an ended one: no funnel progress of that one
-    if start ~= nil then redis.call('HDEL', key, 'f') end
   end
   -- a new visitor beyond max_open: its visit is counted but not remembered
   if state and (start ~= nil or open_count < max_open) then
     if start == nil then open_count = open_count + 1 end
-    local was = tonumber(st[9])
+    local was = st[9]
     if was ~= minute then
-      if was ~= nil and open_minutes[was] then minute_moves[was] = (minute_moves[was] or 0) - 1 end
+      if was and open_minutes[was] then minute_moves[was] = (minute_moves[was] or 0) - 1 end
       minute_moves[minute] = (minute_moves[minute] or 0) + 1
     end
-    state[#state + 1] = 'b'
-    state[#state + 1] = minute
-    redis.call('HSET', key, unpack(state))
-    redis.call('EXPIRE', key, state_ttl)
+    state[9] = minute
+    redis.call('SET', key, cmsgpack.pack(state), 'EX', state_ttl)
+    states[visitor] = state
   end
 end
 if n_segments > 0 then
@@ -449,15 +509,13 @@ if n_trails > 0 then
   for _ = 1, n_trails do
     local visitor, previous, trail = ARGV[a], ARGV[a + 1], ARGV[a + 2]
     a = a + 3
-    local key = tag .. ':visit:' .. visitor
-    local st = redis.call('HMGET', key, 'd', 'f')
-    if not st[1] and previous ~= '' then
+    local st = read_state(visitor)
+    if st == nil and previous ~= '' then
       visitor = previous
-      key = tag .. ':visit:' .. previous
-      st = redis.call('HMGET', key, 'd', 'f')
+      st = read_state(previous)
     end
-    if st[1] then
-      local s_day, progress = st[1], st[2] or ''
+    if st ~= nil then
+      local s_day, progress = st[6], st[10] or ''
       local out = {}
       local changed = false
       for f, funnel in ipairs(funnels) do
@@ -476,7 +534,10 @@ if n_trails > 0 then
         end
         out[f] = after
       end
-      if changed then redis.call('HSET', key, 'f', table.concat(out)) end
+      if changed then
+        st[10] = table.concat(out)
+        redis.call('SET', state_key(visitor), cmsgpack.pack(st), 'KEEPTTL')
+      end
     end
   end
 end

@@ -53,7 +53,7 @@ export interface VisitSegment {
   channel?: string | null
 }
 
-/** A visit's live state, as both stores keep it (the Redis hash `{prefix}:visit:<hash>`) */
+/** A visit's live state, as both stores keep it (in Redis the string `{prefix}:vstate:<hash>`) */
 export interface VisitState {
   start: number
   last: number

@@ -400,8 +400,8 @@ test.group('Dimensions | Redis keys', () => {
       `{${keyPrefix}}:dimvals:${DAY}:source`,
       `{${keyPrefix}}:dimuv:${DAY}:source:a.com`,
       `{${keyPrefix}}:dimuv:${DAY}:source:${OTHER_VALUE}`,
-      `{${keyPrefix}}:visit:u1`,
-      `{${keyPrefix}}:visit:u2`,
+      `{${keyPrefix}}:vstate:u1`,
+      `{${keyPrefix}}:vstate:u2`,
       `{${keyPrefix}}:vis:${DAY}`,
       `{${keyPrefix}}:visdur:${DAY}`,
       `{${keyPrefix}}:visent:${DAY}`,
@@ -410,7 +410,7 @@ test.group('Dimensions | Redis keys', () => {
       `{${keyPrefix}}:pguv:${DAY}:/`,
     ])
     /* a visit's state lives the visit timeout (30 minutes), never longer */
-    assert.isAtMost(await redis.ttl(`{${keyPrefix}}:visit:u1`), 30 * 60)
+    assert.isAtMost(await redis.ttl(`{${keyPrefix}}:vstate:u1`), 30 * 60)
     /* a confirmed flush leaves only the keys that outlive it: values set, visitors, paths, visits in progress */
     await store.takeAside(DAY, 'f')
     await store.dropTaken('f')
@@ -420,7 +420,7 @@ test.group('Dimensions | Redis keys', () => {
     assert.notInclude(left.join(' '), ':flush:')
     assert.notInclude(left.join(' '), ':vis:')
     assert.notInclude(left.join(' '), ':visexit:')
-    assert.include(left.join(' '), ':visit:u1')
+    assert.include(left.join(' '), ':vstate:u1')
     for (const key of left) {
       if (key.includes(':batch:')) continue
       assert.isAbove(await redis.ttl(key), 0, key)

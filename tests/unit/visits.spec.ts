@@ -311,7 +311,7 @@ for (const kind of STORES) {
           perMinute.reduce((sum, count) => sum + Number(count), 0),
           3
         )
-        const states = await client.keys(`${store.keys.tag}:visit:*`)
+        const states = await client.keys(`${store.keys.tag}:vstate:*`)
         assert.lengthOf(states, 3)
         assert.isAbove(await client.ttl(`${store.keys.tag}:visopens`), 0)
       }
@@ -552,6 +552,49 @@ test.group(`Visits | flush (${dbName})`, (group) => {
       })
     })
   }
+
+  test('a visit in progress in the state the release before kept (a hash) goes on as one visit', async ({
+    assert,
+    cleanup,
+  }) => {
+    const store = redisStore(cleanup)
+    const client = redisClient()
+    const { tag } = store.keys
+    await store.write(visitBatch([segment('A', [0, '/'])]))
+    /* the same state as the release before kept it: a hash, and the sorted set of open visits */
+    await client.del(`${tag}:vstate:A`, `${tag}:visopens`)
+    await client.hset(`${tag}:visit:A`, {
+      s: T0,
+      l: T0,
+      v: 1,
+      e: '/',
+      x: '/',
+      d: '2026-03-10',
+      src: '',
+      ch: '',
+    })
+    await client.expire(`${tag}:visit:A`, 1800)
+    await client.zadd(`${tag}:visopen`, T0 + 1_800_000, 'A')
+    await client.expire(`${tag}:visopen`, 1800)
+
+    await store.write(visitBatch([segment('A', [2, '/b'])]))
+    const visits = await store.getVisits(['2026-03-10'])
+    assert.deepEqual(summary(visits.get('2026-03-10')), {
+      visits: 1,
+      views: 2,
+      bounces: 0,
+      duration: 120,
+      durations: { '120': [1, 120] },
+      entries: { '/': 1 },
+      exits: { '/b': 1 },
+      sources: {},
+    })
+    /* moved to the new state, with a TTL; the hash is gone */
+    assert.equal(await client.exists(`${tag}:visit:A`), 0)
+    const ttl = await client.ttl(`${tag}:vstate:A`)
+    assert.isAbove(ttl, 0)
+    assert.isAtMost(ttl, 1800)
+  })
 
   test('a failure before the commit, then a re-run: visits once', async ({ assert, cleanup }) => {
     const store = redisStore(cleanup)
