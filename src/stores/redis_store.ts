@@ -317,12 +317,29 @@ local function admit(set_key, value, limit, beyond)
   seen[value] = answer
   return answer
 end
+-- key names per day (and dimension), built once: a batch opens thousands of visits
+local paths_keys, values_keys = {}, {}
 local function admit_path(day, path)
-  return admit(tag .. ':paths:' .. day, path, cap, other)
+  local key = paths_keys[day]
+  if not key then
+    key = tag .. ':paths:' .. day
+    paths_keys[day] = key
+  end
+  return admit(key, path, cap, other)
 end
 local function admit_value(day, dimension, value)
   if value == other_value then return other_value end
-  return admit(tag .. ':dimvals:' .. day .. ':' .. dimension, value, value_cap, other_value)
+  local of_day = values_keys[day]
+  if not of_day then
+    of_day = {}
+    values_keys[day] = of_day
+  end
+  local key = of_day[dimension]
+  if not key then
+    key = tag .. ':dimvals:' .. day .. ':' .. dimension
+    of_day[dimension] = key
+  end
+  return admit(key, value, value_cap, other_value)
 end
 
 -- unique visitors per page: after the views, so a path counts as its views do
@@ -340,18 +357,39 @@ for _, entry in ipairs(day_paths) do
 end
 
 -- the visit figures' changes, summed here and written once per (key, field) after the segments
+-- (kind -> day -> field -> change; the key names are built when written)
 local pending = {}
-local pending_days = {}
 local function bump(kind, day, field, by)
   if by == 0 then return end
-  local key = tag .. ':' .. kind .. ':' .. day
-  local fields = pending[key]
+  local of_kind = pending[kind]
+  if not of_kind then
+    of_kind = {}
+    pending[kind] = of_kind
+  end
+  local fields = of_kind[day]
   if not fields then
     fields = {}
-    pending[key] = fields
-    pending_days[key] = day
+    of_kind[day] = fields
   end
   fields[field] = (fields[field] or 0) + by
+end
+-- the duration histogram's field names per bucket ('c:<s>' visits, 's:<s>' seconds)
+local count_fields, seconds_fields = {}, {}
+local function count_field(b)
+  local field = count_fields[b]
+  if not field then
+    field = 'c:' .. b
+    count_fields[b] = field
+  end
+  return field
+end
+local function seconds_field(b)
+  local field = seconds_fields[b]
+  if not field then
+    field = 's:' .. b
+    seconds_fields[b] = field
+  end
+  return field
 end
 local function bucket(s)
   if s < 60 then return s end
@@ -370,14 +408,14 @@ local function move_duration(day, from, to)
   if from ~= nil then
     local f = bucket(from)
     if f == b then
-      bump('visdur', day, 's:' .. b, to - from)
+      bump('visdur', day, seconds_field(b), to - from)
       return
     end
-    bump('visdur', day, 'c:' .. f, -1)
-    bump('visdur', day, 's:' .. f, -from)
+    bump('visdur', day, count_field(f), -1)
+    bump('visdur', day, seconds_field(f), -from)
   end
-  bump('visdur', day, 'c:' .. b, 1)
-  bump('visdur', day, 's:' .. b, to)
+  bump('visdur', day, count_field(b), 1)
+  bump('visdur', day, seconds_field(b), to)
 end
 local function move(kind, day, from, to)
   if from == to then return end
@@ -547,12 +585,15 @@ for hash_key, s_day in pairs(funnel_days) do
   counted = true
 end
 local touched = {}
-for key, fields in pairs(pending) do
-  for field, by in pairs(fields) do
-    if by ~= 0 then redis.call('HINCRBY', key, field, by) end
+for kind, of_kind in pairs(pending) do
+  for day, fields in pairs(of_kind) do
+    local key = tag .. ':' .. kind .. ':' .. day
+    for field, by in pairs(fields) do
+      if by ~= 0 then redis.call('HINCRBY', key, field, by) end
+    end
+    redis.call('EXPIRE', key, ttl)
+    touched[day] = true
   end
-  redis.call('EXPIRE', key, ttl)
-  touched[pending_days[key]] = true
 end
 for day in pairs(touched) do
   redis.call('SADD', KEYS[2], day)
