@@ -46,8 +46,9 @@ const DAILY_SCAN_COUNT = 5000
  *
  * Then the visit segments, in order (the rules of src/stores/visits.ts,
  * applyVisitSegment: keep the two in step): each continues or opens the
- * visitor's visit (state hash `visit:<hash>`, TTL = the timeout) and
- * changes the figures of the visit's start day incrementally. Their key
+ * visitor's visit (state string `vstate:<hash>`, cmsgpack, TTL = the
+ * timeout; one MGET reads those of the whole batch, one SET ... EX writes
+ * each) and changes the figures of the visit's start day incrementally. Their key
  * names are built here from the tag (they depend on the state's start day):
  * all carry the {prefix} hash tag, so they live in the slot of the declared
  * keys. Paths and sources are admitted on the start day like the views.
@@ -822,7 +823,7 @@ export class RedisStore implements TrackingStore {
    * per dimension with many visitors, a long tail with few) stays within a
    * few MB. Flushes delete the sketches they took aside.
    *
-   * Visits: one state hash per visitor with a visit in progress (about 200
+   * Visits: one state string per visitor with a visit in progress (about 200
    * bytes with short paths, the paths' length more), living for the visit
    * timeout after its last view; per start day the figure hashes (a
    * duration histogram of at most 241 buckets, entries and exits per
