@@ -293,13 +293,27 @@ end
 
 -- admissions after the views of the batch: the same caps, SCARD read once per set
 local set_sizes = {}
+-- t[k], a new table there when absent
+local function sub(t, k)
+  local v = t[k]
+  if not v then
+    v = {}
+    t[k] = v
+  end
+  return v
+end
+-- the name prefix .. k, built once per batch and memo (a batch opens thousands of visits)
+local function named(memo, prefix, k)
+  local name = memo[k]
+  if not name then
+    name = prefix .. k
+    memo[k] = name
+  end
+  return name
+end
 local admitted_in = {}
 local function admit(set_key, value, limit, beyond)
-  local seen = admitted_in[set_key]
-  if not seen then
-    seen = {}
-    admitted_in[set_key] = seen
-  end
+  local seen = sub(admitted_in, set_key)
   local known = seen[value]
   if known ~= nil then return known end
   local answer = value
@@ -318,26 +332,17 @@ local function admit(set_key, value, limit, beyond)
   seen[value] = answer
   return answer
 end
--- key names per day (and dimension), built once: a batch opens thousands of visits
 local paths_keys, values_keys = {}, {}
+local paths_prefix, values_prefix = tag .. ':paths:', tag .. ':dimvals:'
 local function admit_path(day, path)
-  local key = paths_keys[day]
-  if not key then
-    key = tag .. ':paths:' .. day
-    paths_keys[day] = key
-  end
-  return admit(key, path, cap, other)
+  return admit(named(paths_keys, paths_prefix, day), path, cap, other)
 end
 local function admit_value(day, dimension, value)
   if value == other_value then return other_value end
-  local of_day = values_keys[day]
-  if not of_day then
-    of_day = {}
-    values_keys[day] = of_day
-  end
+  local of_day = sub(values_keys, day)
   local key = of_day[dimension]
   if not key then
-    key = tag .. ':dimvals:' .. day .. ':' .. dimension
+    key = values_prefix .. day .. ':' .. dimension
     of_day[dimension] = key
   end
   return admit(key, value, value_cap, other_value)
@@ -362,35 +367,16 @@ end
 local pending = {}
 local function bump(kind, day, field, by)
   if by == 0 then return end
-  local of_kind = pending[kind]
-  if not of_kind then
-    of_kind = {}
-    pending[kind] = of_kind
-  end
-  local fields = of_kind[day]
-  if not fields then
-    fields = {}
-    of_kind[day] = fields
-  end
+  local fields = sub(sub(pending, kind), day)
   fields[field] = (fields[field] or 0) + by
 end
 -- the duration histogram's field names per bucket ('c:<s>' visits, 's:<s>' seconds)
 local count_fields, seconds_fields = {}, {}
 local function count_field(b)
-  local field = count_fields[b]
-  if not field then
-    field = 'c:' .. b
-    count_fields[b] = field
-  end
-  return field
+  return named(count_fields, 'c:', b)
 end
 local function seconds_field(b)
-  local field = seconds_fields[b]
-  if not field then
-    field = 's:' .. b
-    seconds_fields[b] = field
-  end
-  return field
+  return named(seconds_fields, 's:', b)
 end
 local function bucket(s)
   if s < 60 then return s end
