@@ -211,7 +211,7 @@ local now = tonumber(ARGV[a + 4])
 local n_segments = tonumber(ARGV[a + 5])
 a = a + 6
 -- the visits in progress, at most max_open of them, counted per minute of their
--- state's last write (the state's field 'b'): minute -> states last written then.
+-- state's last write (kept in the state, below): minute -> states last written then.
 -- A minute whose states have all expired is dropped; one counter per minute
 -- written per batch, not one entry per visitor.
 local open_key = tag .. ':visopens'
