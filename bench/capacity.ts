@@ -3,7 +3,7 @@
 | P6: how much fleet traffic one Redis node absorbs
 |--------------------------------------------------------------------------
 |
-|   node --import=@poppinss/ts-exec bench/capacity.ts [--seconds=20] [--requests=10000]
+|   node --import=@poppinss/ts-exec bench/capacity.ts [--batches=20] [--requests=10000]
 |
 | One "second of a busy process" is recorded through the real recorder and
 | write buffer (every dimension on, countries from CF-IPCountry, anonymous
@@ -15,7 +15,9 @@
 | over all the batches, per tracked request, give the node's capacity:
 | 1 s / (Redis CPU per request) = tracked requests per second of the whole
 | fleet one node can take, whatever the number of app processes, because
-| each process sends one batch per bufferMs whatever its traffic.
+| each process sends one batch per bufferMs whatever its traffic. The
+| commands the script calls are listed with their share (commandstats), so
+| what is left outside them is the script's own work and its arguments.
 |
 */
 import { parseArgs } from 'node:util'
