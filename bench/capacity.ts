@@ -160,27 +160,20 @@ export async function benchCapacity(options: {
 
 /** The P6 figures as the lines of docs/benchmarks.md and the console */
 export function capacityLines(result: CapacityResult): string[] {
+  const inCommands = result.commands.reduce((sum, row) => sum + row.usPerRequest, 0)
+  const costliest = result.commands
+    .slice(0, 6)
+    .map(
+      (row) =>
+        `${row.name} ${fixed(row.usPerRequest, 3)} µs (${fixed(row.callsPer1000, 1)} calls per 1,000 requests)`
+    )
+    .join(', ')
   return [
     `${int(result.batches)} batches of ${int(result.requestsPerBatch)} tracked requests (${int(result.visitorsPerBatch)} distinct visitors each)`,
     `Redis CPU ${fixed(result.cpuPerRequestUs, 3)} µs per tracked request (script ${fixed(result.scriptPerRequestUs, 3)} µs; ${fixed(result.scriptPerBatchMs, 1)} ms per batch)`,
     `${fixed(result.bytesPerRequest, 1)} bytes sent to Redis per tracked request`,
     `one node: 1 s / ${fixed(result.cpuPerRequestUs, 3)} µs = ${int(result.requestsPerSecondPerNode)} tracked requests/s of fleet traffic`,
-    `inside the script, per tracked request: ${fixed(
-      result.commands.reduce((sum, row) => sum + row.usPerRequest, 0),
-      3
-    )} µs in Redis commands, the rest (${fixed(
-      Math.max(
-        0,
-        result.scriptPerRequestUs - result.commands.reduce((sum, row) => sum + row.usPerRequest, 0)
-      ),
-      3
-    )} µs) in Lua and in reading the arguments; the costliest commands: ${result.commands
-      .slice(0, 6)
-      .map(
-        (row) =>
-          `${row.name} ${fixed(row.usPerRequest, 3)} µs (${fixed(row.callsPer1000, 1)} calls per 1,000 requests)`
-      )
-      .join(', ')}`,
+    `inside the script, per tracked request: ${fixed(inCommands, 3)} µs in Redis commands, the rest (${fixed(Math.max(0, result.scriptPerRequestUs - inCommands), 3)} µs) in Lua and in reading the arguments; the costliest commands: ${costliest}`,
   ]
 }
 

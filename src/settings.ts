@@ -500,7 +500,14 @@ function resolveGoals(value: unknown): readonly TrackingGoalSettings[] {
   return Object.freeze(
     value.map((goal: unknown, index) => {
       const at = `goals[${index}]`
-      const { name, event, path } = namedEntry(goal, at, names, 'goal', ['event', 'path'])
+      const { name, event, path } = namedEntry(
+        goal,
+        at,
+        names,
+        'goal',
+        ['event', 'path'],
+        '{ name, event } or { name, path }'
+      )
       if ((event === undefined) === (path === undefined)) {
         fail(at, goal, 'expected exactly one of event and path')
       }
@@ -546,15 +553,13 @@ function namedEntry(
   at: string,
   names: Set<string>,
   kind: 'goal' | 'funnel',
-  keys: string[]
+  keys: string[],
+  /* the entry's shapes, for the error: `{ name, steps }` */
+  shape: string
 ): Record<string, unknown> & { name: string } {
   const known = ['name', ...keys]
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-    fail(
-      at,
-      entry,
-      kind === 'goal' ? 'expected { name, event } or { name, path }' : 'expected { name, steps }'
-    )
+    fail(at, entry, `expected ${shape}`)
   }
   const record = entry as Record<string, unknown>
   for (const key of Object.keys(record)) {
@@ -603,7 +608,7 @@ function resolveFunnels(
   return Object.freeze(
     value.map((funnel: unknown, index) => {
       const at = `funnels[${index}]`
-      const { name, steps } = namedEntry(funnel, at, names, 'funnel', ['steps'])
+      const { name, steps } = namedEntry(funnel, at, names, 'funnel', ['steps'], '{ name, steps }')
       if (!Array.isArray(steps) || steps.length < 2 || steps.length > MAX_FUNNEL_STEPS) {
         fail(`${at}.steps`, steps, `expected an array of 2 to ${MAX_FUNNEL_STEPS} goal names`)
       }

@@ -258,13 +258,18 @@ local function legacy_state(visitor, key)
   redis.call('SET', key, cmsgpack.pack(st), 'PX', left)
   return st
 end
+-- remembers what GET or MGET answered for a visitor's state key
+local function keep_state(visitor, key, raw)
+  local st = false
+  if raw then st = cmsgpack.unpack(raw) else st = legacy_state(visitor, key) or false end
+  states[visitor] = st
+  return st
+end
 local function read_state(visitor)
   local st = states[visitor]
   if st == nil then
     local key = state_key(visitor)
-    local raw = redis.call('GET', key)
-    if raw then st = cmsgpack.unpack(raw) else st = legacy_state(visitor, key) or false end
-    states[visitor] = st
+    st = keep_state(visitor, key, redis.call('GET', key))
   end
   return st or nil
 end
@@ -282,11 +287,7 @@ local function prefetch_states(first, n, stride)
     end
     if #keys > 0 then
       local raws = redis.call('MGET', unpack(keys))
-      for j, visitor in ipairs(visitors) do
-        local raw = raws[j]
-        if raw then states[visitor] = cmsgpack.unpack(raw)
-        else states[visitor] = legacy_state(visitor, keys[j]) or false end
-      end
+      for j, visitor in ipairs(visitors) do keep_state(visitor, keys[j], raws[j]) end
     end
   end
 end
