@@ -232,6 +232,18 @@ if n_segments > 0 then
     end
   end
 end
+-- the release before kept the open visits in a sorted set (visitor -> end of its
+-- timeout): while it exists, the visits it still holds count toward the cap too,
+-- and each leaves it when its state is moved (legacy_state, below)
+local legacy_open = tag .. ':visopen'
+local legacy = nil
+if n_segments > 0 then
+  legacy = redis.call('EXISTS', legacy_open) == 1
+  if legacy then
+    redis.call('ZREMRANGEBYSCORE', legacy_open, '-inf', now)
+    open_count = open_count + redis.call('ZCARD', legacy_open)
+  end
+end
 
 -- A visit's state is one string per visitor hash, {start, last, views, entry, exit,
 -- day, source, channel, minute of the last write, funnel progress} packed with
@@ -243,9 +255,8 @@ local function state_key(visitor)
 end
 -- the hashes of the release before ('visit:<hash>', with the sorted set 'visopen')
 -- are read once and moved while such a state may still be in progress
-local legacy = nil
 local function legacy_state(visitor, key)
-  if legacy == nil then legacy = redis.call('EXISTS', tag .. ':visopen') == 1 end
+  if legacy == nil then legacy = redis.call('EXISTS', legacy_open) == 1 end
   if not legacy then return nil end
   local old_key = tag .. ':visit:' .. visitor
   local h = redis.call('HMGET', old_key, 's', 'l', 'v', 'e', 'x', 'd', 'src', 'ch', 'f')
@@ -255,6 +266,7 @@ local function legacy_state(visitor, key)
   local st = {tonumber(h[1]), tonumber(h[2]), tonumber(h[3]), h[4], h[5], h[6], h[7] or '',
     h[8] or '', false, h[9] or ''}
   redis.call('DEL', old_key)
+  redis.call('ZREM', legacy_open, visitor)
   redis.call('SET', key, cmsgpack.pack(st), 'PX', left)
   return st
 end

@@ -596,6 +596,55 @@ test.group(`Visits | flush (${dbName})`, (group) => {
     assert.isAtMost(ttl, 1800)
   })
 
+  test('visits in progress in the sorted set the release before kept count toward maxOpenVisits, and leave it when moved', async ({
+    assert,
+    cleanup,
+  }) => {
+    const keyPrefix = uniqueKeyPrefix('visits')
+    cleanup(() => deleteTrackingKeys(keyPrefix))
+    const store = new RedisStore({
+      client: () => redisClient(),
+      keyPrefix,
+      ttlSeconds: 3600,
+      maxOpenVisits: 2,
+      now: () => T0 + 2 * 60_000,
+    })
+    const client = redisClient()
+    const { tag } = store.keys
+    /* A and B: visits in progress as the release before kept them (hashes, the sorted set) */
+    for (const visitor of ['A', 'B']) {
+      await client.hset(`${tag}:visit:${visitor}`, {
+        s: T0,
+        l: T0,
+        v: 1,
+        e: '/',
+        x: '/',
+        d: '2026-03-10',
+        src: '',
+        ch: '',
+      })
+      await client.expire(`${tag}:visit:${visitor}`, 1800)
+      await client.zadd(`${tag}:visopen`, T0 + 1_800_000, visitor)
+    }
+    /* and an ended one, which holds no place */
+    await client.zadd(`${tag}:visopen`, T0 - 60_000, 'Z')
+    await client.expire(`${tag}:visopen`, 1800)
+
+    /* the cap is full with A and B: C's visit is counted, not remembered */
+    await store.write(visitBatch([segment('C', [2, '/c'])]))
+    assert.equal(await client.exists(`${tag}:vstate:C`), 0)
+    /* A goes on: its state moves to the new form and leaves the sorted set */
+    await store.write(visitBatch([segment('A', [2, '/b'])]))
+    assert.equal(await client.exists(`${tag}:vstate:A`), 1)
+    assert.deepEqual(await client.zrange(`${tag}:visopen`, 0, -1), ['B'])
+    /* still full (A in the new count, B in the sorted set): D is not remembered either */
+    await store.write(visitBatch([segment('D', [2, '/d'])]))
+    assert.equal(await client.exists(`${tag}:vstate:D`), 0)
+    const visits = await store.getVisits(['2026-03-10'])
+    /* C and D: one-view visits of their own; A one more view (its visit was counted before) */
+    assert.include(summary(visits.get('2026-03-10')), { visits: 2, views: 3, bounces: 1 })
+  })
+
   test('a failure before the commit, then a re-run: visits once', async ({ assert, cleanup }) => {
     const store = redisStore(cleanup)
     const target = { store, settings: { timezone: 'UTC' } }
