@@ -9,11 +9,17 @@ export const TRACKING_MODULE = 'tracking'
 /** Cache key prefix of the tracking dashboard results */
 export const TRACKING_DASHBOARD_CACHE_KEY = 'tracking.dashboard'
 
-/** The analytics widgets the tracking module puts on the dashboard, in order */
+/**
+ * The analytics widgets the tracking module puts on the dashboard, in order;
+ * the visit KPIs only where the database has the visit tables (a widget
+ * without data is left out)
+ */
 export const TRACKING_DASHBOARD_WIDGETS = [
   'trackingTotalViews',
   'trackingUniqueVisitors',
   'trackingTrackedPages',
+  'trackingVisits',
+  'trackingBounceRate',
   'trackingViewsChart',
   'trackingTopPages',
 ] as const satisfies ReadonlyArray<keyof AnalyticsContext>
@@ -53,7 +59,10 @@ export function declareTrackingCabinet(cabinet: Cabinet, source: TrackingCabinet
       const selector = await source.selector()
       const context = await selector.getAnalyticsContext(range, { perPage: 10 })
       const widgets: Record<string, WidgetData> = {}
-      for (const key of TRACKING_DASHBOARD_WIDGETS) widgets[key] = context[key]
+      for (const key of TRACKING_DASHBOARD_WIDGETS) {
+        const widget = context[key]
+        if (widget) widgets[key] = widget
+      }
       return widgets
     },
   })

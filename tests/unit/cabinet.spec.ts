@@ -253,6 +253,11 @@ test.group('Cabinet | tracking dashboard on SQL + Redis', (group) => {
     assert.deepEqual(widgets[0], context.trackingTotalViews)
     assert.equal((widgets[0] as MetricWidgetData).value, 2)
     assert.equal(widgets[0].caption, 'last 7 days')
+    /* the visit KPIs: two one-view visits */
+    const byKey = new Map(widgets.map((widget) => [widget.key, widget as MetricWidgetData]))
+    assert.deepEqual(byKey.get('trackingVisits'), context.trackingVisits)
+    assert.equal(byKey.get('trackingVisits')!.value, 2)
+    assert.equal(byKey.get('trackingBounceRate')!.value, 100)
 
     /* new traffic: the cached dashboard still shows 2 until the entry expires */
     manager.recorder.recordView({ path: '/', day: today, visitor: 'u3' })
