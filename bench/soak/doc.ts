@@ -160,15 +160,26 @@ export function writeReliabilityDoc(
 
 /** Replaces the goal rows and sections of the scenarios run in the existing file */
 function updateReliabilityDoc(report: Report, seconds: number, only: string[]) {
-  const ran = (row: string) => only.some((prefix) => row.startsWith(`| ${prefix} `))
   const lines = readFileSync(DOC, 'utf8').trimEnd().split('\n')
   const out: string[] = []
-  /* the goals table: other scenarios' rows kept, the ones run replaced at its end */
+  /* the goals table: the rows of a scenario run replace its old ones in place (new ones go last) */
+  const newRows = goalRows(report)
+  const scenarioOf = (row: string) => only.find((prefix) => row.startsWith(`| ${prefix} `))
+  const placed = new Set<string>()
+  const rowsOf = (prefix: string) => {
+    placed.add(prefix)
+    return newRows.filter((row) => scenarioOf(row) === prefix)
+  }
   let inGoals = false
+  /* the lines of earlier partial runs stay, but those of a scenario run again */
+  const earlier = lines.filter((line) => {
+    const names = /^Last run of (.+?) \(/.exec(line)?.[1].split(', ')
+    return names !== undefined && !names.some((name) => only.includes(name))
+  })
   for (const line of lines) {
     if (line.startsWith('Last run of ')) continue
     if (line.startsWith('Last full run: ')) {
-      out.push(line)
+      out.push(line, ...earlier)
       const missed = report.failed.length
       out.push(
         `Last run of ${only.join(', ')} (\`npm run soak -- --only=${only.join(',')}\`): ${stamp(seconds)}; ${missed === 0 ? 'its goals were met' : `**${missed} of its goal(s) MISSED**`}.`
@@ -177,10 +188,14 @@ function updateReliabilityDoc(report: Report, seconds: number, only: string[]) {
     }
     if (line === '## Goals') inGoals = true
     if (inGoals && line === '' && out.at(-1)?.startsWith('|')) {
-      out.push(...goalRows(report))
+      out.push(...newRows.filter((row) => !placed.has(scenarioOf(row) ?? '')))
       inGoals = false
     }
-    if (inGoals && ran(line)) continue
+    const scenario = inGoals ? scenarioOf(line) : undefined
+    if (scenario !== undefined) {
+      if (!placed.has(scenario)) out.push(...rowsOf(scenario))
+      continue
+    }
     out.push(line)
   }
   /* the sections: a scenario run replaces its own, or is added in SCENARIOS order */
