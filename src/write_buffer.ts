@@ -306,6 +306,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
   /** the one write under way: a stalled connection never gets a second batch before the timeout */
   #writing?: Promise<void>
   #closed = false
+  #feeder: (() => void) | null = null
 
   #dropped = 0
   #droppedTotal = 0
@@ -348,7 +349,23 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
    * and their visitors, its segments and its (path, visitor) pairs
    */
   get size(): number {
+    this.#feeder?.()
+    return this.#held
+  }
+
+  /** size, without asking the producer for what it still holds */
+  get #held(): number {
     return this.#entries + this.#unconfirmedEntries
+  }
+
+  /**
+   * Registers the producer that holds views before they are counted (the
+   * recorder's queue, see TrackingRecorder.record): it is asked for them
+   * before anything else is added or anything is read or sent, so the
+   * buffer always sees every view in the order it was recorded.
+   */
+  feedFrom(feeder: () => void): void {
+    this.#feeder = feeder
   }
 
   /** Page views dropped since the start because the store was unreachable */
@@ -358,6 +375,8 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
 
   /** Adds one page view; returns at once */
   add(view: BufferedView): void {
+    /* after the views recorded before it */
+    this.#feeder?.()
     this.addView(
       view.day,
       view.path,
@@ -431,7 +450,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     if (this.#funnels !== null && id && !plain)
       this.#addHits(day, Boolean(visitor), id, dimensions!, at)
 
-    if (this.size > this.#maxEntries) this.#trim()
+    if (this.#held > this.#maxEntries) this.#trim()
     this.#schedule()
   }
 
@@ -454,6 +473,8 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     at: number = Date.now()
   ): void {
     if (keys.length === 0) return
+    /* after the views recorded before it (a funnel's steps keep their order) */
+    this.#feeder?.()
     const day = this.#dayOf(dayKey)
     if (!Object.isFrozen(keys)) keys = Object.freeze(keys.slice())
     this.#countList(day, keys)
@@ -479,7 +500,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       }
       if (this.#funnels !== null) this.#addHits(day, Boolean(visitor), id, keys, at)
     }
-    if (this.size > this.#maxEntries) this.#trim()
+    if (this.#held > this.#maxEntries) this.#trim()
     this.#schedule()
   }
 
@@ -637,7 +658,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
 
   #schedule() {
     if (this.#closed) return
-    if (this.#bufferMs === 0 || this.size >= this.#maxEntries) {
+    if (this.#bufferMs === 0 || this.#held >= this.#maxEntries) {
       this.#sendSoon()
       return
     }
@@ -677,11 +698,11 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
   #trim() {
     this.#forgetLast()
     let dropped = 0
-    const over = () => this.size > this.#maxEntries
+    const over = () => this.#held > this.#maxEntries
     while (over() && this.#unconfirmed.length > 0) {
       const oldest = this.#unconfirmed[0]
       const before = oldest.entries
-      dropped += trimBatch(oldest.batch, this.size - this.#maxEntries)
+      dropped += trimBatch(oldest.batch, this.#held - this.#maxEntries)
       oldest.entries = batchEntries(oldest.batch)
       this.#unconfirmedEntries -= before - oldest.entries
       if (oldest.entries === 0) this.#unconfirmed.shift()
@@ -847,7 +868,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     for (const minute of this.#minutes.values()) {
       this.#entries += minute.visitors.size + minute.anonymous.size
     }
-    if (this.size > this.#maxEntries) this.#trim()
+    if (this.#held > this.#maxEntries) this.#trim()
   }
 
   /** Keeps a batch that was sent but not confirmed, for a resend before newer entries */
@@ -855,7 +876,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     const entries = batchEntries(batch)
     this.#unconfirmed.push({ batch, entries, builtAt: Date.now() })
     this.#unconfirmedEntries += entries
-    if (this.size > this.#maxEntries) this.#trim()
+    if (this.#held > this.#maxEntries) this.#trim()
   }
 
   #forget(pending: UnconfirmedBatch) {
@@ -1138,13 +1159,14 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
    * the bounded buffer instead of stacking batches in the client's queues.
    */
   #send(): Promise<void> {
+    this.#feeder?.()
     if (this.#writing) return this.#writing
     /* nothing is issued while the client is not ready: its offline queue stays empty */
     if (!this.#store.isReady()) {
-      if (this.size > 0 && !this.#closed) this.#retryLater()
+      if (this.#held > 0 && !this.#closed) this.#retryLater()
       return Promise.resolve()
     }
-    if (this.size === 0) return Promise.resolve()
+    if (this.#held === 0) return Promise.resolve()
     let failed = false
     const writing = this.#writeOut()
       .then((ok) => {
@@ -1152,7 +1174,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
       })
       .finally(() => {
         this.#writing = undefined
-        if (this.#closed || this.size === 0) return
+        if (this.#closed || this.#held === 0) return
         if (failed) this.#retryLater()
         else this.#schedule()
       })
@@ -1167,13 +1189,14 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
 
   /** Sends everything buffered and waits for every write under way */
   async drain(): Promise<void> {
+    this.#feeder?.()
     if (this.#timer) {
       clearTimeout(this.#timer)
       this.#timer = undefined
     }
     await this.#settled()
     /* a connection that is still being opened gets a moment before the send */
-    for (let i = 0; i < 40 && this.size > 0 && !this.#store.isReady(); i++) {
+    for (let i = 0; i < 40 && this.#held > 0 && !this.#store.isReady(); i++) {
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
     await this.#send()
@@ -1185,6 +1208,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
    * could not be written.
    */
   async close(): Promise<void> {
+    this.#feeder?.()
     this.#closed = true
     let timeout: NodeJS.Timeout | undefined
     const deadline = new Promise<'timeout'>((resolve) => {
@@ -1192,7 +1216,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     })
     const drained = (async () => {
       const start = Date.now()
-      while (this.size > 0 && !this.#store.isReady() && Date.now() - start < CLOSE_TIMEOUT_MS) {
+      while (this.#held > 0 && !this.#store.isReady() && Date.now() - start < CLOSE_TIMEOUT_MS) {
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
       await this.drain()
@@ -1200,7 +1224,7 @@ export class WriteBuffer extends EventEmitter<WriteBufferEvents> {
     })()
     const outcome = await Promise.race([drained, deadline])
     clearTimeout(timeout)
-    if (outcome === 'timeout' || this.size > 0) {
+    if (outcome === 'timeout' || this.#held > 0) {
       let views = 0
       for (const day of this.#days.values()) for (const n of day.views.values()) views += n
       for (const { batch } of this.#unconfirmed) views += batchViews(batch)

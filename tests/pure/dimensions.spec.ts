@@ -69,10 +69,18 @@ interface AddViewCall {
   dimensions: readonly string[] | null
 }
 
-/** A write buffer that keeps what addView() was given */
+/**
+ * A write buffer that keeps what addView() was given. Like the real one, it
+ * asks the recorder for its queued views before it is read (feedFrom): any
+ * read of `calls` sees every view recorded so far.
+ */
 function capturingBuffer() {
   const calls: AddViewCall[] = []
+  let feed = () => {}
   const buffer = {
+    feedFrom(feeder: () => void) {
+      feed = feeder
+    },
     addView(
       day: string,
       path: string,
@@ -84,7 +92,13 @@ function capturingBuffer() {
       calls.push({ day, path, visitor, anonymous, dimensions })
     },
   } as unknown as WriteBuffer
-  return { calls, buffer }
+  const fed = new Proxy(calls, {
+    get(target, property, receiver) {
+      feed()
+      return Reflect.get(target, property, receiver)
+    },
+  })
+  return { calls: fed, buffer }
 }
 
 function recorderOf(config: TrackingConfig, logger?: { warn(message: string): void }) {
