@@ -33,7 +33,7 @@ import {
   freshSummary,
   type FreshVariant,
 } from './fresh_app.ts'
-import { benchFlush, type FlushResult } from './flush.ts'
+import { benchFlush, SAMPLED_RUNS, type FlushResult } from './flush.ts'
 import {
   cleanups,
   fixed,
@@ -516,7 +516,7 @@ ${SIZES.p4.autocommitSample}-row sample and extrapolated (last column). SQLite f
 \`${pgConnection().database}\`. Rows in SQL are checked after every run.
 
 Memory: **retained heap** = largest \`heapUsed\` after a full GC, over a baseline taken after a GC,
-sampled before every chunk the flush reads (an untimed second run) and 4 times during the naive loop;
+sampled before every chunk the flush reads (untimed runs after the timed one: the median of ${SAMPLED_RUNS}) and 4 times during the naive loop;
 **peak heap** / **peak RSS** = largest value sampled every 5 ms during the timed run (peak heap
 includes garbage not collected yet). "Flat" = retained heap at ${int(SIZES.p4.large)} paths <= 1.5 x the
 retained heap at ${int(SIZES.p4.small)} paths + 1 MiB.

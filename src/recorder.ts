@@ -589,7 +589,7 @@ export class TrackingRecorder {
       try {
         this.#count(view)
       } catch {
-        /* a view the deriver or a hook could not handle is not counted; the others are */
+        /* a view the deriver could not handle is not counted; the others are */
       }
     }
   }
