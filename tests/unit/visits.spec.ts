@@ -467,6 +467,26 @@ test.group(`Visits | Redis stalls in the middle of a visit (${dbName})`, (group)
   })
 })
 
+/**
+ * A one-view visit of `visitor` at T0 (entry /) in progress, as the release
+ * before kept it: a hash with the timeout as TTL, and an entry in the sorted
+ * set of open visits (scored by the end of its timeout)
+ */
+async function legacyVisit(client: Redis, tag: string, visitor: string) {
+  await client.hset(`${tag}:visit:${visitor}`, {
+    s: T0,
+    l: T0,
+    v: 1,
+    e: '/',
+    x: '/',
+    d: '2026-03-10',
+    src: '',
+    ch: '',
+  })
+  await client.expire(`${tag}:visit:${visitor}`, 1800)
+  await client.zadd(`${tag}:visopen`, T0 + 1_800_000, visitor)
+}
+
 /** A Redis store on its own prefix, cleaned up after the test */
 function redisStore(cleanup: TestContext['cleanup'], keyPrefix = uniqueKeyPrefix('visits')) {
   cleanup(() => deleteTrackingKeys(keyPrefix))
@@ -563,18 +583,7 @@ test.group(`Visits | flush (${dbName})`, (group) => {
     await store.write(visitBatch([segment('A', [0, '/'])]))
     /* the same state as the release before kept it: a hash, and the sorted set of open visits */
     await client.del(`${tag}:vstate:A`, `${tag}:visopens`)
-    await client.hset(`${tag}:visit:A`, {
-      s: T0,
-      l: T0,
-      v: 1,
-      e: '/',
-      x: '/',
-      d: '2026-03-10',
-      src: '',
-      ch: '',
-    })
-    await client.expire(`${tag}:visit:A`, 1800)
-    await client.zadd(`${tag}:visopen`, T0 + 1_800_000, 'A')
+    await legacyVisit(client, tag, 'A')
     await client.expire(`${tag}:visopen`, 1800)
 
     await store.write(visitBatch([segment('A', [2, '/b'])]))
@@ -612,20 +621,7 @@ test.group(`Visits | flush (${dbName})`, (group) => {
     const client = redisClient()
     const { tag } = store.keys
     /* A and B: visits in progress as the release before kept them (hashes, the sorted set) */
-    for (const visitor of ['A', 'B']) {
-      await client.hset(`${tag}:visit:${visitor}`, {
-        s: T0,
-        l: T0,
-        v: 1,
-        e: '/',
-        x: '/',
-        d: '2026-03-10',
-        src: '',
-        ch: '',
-      })
-      await client.expire(`${tag}:visit:${visitor}`, 1800)
-      await client.zadd(`${tag}:visopen`, T0 + 1_800_000, visitor)
-    }
+    for (const visitor of ['A', 'B']) await legacyVisit(client, tag, visitor)
     /* and an ended one, which holds no place */
     await client.zadd(`${tag}:visopen`, T0 - 60_000, 'Z')
     await client.expire(`${tag}:visopen`, 1800)
