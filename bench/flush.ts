@@ -223,8 +223,8 @@ export async function benchFlush(options: {
       await checkDimensions(`flush of ${paths} paths`)
       /*
        * again, untimed, with a GC and a heap sample at every chunk, SAMPLED_RUNS
-       * times: a run's largest sample sometimes holds a few MiB that do not
-       * depend on the paths (the dimension chunk in flight), so the median run counts
+       * times: a run's largest sample sometimes holds a few MiB more than the
+       * samples before and after it (not yet traced), so the median run counts
        */
       const peaks: number[] = []
       for (let run = 0; run < SAMPLED_RUNS; run++) {

@@ -134,6 +134,9 @@ interface AgentEntry extends AgentDimensions {
   digests?: Map<string, string>
 }
 
+/** The headers of a request, as Node parsed them */
+type RequestHeaders = HttpContext['request']['request']['headers']
+
 /**
  * A view record() admitted, waiting to be counted: what counting it reads
  * of the request, taken while the request is at hand (the headers object
@@ -147,7 +150,7 @@ interface QueuedView {
   guest: boolean
   /** the client IP, read only for a guest or a geoip lookup */
   ip: string
-  headers: HttpContext['request']['request']['headers']
+  headers: RequestHeaders
   target: string | undefined
   agent: AgentEntry | undefined
   now: number
@@ -165,7 +168,7 @@ interface SkipIndex {
 }
 
 /** A prefetch or prerender announced by the browser */
-function isPrefetch(headers: HttpContext['request']['request']['headers']): boolean {
+function isPrefetch(headers: RequestHeaders): boolean {
   const purpose = headers['sec-purpose'] ?? headers['purpose'] ?? headers['x-purpose']
   if (typeof purpose === 'string' && purpose.includes('prefetch')) return true
   return headers['x-moz'] === 'prefetch'
@@ -269,19 +272,18 @@ export class TrackingRecorder {
    * null when every dimension is off. The user agent's part is remembered in
    * its entry, next to the bot verdict.
    */
-  #dimensionsOf(ctx: HttpContext, agent: AgentEntry | undefined): readonly string[] | null {
+  #dimensionsOf(
+    headers: RequestHeaders,
+    target: string | undefined,
+    /* the client IP, read only when the deriver needs it (geoip) */
+    ip: string | null,
+    agent: AgentEntry | undefined
+  ): readonly string[] | null {
     const deriver = this.#deriver
     if (!deriver.enabled) return null
-    const incoming = ctx.request.request
-    const headers = incoming.headers
     const userAgent = headers['user-agent']
     const entry = agent ?? (userAgent ? this.#agent(userAgent) : undefined)
-    return deriver.derive(
-      headers,
-      incoming.url,
-      deriver.needsIp ? this.#clientIp(ctx) : null,
-      entry
-    )
+    return deriver.derive(headers, target, deriver.needsIp ? ip : null, entry)
   }
 
   /**
@@ -393,10 +395,10 @@ export class TrackingRecorder {
     return id === undefined || id === null || id === '' ? null : String(id)
   }
 
-  /** The anonymous digest of the request's ip and user agent */
-  #anonymousOf(ctx: HttpContext, agent?: AgentEntry): string {
-    const userAgent = ctx.request.request.headers['user-agent'] ?? ''
-    return this.#anonymousDigest(agent ?? this.#agent(userAgent), this.#clientIp(ctx), userAgent)
+  /** The anonymous digest of a request's ip and user agent */
+  #anonymousOf(headers: RequestHeaders, ip: string, agent?: AgentEntry): string {
+    const userAgent = headers['user-agent'] ?? ''
+    return this.#anonymousDigest(agent ?? this.#agent(userAgent), ip, userAgent)
   }
 
   /**
@@ -415,7 +417,9 @@ export class TrackingRecorder {
       return hit
     }
     hit.visitor = this.userId(ctx)
-    if (hit.visitor === null && settings.trackAnonymous) hit.anonymous = this.#anonymousOf(ctx)
+    if (hit.visitor === null && settings.trackAnonymous) {
+      hit.anonymous = this.#anonymousOf(ctx.request.request.headers, this.#clientIp(ctx))
+    }
     return hit
   }
 
@@ -515,7 +519,9 @@ export class TrackingRecorder {
    * when every dimension is off
    */
   dimensions(ctx: HttpContext): readonly string[] | null {
-    return this.#dimensionsOf(ctx, undefined)
+    const incoming = ctx.request.request
+    const ip = this.#deriver.needsIp ? this.#clientIp(ctx) : null
+    return this.#dimensionsOf(incoming.headers, incoming.url, ip, undefined)
   }
 
   /**
@@ -595,16 +601,12 @@ export class TrackingRecorder {
   }
 
   #count(view: QueuedView): void {
-    const { headers, agent, now, path } = view
+    const { headers, now, path } = view
+    /* looked up once for the digest and the dimensions (record() did when bots are ignored) */
     const userAgent = headers['user-agent']
-    const entry = agent ?? (userAgent ? this.#agent(userAgent) : undefined)
-    const anonymous = view.guest
-      ? this.#anonymousDigest(entry ?? this.#agent(''), view.ip, userAgent ?? '')
-      : null
-    const deriver = this.#deriver
-    let dimensions = deriver.enabled
-      ? deriver.derive(headers, view.target, deriver.needsIp ? view.ip : null, entry)
-      : null
+    const agent = view.agent ?? (userAgent ? this.#agent(userAgent) : undefined)
+    const anonymous = view.guest ? this.#anonymousOf(headers, view.ip, agent) : null
+    let dimensions = this.#dimensionsOf(headers, view.target, view.ip, agent)
     if (this.#goals !== null) dimensions = this.#goals.withGoals(path, dimensions)
     this.#buffer.addView(
       this.dayOf(now),
@@ -676,7 +678,9 @@ export class TrackingRecorder {
       const now = this.#now()
       let anonymous: string | null = null
       if (hook) visitor = this.#hookVisitor(ctx)
-      else if (visitor === null) anonymous = this.#anonymousOf(ctx, agent)
+      else if (visitor === null) {
+        anonymous = this.#anonymousOf(ctx.request.request.headers, this.#clientIp(ctx), agent)
+      }
       this.#buffer.addEvent(this.dayOf(now), visitor, anonymous, keys, now)
       return true
     } catch {
